@@ -1,0 +1,1 @@
+"""kgqa.linking"""

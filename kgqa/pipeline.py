@@ -1,0 +1,117 @@
+"""Wires the stages: notes -> reader -> values -> linker -> RDF. No I/O of its own.
+
+Each stage is given to :class:`Pipeline` as an object with the agreed method (see DESIGN.md), so
+tests can hand in any implementation and the CLI hands in the configured ones. Failures are
+isolated per note: a note whose answers cannot be normalised or built into RDF becomes a
+:class:`~kgqa.types.NoteError` and the rest of the batch completes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol, Sequence
+
+import rdflib
+
+from kgqa.types import Answer, Concept, Fact, Link, Note, NoteError, RunInfo, Value, ValueKind
+
+log = logging.getLogger(__name__)
+
+#: value kinds whose spans are linked to ontology terms
+LINKED_KINDS = frozenset({ValueKind.ENUM, ValueKind.DRUG, ValueKind.TEXT})
+
+
+class ReaderLike(Protocol):
+    def read(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> Mapping[str, list[Answer]]: ...
+
+
+class LinkerLike(Protocol):
+    def link(self, text: str, concept: Concept, lang: str) -> tuple[Link, ...]: ...
+
+
+class BuilderLike(Protocol):
+    def note_graph(self, note: Note, facts: Sequence[Fact], run: RunInfo) -> rdflib.Graph: ...
+
+
+Normaliser = Callable[[Answer, Concept, Note], Value]
+Deriver = Callable[[Sequence[Fact], object, Note], list]
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    note: Note
+    facts: tuple[Fact, ...]
+    graph: rdflib.Graph
+
+
+@dataclass
+class BatchResult:
+    results: list[NoteResult] = field(default_factory=list)
+    errors: list[NoteError] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    catalogue: object  # kgqa.catalogue.Catalogue: iterable of Concept with .get(id)
+    reader: ReaderLike
+    normalise: Normaliser
+    linker: LinkerLike | None
+    builder: BuilderLike
+    derive: Deriver | None = None
+
+    def __post_init__(self) -> None:
+        self.concepts: tuple[Concept, ...] = tuple(self.catalogue)
+        self._by_id = {c.id: c for c in self.concepts}
+
+    # ------------------------------------------------------------------ stages per note
+
+    def facts_for(self, note: Note, answers: Sequence[Answer]) -> list[Fact]:
+        facts = []
+        for answer in answers:
+            answer.check_against(note)  # offsets are the truth: never let a shifted span through
+            concept = self._by_id[answer.concept_id]
+            value = self.normalise(answer, concept, note)
+            links: tuple[Link, ...] = ()
+            if self.linker is not None and concept.kind in LINKED_KINDS and value.member_iri is None:
+                links = self.linker.link(answer.text, concept, note.lang)
+            facts.append(Fact(note_id=note.id, concept_id=concept.id, value=value, answer=answer, links=links))
+        if self.derive is not None:
+            facts.extend(self.derive(facts, self.catalogue, note))
+        return facts
+
+    def _read(self, notes: Sequence[Note], errors: list[NoteError]) -> dict[str, list[Answer]]:
+        try:
+            return dict(self.reader.read(notes, self.concepts))
+        except Exception as exc:  # noqa: BLE001 - isolate the failing note below
+            if len(notes) == 1:
+                errors.append(NoteError(source=notes[0].source, note_id=notes[0].id, stage="qa", reason=_reason(exc)))
+                return {}
+            log.warning("reader failed on a batch of %d notes (%s); retrying note by note", len(notes), type(exc).__name__)
+            answers: dict[str, list[Answer]] = {}
+            for note in notes:
+                answers.update(self._read([note], errors))
+            return answers
+
+    def process(self, notes: Sequence[Note], run: RunInfo) -> BatchResult:
+        batch = BatchResult()
+        answers = self._read(notes, batch.errors)
+        failed = {e.note_id for e in batch.errors}
+        for note in notes:
+            if note.id in failed:
+                continue
+            stage = "values"
+            try:
+                facts = self.facts_for(note, answers.get(note.id, []))
+                stage = "rdf"
+                graph = self.builder.note_graph(note, facts, run)
+            except Exception as exc:  # noqa: BLE001 - one bad note must not stop the batch
+                log.warning("note %s failed in stage %s: %s", note.id, stage, type(exc).__name__)
+                batch.errors.append(NoteError(source=note.source, note_id=note.id, stage=stage, reason=_reason(exc)))
+                continue
+            batch.results.append(NoteResult(note=note, facts=tuple(facts), graph=graph))
+        return batch
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

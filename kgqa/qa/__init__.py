@@ -1,0 +1,1 @@
+"""Extractive QA reader (kgqa/qa/): windowing, batching, decoding, calibration."""

@@ -1,0 +1,203 @@
+"""Confidence calibration and null thresholds a checkpoint can carry (``kgqa_calibration.json``).
+
+The reader's raw evidence for a span is its *margin*: ``score - null_score`` in logit units,
+comparable across windows, questions and notes. Confidence is Platt scaling of the margin,
+``sigmoid(margin / temperature + bias)``, fitted on a dev set by :func:`fit_calibration`, which
+also picks per-concept null thresholds the way SQuAD 2.0's ``find_best_thresh`` does (the
+threshold that maximises exact answers-or-abstentions on the dev set).
+
+File format (JSON)::
+
+    {"version": 1, "temperature": 1.7, "bias": -0.4,
+     "null_thresholds": {"nihss_admission": 1.2, ...}, "default_null_threshold": 0.3,
+     "n_examples": 812}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from kgqa.errors import ConfigError
+
+CALIBRATION_FILENAME = "kgqa_calibration.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float = 1.0
+    bias: float = 0.0
+    null_thresholds: Mapping[str, float] = field(default_factory=dict)
+    #: fitted over all concepts; used for concepts without enough dev examples of their own
+    default_null_threshold: Optional[float] = None
+    n_examples: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ConfigError(f"calibration temperature must be a positive number, got {self.temperature!r}")
+
+    def confidence(self, margin: float) -> float:
+        """Calibrated probability in [0, 1] that a span with this margin is a correct answer."""
+        z = margin / self.temperature + self.bias
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        ez = math.exp(z)
+        return ez / (1.0 + ez)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["null_thresholds"] = dict(sorted(self.null_thresholds.items()))
+        return json.dumps({"version": FORMAT_VERSION, **data}, indent=2, sort_keys=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write as JSON; a directory means ``<dir>/kgqa_calibration.json`` (next to the weights)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CALIBRATION_FILENAME
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"reader.calibration_file: cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        raise ConfigError(f"reader.calibration_file: {path} is not a kgqa calibration (version {FORMAT_VERSION})")
+    try:
+        return Calibration(
+            temperature=float(data.get("temperature", 1.0)),
+            bias=float(data.get("bias", 0.0)),
+            null_thresholds={str(k): float(v) for k, v in dict(data.get("null_thresholds", {})).items()},
+            default_null_threshold=(
+                None if data.get("default_null_threshold") is None else float(data["default_null_threshold"])
+            ),
+            n_examples=int(data.get("n_examples", 0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"reader.calibration_file: {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CalibrationExample:
+    """One dev-set (question, context) pair as the reader decoded it.
+
+    ``margin`` is the best span's ``score - null_score`` (``-inf`` when no span was possible);
+    ``correct`` says whether that best span matches a gold answer; ``has_answer`` whether the gold
+    has one at all (False: the right output is no answer).
+    """
+
+    concept_id: str
+    margin: float
+    correct: bool
+    has_answer: bool
+
+
+def _platt(margins: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """Logistic regression ``p = sigmoid(a * margin + b)`` by Newton's method (two parameters)."""
+    a, b = 1.0, 0.0
+    # a little ridge keeps a separable dev set from sending the slope to infinity
+    ridge = 1e-3
+    for _ in range(iterations):
+        z = np.clip(a * margins + b, -50, 50)
+        p = 1.0 / (1.0 + np.exp(-z))
+        w = p * (1 - p)
+        grad = np.array([np.sum((p - labels) * margins) + ridge * a, np.sum(p - labels) + ridge * b])
+        hess = np.array(
+            [[np.sum(w * margins * margins) + ridge, np.sum(w * margins)], [np.sum(w * margins), np.sum(w) + ridge]]
+        )
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        a, b = a - step[0], b - step[1]
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return float(a), float(b)
+
+
+def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
+    """Threshold maximising answered-correctly + abstained-correctly (SQuAD 2.0's ``find_best_thresh``)."""
+    finite = sorted({e.margin for e in examples if math.isfinite(e.margin)})
+    if not finite:
+        return 0.0
+
+    def gain(threshold: float) -> int:
+        return sum(
+            (e.correct if e.margin > threshold else not e.has_answer) for e in examples
+        )
+
+    # candidate thresholds: below everything, and midway between consecutive margins
+    cuts = [finite[0] - 1.0] + [(x + y) / 2 for x, y in zip(finite, finite[1:])] + [finite[-1]]
+    best_cut, best_gain = cuts[0], gain(cuts[0])
+    for cut in cuts[1:]:
+        g = gain(cut)
+        if g > best_gain:
+            best_cut, best_gain = cut, g
+    return float(best_cut)
+
+
+def fit_calibration(
+    examples: Iterable[CalibrationExample], *, min_examples_per_concept: int = 20
+) -> Calibration:
+    """Fit temperature/bias (Platt scaling of the margin) and null thresholds on dev-set examples.
+
+    Concepts with fewer than ``min_examples_per_concept`` examples get no threshold of their own
+    and fall back to ``default_null_threshold`` (fitted on all examples).
+    """
+    examples = list(examples)
+    if not examples:
+        raise ValueError("fit_calibration needs at least one example")
+    answered = [e for e in examples if math.isfinite(e.margin)]
+    temperature, bias = 1.0, 0.0
+    labels = np.array([float(e.correct) for e in answered])
+    if answered and 0 < labels.sum() < len(labels):
+        a, b = _platt(np.array([e.margin for e in answered]), labels)
+        if a > 1e-6:  # a non-positive slope means the margin carries no signal: keep the identity
+            temperature, bias = 1.0 / a, b
+    by_concept: Dict[str, List[CalibrationExample]] = {}
+    for e in examples:
+        by_concept.setdefault(e.concept_id, []).append(e)
+    thresholds = {
+        cid: best_null_threshold(exs) for cid, exs in by_concept.items() if len(exs) >= min_examples_per_concept
+    }
+    return Calibration(
+        temperature=temperature,
+        bias=bias,
+        null_thresholds=thresholds,
+        default_null_threshold=best_null_threshold(examples),
+        n_examples=len(examples),
+    )
+
+
+def resolve_null_threshold(
+    concept_id: str,
+    concept_threshold: Optional[float],
+    *,
+    config_thresholds: Mapping[str, float],
+    config_default: float,
+    calibration: Calibration,
+) -> float:
+    """The null threshold of one concept, most specific source first.
+
+    ``reader.null_thresholds[concept]`` (the user's explicit word) > the checkpoint calibration's
+    per-concept threshold (fitted for this very model) > the catalogue's ``Concept.null_threshold``
+    > the calibration's default > ``reader.null_threshold``.
+    """
+    if concept_id in config_thresholds:
+        return float(config_thresholds[concept_id])
+    if concept_id in calibration.null_thresholds:
+        return float(calibration.null_thresholds[concept_id])
+    if concept_threshold is not None:
+        return float(concept_threshold)
+    if calibration.default_null_threshold is not None:
+        return float(calibration.default_null_threshold)
+    return float(config_default)

@@ -1,0 +1,54 @@
+"""Typed config of the reader stage (Hydra groups ``model`` and ``reader``)."""
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+
+@dataclass
+class ModelConfig:
+    #: local checkpoint directory (save_pretrained layout) or, on a machine with hub access, a hub id
+    path: str = "${kgqa_root:}/models/kgqa-demo-xlmr-small"
+    #: when ``path`` does not exist and ``build_tiny`` is true, a tiny random XLM-R is built there from
+    #: config with a locally trained tokenizer (for tests and for a newcomer before a trained model ships)
+    build_tiny: bool = False
+    name: str = ""
+
+
+@dataclass
+class WindowConfig:
+    """Windowing shared by the reader and QA training (question first, only_second truncation)."""
+
+    max_seq_length: int = 384
+    doc_stride: int = 128
+    max_question_length: int = 64
+
+
+@dataclass
+class ReaderConfig:
+    window: WindowConfig = field(default_factory=WindowConfig)
+    #: "auto" picks CUDA when present, else CPU
+    device: str = "auto"
+    #: torch intra-op threads; 0 = torch's default
+    threads: int = 0
+    #: fp32 | bf16 | int8 | onnx | onnx-int8
+    precision: str = "fp32"
+    batch_size: int = 32
+    #: cap on rows x padded length of one batch (bounds activation memory); 0 = batch_size alone decides
+    max_batch_tokens: int = 0
+    #: where ONNX exports are cached when the checkpoint directory is read-only; empty = ~/.cache/kgqa/onnx
+    onnx_cache_dir: str = ""
+    n_best: int = 20
+    #: default longest answer in tokens; concepts may set their own
+    max_answer_tokens: int = 30
+    #: which question language is asked of a note: "note" (the note's own), "en", or any language code
+    question_lang: str = "note"
+    fallback_lang: str = "en"
+    #: score margin over the null score a span needs (per-concept overrides below and in the checkpoint's calibration)
+    null_threshold: float = 0.0
+    null_thresholds: Dict[str, float] = field(default_factory=dict)
+    #: JSON calibration file; empty = the checkpoint's own ``kgqa_calibration.json`` if it has one
+    calibration_file: str = ""
+    #: at most this many answers for list concepts
+    max_answers_per_list: int = 5
+    #: minimum calibrated confidence for an answer to be kept
+    min_confidence: float = 0.0

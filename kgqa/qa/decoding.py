@@ -1,0 +1,135 @@
+"""Span decoding on raw logits, in the manner of transformers' ``utils_qa.postprocess_qa_predictions``.
+
+Pure: numpy arrays and offsets in, character spans out; no model, no I/O.
+
+Why raw logits: a softmax per window makes scores of different windows incomparable (each window's
+probabilities sum to one however weak its evidence). ``start_logit + end_logit`` is comparable across
+windows, questions and notes, and the null score (CLS start + CLS end) is taken as the *minimum* over
+the windows of a pair, as utils_qa does: the window that argues least for "no answer" decides.
+
+Unlike utils_qa, which pairs the n best starts with the n best ends (and can miss the best valid
+span), candidates are searched exhaustively within the length limit: for each span length ``d``
+``start[i] + end[i + d]`` is one vectorised add, so the top-n spans of a window are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from kgqa.qa.trimming import trim_span
+
+Offset = Optional[Tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class WindowLogits:
+    """Raw logits of one window (unpadded) with the context offsets of its tokens (None elsewhere)."""
+
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    offsets: Sequence[Offset]
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    n_best: int = 20
+    max_answer_tokens: int = 30
+    #: 1 for single-valued concepts; more for list concepts (non-overlapping answers)
+    max_answers: int = 1
+    #: a span needs ``score - null_score > null_threshold``
+    null_threshold: float = 0.0
+    trim: bool = True
+
+
+@dataclass(frozen=True)
+class Span:
+    """A decoded answer span: character offsets into the context, raw score and the pair's null score."""
+
+    start: int
+    end: int
+    score: float
+    null_score: float
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.null_score
+
+
+@dataclass(frozen=True)
+class Decoded:
+    null_score: float
+    #: answers, best first (empty = no answer)
+    spans: Tuple[Span, ...]
+    #: every candidate considered, best first, before the threshold (for calibration and debugging)
+    candidates: Tuple[Span, ...] = ()
+
+
+def _window_candidates(
+    window: WindowLogits, n_best: int, max_answer_tokens: int
+) -> List[Tuple[int, int, float]]:
+    offsets = window.offsets
+    length = min(len(offsets), len(window.start_logits), len(window.end_logits))
+    if length == 0:
+        return []
+    start = np.asarray(window.start_logits[:length], dtype=np.float64)
+    end = np.asarray(window.end_logits[:length], dtype=np.float64)
+    in_context = np.fromiter((o is not None for o in offsets[:length]), dtype=bool, count=length)
+    if not in_context.any():
+        return []
+    max_len = min(max_answer_tokens, length)
+    # scores[d, i] = start[i] + end[i + d]: every span of d + 1 tokens starting at token i.
+    scores = np.full((max_len, length), -np.inf)
+    for d in range(max_len):
+        valid = in_context[: length - d] & in_context[d:]
+        scores[d, : length - d] = np.where(valid, start[: length - d] + end[d:], -np.inf)
+    flat = scores.ravel()
+    k = min(n_best, int(np.isfinite(flat).sum()))
+    if k == 0:
+        return []
+    top = np.argpartition(-flat, k - 1)[:k]
+    out = []
+    for idx in top:
+        d, i = divmod(int(idx), length)
+        first, last = offsets[i], offsets[i + d]
+        out.append((first[0], last[1], float(flat[idx])))
+    return out
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> Decoded:
+    """Best answer spans of one (question, context) pair from the raw logits of its windows."""
+    if not windows:
+        return Decoded(null_score=math.inf, spans=())
+    null_score = min(float(w.start_logits[0]) + float(w.end_logits[0]) for w in windows)
+    best: Dict[Tuple[int, int], float] = {}
+    for window in windows:
+        for start, end, score in _window_candidates(window, params.n_best, params.max_answer_tokens):
+            span: Optional[Tuple[int, int]] = (start, end)
+            if params.trim:
+                span = trim_span(text, start, end)
+            elif start >= end:
+                span = None
+            if span is None:
+                continue
+            # the same characters reached from several windows or token pairs: keep the best score
+            if score > best.get(span, -math.inf):
+                best[span] = score
+    candidates = tuple(
+        Span(start=s, end=e, score=score, null_score=null_score)
+        for (s, e), score in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    chosen: List[Span] = []
+    for cand in candidates:
+        if cand.margin <= params.null_threshold or len(chosen) >= params.max_answers:
+            break
+        if any(_overlaps(cand, c) for c in chosen):
+            continue
+        chosen.append(cand)
+    return Decoded(null_score=null_score, spans=tuple(chosen), candidates=candidates)

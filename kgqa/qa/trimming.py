@@ -1,0 +1,68 @@
+"""Trimming of answer span edges: whitespace, invisible characters and stray punctuation.
+
+Token offsets of SentencePiece tokenizers include neighbouring punctuation and, for a lone ``▁``,
+the space before a word, so a raw span often reads ``"8 points."`` or ``"(alteplase"``. Downstream
+parsers want ``"8 points"`` and ``"alteplase"``. Trimming only moves the edges inward, so the
+result is still an exact slice of the note.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Optional, Tuple
+
+#: Punctuation that never belongs at the edge of a value. ``%``, ``/``, ``-``, ``+``, ``°`` and
+#: ``#`` are deliberately absent: "5%", "-2", "+1" and "°C" carry meaning.
+EDGE_PUNCTUATION = frozenset(".,;:!?¿¡…·\"'`«»„“”‘’‚‹›")
+_OPENING = {"(": ")", "[": "]", "{": "}"}
+_CLOSING = {v: k for k, v in _OPENING.items()}
+#: "p.m.", "i.v.", "p.o.": a trailing dot that closes an abbreviation of single letters stays.
+_ABBREVIATION_END = re.compile(r"(?:^|[\s.])\w\.\w\.$")
+
+
+def _is_blank(ch: str) -> bool:
+    # Zs/Zl/Zp spaces (NBSP included), controls (\t \r \n) and format characters (zero-width space, BOM).
+    return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")
+
+
+def _strip_leading(text: str, start: int, end: int) -> int:
+    while start < end:
+        ch = text[start]
+        span = text[start:end]
+        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _CLOSING:
+            start += 1
+        elif ch in _OPENING and _OPENING[ch] not in span:
+            start += 1
+        else:
+            break
+    return start
+
+
+def _strip_trailing(text: str, start: int, end: int) -> int:
+    while end > start:
+        ch = text[end - 1]
+        span = text[start:end]
+        if ch == "." and _ABBREVIATION_END.search(span):
+            break
+        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _OPENING:
+            end -= 1
+        elif ch in _CLOSING and _CLOSING[ch] not in span:
+            end -= 1
+        else:
+            break
+    return end
+
+
+def trim_span(text: str, start: int, end: int) -> Optional[Tuple[int, int]]:
+    """Move ``[start, end)`` inward past blanks and stray punctuation; None when nothing is left."""
+    start = max(0, start)
+    end = min(len(text), end)
+    # Alternate until stable: removing "." can expose a space ("8 points ." -> "8 points").
+    while True:
+        new_start = _strip_leading(text, start, end)
+        new_end = _strip_trailing(text, new_start, end)
+        if (new_start, new_end) == (start, end):
+            break
+        start, end = new_start, new_end
+    return (start, end) if start < end else None

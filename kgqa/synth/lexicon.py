@@ -1,0 +1,62 @@
+"""What a language module provides to the generator: phrasings, labels and writing conventions.
+
+Every tuple of alternatives is split by :func:`split_options`: its last third (at least one)
+is the *held-out* part, used only for held-out notes, so scores on those notes measure how
+the reader copes with phrasings it never saw in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence, Tuple
+
+#: The two template splits. "train" notes never use a held-out phrasing and vice versa.
+SPLITS = ("train", "heldout")
+
+
+def split_options(options: Sequence, split: str) -> Tuple:
+    """The alternatives a note of ``split`` may use (a single option is shared by both splits)."""
+    if split not in SPLITS:
+        raise ValueError(f"template split {split!r} is not one of {SPLITS}")
+    options = tuple(options)
+    if len(options) < 2:
+        return options
+    held = max(1, len(options) // 3)
+    return options[-held:] if split == "heldout" else options[:-held]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    lang: str
+    #: decimal separators in use (a note picks one)
+    decimal: Tuple[str, ...]
+    #: date styles; fields {d} {m} {y} {month} (month name) — a note picks one
+    date_styles: Tuple[str, ...]
+    #: month names, January first (the form used after a day number)
+    months: Tuple[str, ...]
+    #: time styles; fields {H} {M} {h12} {ampm}
+    time_styles: Tuple[str, ...]
+    titles: Tuple[str, ...]
+    #: section key -> header alternatives
+    sections: Mapping[str, Tuple[str, ...]]
+    #: group key -> phrasing alternatives (see kgqa.synth.templates)
+    groups: Mapping[str, Tuple[str, ...]]
+    #: concept id -> member id -> surface forms
+    labels: Mapping[str, Mapping[str, Tuple[str, ...]]]
+    #: drug id -> surface forms
+    drugs: Mapping[str, Tuple[str, ...]]
+    #: risk-factor concept id -> surface forms
+    risk_factors: Mapping[str, Tuple[str, ...]]
+    #: how a present risk factor list starts, e.g. "Risk factors: "
+    risk_intro: Tuple[str, ...]
+    #: how an absent risk factor is negated; {rf} = the factor's surface form
+    risk_negated: Tuple[str, ...]
+    #: how the discharge drug list starts
+    drugs_intro: Tuple[str, ...]
+    #: dosing schemes appended to a drug name (not annotated: they are distractor numbers)
+    dosing: Tuple[str, ...]
+    #: sentences with no gold facts, per section
+    fillers: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    list_sep: str = ", "
+    #: the word joining the last two list items
+    list_and: str = " and "

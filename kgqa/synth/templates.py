@@ -1,0 +1,98 @@
+"""The phrasing mini-language and a text builder that records gold offsets as it writes.
+
+A phrasing is a sentence with two kinds of markup:
+
+* ``{concept}`` — a value slot: the concept's value, rendered in the note's conventions
+  (decimal comma, date style…), becomes a gold span;
+* ``<<concept|words>>`` — an evidence slot: the literal words (e.g. "no thrombolysis")
+  become the gold span of a boolean or of a negated fact.
+
+Offsets are recorded while the text is appended, never re-found afterwards, so a gold span
+slices the note by construction (the tests check it anyway).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, List, Tuple
+
+_SLOT = re.compile(r"\{(\w+)\}|<<(\w+)\|([^>]*)>>")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A parsed part of a phrasing: literal text, a value slot or an evidence slot."""
+
+    literal: str = ""
+    concept: str = ""
+    #: evidence words for ``<<concept|words>>``; empty for a value slot
+    words: str = ""
+
+    @property
+    def is_slot(self) -> bool:
+        return bool(self.concept)
+
+
+def parse(phrasing: str) -> Tuple[Piece, ...]:
+    pieces: List[Piece] = []
+    pos = 0
+    for m in _SLOT.finditer(phrasing):
+        if m.start() > pos:
+            pieces.append(Piece(literal=phrasing[pos : m.start()]))
+        if m.group(1):
+            pieces.append(Piece(concept=m.group(1)))
+        else:
+            pieces.append(Piece(concept=m.group(2), words=m.group(3)))
+        pos = m.end()
+    if pos < len(phrasing):
+        pieces.append(Piece(literal=phrasing[pos:]))
+    return tuple(pieces)
+
+
+def slots(phrasing: str) -> Tuple[str, ...]:
+    """The concept ids a phrasing mentions, in order."""
+    return tuple(p.concept for p in parse(phrasing) if p.is_slot)
+
+
+@dataclass(frozen=True)
+class Span:
+    concept: str
+    start: int
+    end: int
+    text: str
+
+
+class TextBuilder:
+    """Appends text and remembers where each slot landed."""
+
+    def __init__(self) -> None:
+        self._parts: List[str] = []
+        self._len = 0
+        self.spans: List[Span] = []
+
+    def __len__(self) -> int:
+        return self._len
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+        self._len += len(text)
+
+    def write_span(self, concept: str, text: str) -> None:
+        start = self._len
+        self.write(text)
+        self.spans.append(Span(concept, start, self._len, text))
+
+    def write_phrasing(self, phrasing: str, render: Callable[[str], str]) -> None:
+        """Write ``phrasing``; ``render(concept)`` gives a value slot's surface text."""
+        for piece in parse(phrasing):
+            if not piece.is_slot:
+                self.write(piece.literal)
+            elif piece.words:
+                self.write_span(piece.concept, piece.words)
+            else:
+                self.write_span(piece.concept, render(piece.concept))
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)

@@ -1,0 +1,56 @@
+"""Hydra composition: every YAML composes against its schema; typos and wrong types fail."""
+
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from kgqa.config import CONF_DIR, RunConfig, compose, masked_yaml, to_object
+
+RUN_GROUPS = ["notes", "model", "reader", "catalogue", "linker", "rdf", "store", "runner"]
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "group, option", [(g, o) for g in RUN_GROUPS for o in _options(g)]
+)
+def test_every_run_option_composes(group, option):
+    overrides = [f"{group}={option}"]
+    if (group, option) in (("notes", "jsonl"), ("model", "local")):
+        overrides.append(f"{group}.path=/tmp/x")  # these options require a path (???)
+    cfg = to_object(compose(overrides), RunConfig)
+    assert isinstance(cfg, RunConfig)
+
+
+def test_every_run_yaml_extends_its_schema():
+    for group in RUN_GROUPS:
+        for path in (CONF_DIR / group).glob("*.yaml"):
+            text = path.read_text(encoding="utf-8")
+            assert f"base_{group}" in text, f"{path} does not extend base_{group}"
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["store.pathh=/tmp/x", "reader.batch_size=many", "notes.max_bytes=1.5x", "nonexistent=1", "store=nosuchstore"],
+)
+def test_wrong_override_fails_at_composition(override):
+    with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)):
+        compose([override])
+
+
+def test_overrides_reach_the_typed_config():
+    cfg = to_object(compose(["store=oxigraph", "reader.precision=int8", "notes.path=/data/notes"]), RunConfig)
+    assert cfg.store.kind == "sparql" and cfg.store.query_url.endswith("/query")
+    assert cfg.reader.precision == "int8" and cfg.notes.path == "/data/notes"
+    assert Path(cfg.model.path).is_absolute()
+
+
+def test_secrets_are_masked(monkeypatch):
+    monkeypatch.setenv("KGQA_GRAPHDB_PASSWORD", "hunter2")
+    cfg = compose(["store=graphdb"])
+    assert cfg.store.password == "hunter2"
+    assert "hunter2" not in masked_yaml(cfg)

@@ -1,0 +1,218 @@
+"""Typed Hydra schemas of the training entry points, registered in Hydra's ConfigStore.
+
+``conf/train_mlm.yaml`` and ``conf/train_qa.yaml`` compose these; every option YAML under
+``conf/train/<group>/`` starts with ``# @package <key>`` and extends the group's ``base_*`` schema,
+so a misspelt key or a value of the wrong type fails when the config is composed, naming the key.
+Only ``training/cli.py`` sees DictConfig; the training code receives these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from kgqa.config import register_configs as register_run_configs
+from kgqa.qa.config import WindowConfig
+
+
+@dataclass
+class ModelSourceConfig:
+    """Where the encoder comes from: a local checkpoint, or a new model built from the sizes below."""
+
+    #: local checkpoint directory (save_pretrained layout, e.g. a real xlm-roberta-base or an MLM run's
+    #: ``model/``); empty = build a new, randomly initialised model from the architecture fields
+    checkpoint: str = ""
+    #: tokenizer directory; empty = the checkpoint's own, or (no checkpoint) one trained on the training text
+    tokenizer: str = ""
+    #: size of a tokenizer trained from the corpus (SentencePiece-Unigram with XLM-R's special tokens)
+    tokenizer_vocab_size: int = 8000
+    #: at most this many texts feed tokenizer training (a sample is enough for a unigram vocabulary)
+    tokenizer_max_texts: int = 200_000
+    #: architecture family of a new model (a registry name, see training/modeling.py)
+    arch: str = "xlm-roberta"
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    max_position_embeddings: int = 514
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    #: seed of the random initialisation of a new model (the trainer seed governs everything else)
+    init_seed: int = 0
+
+
+@dataclass
+class CorpusSourceConfig:
+    """One source of raw text for masked-LM adaptation."""
+
+    #: a file or a directory
+    path: str = MISSING
+    #: auto | text | jsonl | codiesp | obo | tsv (auto decides from the path; see training/corpus.py)
+    format: str = "auto"
+    #: language of the text; empty = per record (jsonl ``lang_field``) or "und" (undetermined)
+    lang: str = ""
+    #: expected copies of each text per epoch (0.5 = a random half, 2 = every text twice)
+    weight: float = 1.0
+    #: jsonl: the fields holding text and language
+    text_field: str = "text"
+    lang_field: str = "lang"
+    #: tsv: 0-based columns whose cells are texts (ontology labels, synonyms, definitions)
+    columns: List[int] = field(default_factory=lambda: [1])
+    #: tsv: lines to skip at the top (headers)
+    skip_rows: int = 1
+    #: text/codiesp directories: file name pattern
+    glob: str = "*.txt"
+    #: read at most this many texts from the source (0 = all)
+    limit: int = 0
+
+
+@dataclass
+class MlmDataConfig:
+    #: named sources (a dict so presets and overrides can add or drop one by name)
+    sources: Dict[str, CorpusSourceConfig] = field(default_factory=dict)
+    #: language -> expected copies per epoch of each text in that language (missing languages: 1.0)
+    lang_weights: Dict[str, float] = field(default_factory=dict)
+    #: drop exact duplicates (after whitespace normalisation) across all sources
+    dedup: bool = True
+    #: texts shorter than this (characters, stripped) are dropped
+    min_chars: int = 20
+    #: tokens per packed training block (special tokens included)
+    block_size: int = 256
+    #: fraction of texts held out to measure MLM loss and for early stopping
+    validation_fraction: float = 0.05
+    #: token-level masking probability (80% <mask>, 10% random token, 10% unchanged)
+    mlm_probability: float = 0.15
+    #: stream the corpus (an IterableDataset, nothing held in memory); needs trainer.max_steps > 0
+    streaming: bool = False
+    #: where tokenised and packed datasets are cached (keyed by the corpus and tokenizer)
+    cache_dir: str = "${kgqa_root:}/.cache/training"
+    #: processes for tokenisation
+    num_proc: int = 1
+
+
+@dataclass
+class QaDatasetConfig:
+    """One QA dataset file."""
+
+    path: str = MISSING
+    #: squad (v1.1/v2.0 JSON) | bioasq (questions with snippets and exact answers)
+    format: str = "squad"
+    #: language tag used for per-language metrics
+    lang: str = "en"
+    #: expected copies of each example per epoch (training sets only)
+    weight: float = 1.0
+    #: use at most this many examples (0 = all), taken in file order
+    limit: int = 0
+
+
+@dataclass
+class QaDataConfig:
+    #: named training datasets (mixed with their weights)
+    train: Dict[str, QaDatasetConfig] = field(default_factory=dict)
+    #: named evaluation datasets (metrics per dataset and per language)
+    eval: Dict[str, QaDatasetConfig] = field(default_factory=dict)
+    #: when ``eval`` is empty, hold out this fraction of the training examples (by context) for evaluation
+    eval_fraction: float = 0.1
+    #: windowing shared with the reader (kgqa.qa.windowing)
+    window: WindowConfig = field(default_factory=WindowConfig)
+    #: longest answer considered when decoding, in tokens
+    max_answer_tokens: int = 30
+    #: start/end candidates kept per window when decoding
+    n_best: int = 20
+    #: processes for feature building
+    num_proc: int = 1
+
+
+@dataclass
+class TrainerConfig:
+    """The knobs of transformers' Trainer that kgqa exposes (see docs/training.md)."""
+
+    learning_rate: float = 3e-5
+    num_train_epochs: float = 2.0
+    #: > 0 overrides num_train_epochs
+    max_steps: int = -1
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 64
+    gradient_accumulation_steps: int = 1
+    #: fraction of the optimisation steps spent warming up
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = "linear"
+    max_grad_norm: float = 1.0
+    #: auto | fp32 | bf16 | fp16 — auto: bf16 on a GPU that supports it, fp16 on an older GPU, fp32 on CPU
+    precision: str = "auto"
+    seed: int = 42
+    #: steps | epoch | no
+    eval_strategy: str = "steps"
+    eval_steps: int = 500
+    save_steps: int = 500
+    save_total_limit: int = 2
+    logging_steps: int = 50
+    #: stop after this many evaluations without improvement (0 = never)
+    early_stopping_patience: int = 0
+    early_stopping_threshold: float = 0.0
+    #: the metric that picks the best checkpoint; empty = f1 for QA, loss for MLM
+    metric_for_best_model: str = ""
+    dataloader_num_workers: int = 0
+    #: train on the CPU even when a GPU is present
+    use_cpu: bool = False
+    gradient_checkpointing: bool = False
+    torch_compile: bool = False
+    #: tqdm progress bars (logging of loss/metrics/ETA happens either way)
+    progress: bool = True
+
+
+@dataclass
+class MlmRunConfig:
+    model: ModelSourceConfig = field(default_factory=ModelSourceConfig)
+    data: MlmDataConfig = field(default_factory=MlmDataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    #: continue the last checkpoint in the run directory (hydra.run.dir must name the interrupted run)
+    resume: bool = False
+    #: where the run writes; empty = Hydra's run directory
+    output_dir: str = ""
+    #: a short name for the model card and the sweep summary
+    run_name: str = "mlm"
+
+
+@dataclass
+class QaRunConfig:
+    model: ModelSourceConfig = field(default_factory=ModelSourceConfig)
+    data: QaDataConfig = field(default_factory=QaDataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    resume: bool = False
+    output_dir: str = ""
+    run_name: str = "qa"
+
+
+#: group (under conf/) -> (package in the primary config, schema)
+_GROUPS = {
+    "train/model": ("model", ModelSourceConfig),
+    "train/mlm_data": ("data", MlmDataConfig),
+    "train/qa_data": ("data", QaDataConfig),
+    "train/trainer": ("trainer", TrainerConfig),
+}
+
+_registered = False
+
+
+def register_configs() -> None:
+    """Register the training schemas (and kgqa's, for the ``kgqa_root`` resolver); idempotent."""
+    global _registered
+    register_run_configs()
+    if _registered:
+        return
+    cs = ConfigStore.instance()
+    cs.store(name="base_train_mlm", node=MlmRunConfig)
+    cs.store(name="base_train_qa", node=QaRunConfig)
+    for group, (package, schema) in _GROUPS.items():
+        cs.store(group=group, name=f"base_{group.split('/')[-1]}", node=schema, package=package)
+    _registered = True
+
+
+def to_yaml(cfg: object) -> str:
+    """A schema object (or DictConfig) as YAML, for run directories and model cards."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg)
