@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("kgqa.commands.eval", "evaluate extraction against gold-annotated notes"),
     "report": ("kgqa.commands.report", "write the HTML review report of a run"),
     "store": ("kgqa.commands.store", "triplestore administration (init, health, count, drop)"),
+    "shards": ("kgqa.commands.shards", "load sharded N-Quads (runner=ray output) into the store"),
     "synth": ("kgqa.commands.synth", "generate synthetic annotated stroke notes"),
     "train": ("kgqa.commands.train", "training: kgqa train mlm|qa [overrides] (Hydra apps)"),
 }

@@ -56,6 +56,16 @@ class RunnerConfig:
     #: notes handed to the reader at once (all their question/window pairs are batched together)
     notes_per_batch: int = 8
     progress: bool = True
+    #: ray: cluster address ("" = start a local Ray; "auto" = join the cluster this machine belongs to)
+    address: str = ""
+    #: ray: notes per partition (the unit of sharding, resume and error isolation)
+    partition_size: int = 1000
+    #: ray: reader actors (one model each) and the resources each one takes
+    actors: int = 2
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0
+    #: ray: shard directory; empty = <run dir>/shards. Re-running with the same directory resumes.
+    shard_dir: str = ""
 
 
 @dataclass
@@ -79,6 +89,9 @@ class RunConfig:
     store: StoreConfig = field(default_factory=StoreConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: run identifier (IRIs of the run's provenance); empty = start time + config digest.
+    #: Fix it to make two runs (e.g. runner=local and runner=ray) produce identical graphs.
+    run_id: str = ""
     #: the named query printed at the end of ``kgqa run`` (queries/NAME.rq); empty = none
     summary_query: str = "facts_per_concept"
     #: log note text and patient identifiers (off by default: logs must not leak them)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Iterable, Iterator, Mapping, Union
 
 from kgqa.errors import ConfigError, NoteReadError, RecordError
 from kgqa.types import LANGUAGES, Note, NoteError
@@ -128,7 +128,12 @@ def make_note(
 # --------------------------------------------------------------------------- formats
 
 
-def _iter_txt_files(
+def list_note_files(root: Path) -> list[Path]:
+    """Note files under ``root`` in the stable order every runner uses."""
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def iter_txt_files(
     root: Path, paths: list[Path], encoding: str, max_bytes: int, default_lang: str
 ) -> Iterator[NoteOrError]:
     for path in paths:
@@ -158,36 +163,69 @@ def _iter_txt_files(
 
 def _iter_jsonl(path: Path, max_bytes: int, default_lang: str) -> Iterator[NoteOrError]:
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            source = f"{path}:{lineno}"
-            if not raw.strip():
-                continue
+        yield from iter_jsonl_lines(str(path), enumerate(fh, 1), max_bytes, default_lang)
+
+
+def iter_jsonl_lines(
+    name: str, lines: Iterable[tuple[int, bytes]], max_bytes: int, default_lang: str
+) -> Iterator[NoteOrError]:
+    """Notes from numbered raw ``.jsonl`` lines (a whole file, or one partition of it)."""
+    for lineno, raw in lines:
+        source = f"{name}:{lineno}"
+        if not raw.strip():
+            continue
+        try:
+            line = decode_note_bytes(raw, source, "utf-8", max_bytes)
             try:
-                line = decode_note_bytes(raw, source, "utf-8", max_bytes)
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise NoteReadError(f"{source}: not valid JSON ({exc.msg})") from None
-                if not isinstance(obj, dict):
-                    raise NoteReadError(f"{source}: expected a JSON object per line")
-                for key in ("id", "text"):
-                    if not isinstance(obj.get(key), (str, int)) or (key == "text" and not isinstance(obj[key], str)):
-                        raise NoteReadError(f"{source}: field {key!r} is missing or not a string")
-                if not obj["text"].strip():
-                    raise NoteReadError(f"{source}: note {obj['id']!r} has an empty text")
-                yield make_note(str(obj["id"]), obj["text"], obj, source, default_lang)
-            except NoteReadError as exc:
-                yield NoteError(source=source, reason=str(exc))
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise NoteReadError(f"{source}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise NoteReadError(f"{source}: expected a JSON object per line")
+            yield note_from_mapping(obj, source, default_lang)
+        except NoteReadError as exc:
+            yield NoteError(source=source, reason=str(exc))
+
+
+def note_from_mapping(obj: Mapping[str, Any], source: str, default_lang: str) -> Note:
+    """A note from a record with id, text and optional patient_id, lang, admission_date, metadata."""
+    if not isinstance(obj.get("id"), (str, int)) or obj.get("id") == "":
+        raise NoteReadError(f"{source}: field 'id' is missing or not a string")
+    if not isinstance(obj.get("text"), str):
+        raise NoteReadError(f"{source}: field 'text' is missing or not a string")
+    if not obj["text"].strip():
+        raise NoteReadError(f"{source}: note {obj['id']!r} has an empty text")
+    return make_note(str(obj["id"]), obj["text"], obj, source, default_lang)
+
+
+def dedupe(items: Iterable[NoteOrError]) -> Iterator[NoteOrError]:
+    """Pass items through, turning a repeated note id into an error naming both sources."""
+    seen: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Note):
+            if item.id in seen:
+                yield NoteError(
+                    source=item.source,
+                    note_id=item.id,
+                    reason=f"{item.source}: duplicate note id {item.id!r} (first read from {seen[item.id]})",
+                )
+                continue
+            seen[item.id] = item.source
+        yield item
 
 
 def detect_format(path: Path) -> str:
     if path.is_file():
         if path.suffix == ".jsonl":
             return "jsonl"
+        if path.suffix == ".parquet":
+            return "parquet"
         if path.suffix == ".txt":
             return "txt"
-        raise ConfigError(f"notes.path={path}: a file must be .jsonl (or .txt); give a directory for many notes")
+        raise ConfigError(f"notes.path={path}: a file must be .jsonl, .parquet or .txt; give a directory for many notes")
     if path.is_dir():
+        if any(path.glob("*.parquet")):
+            return "parquet"
         return "brat" if any(path.rglob("*.ann")) else "txt"
     raise ConfigError(f"notes.path={path} does not exist")
 
@@ -204,24 +242,17 @@ def iter_notes(
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt in ("txt", "brat"):
-        root, paths = (path.parent, [path]) if path.is_file() else (path, sorted(p for p in path.rglob("*") if p.is_file()))
-        items = _iter_txt_files(root, paths, encoding, max_bytes, default_lang)
+        root, paths = (path.parent, [path]) if path.is_file() else (path, list_note_files(path))
+        items = iter_txt_files(root, paths, encoding, max_bytes, default_lang)
     elif fmt == "jsonl":
         items = _iter_jsonl(path, max_bytes, default_lang)
+    elif fmt == "parquet":
+        from kgqa.runners.partitions import iter_parquet_notes
+
+        items = iter_parquet_notes(path, default_lang)
     else:
-        raise ConfigError(f"notes.format={fmt!r}: expected one of auto, txt, jsonl, brat")
-    seen: dict[str, str] = {}
-    for item in items:
-        if isinstance(item, Note):
-            if item.id in seen:
-                yield NoteError(
-                    source=item.source,
-                    note_id=item.id,
-                    reason=f"{item.source}: duplicate note id {item.id!r} (first read from {seen[item.id]})",
-                )
-                continue
-            seen[item.id] = item.source
-        yield item
+        raise ConfigError(f"notes.format={fmt!r}: expected one of auto, txt, jsonl, brat, parquet")
+    yield from dedupe(items)
 
 
 def read_notes(

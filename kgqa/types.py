@@ -103,9 +103,14 @@ class EnumMember:
     id: str
     iri: str
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the SCDM/SNOMED IRI the RDF layer writes for this member (None: it has none, use ``iri``)
+    target_iri: str | None = None
+    #: RDF-shape details of this member (e.g. a literal value, a class override); see docs/catalogue.md
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _frozen_mapping({k: tuple(v) for k, v in self.labels.items()}))
+        object.__setattr__(self, "extra", _frozen_mapping(self.extra))
 
 
 @dataclass(frozen=True)

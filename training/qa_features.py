@@ -82,11 +82,18 @@ def build_train_features(
 def build_eval_features(
     tokenizer: PreTrainedTokenizerBase, examples: Sequence[QaExample], window: WindowConfig
 ) -> Tuple[Dict[str, list], List[Window]]:
-    """Model inputs of every window plus the windows themselves (offsets, pair index) for decoding."""
+    """Model inputs of every window plus the windows themselves (offsets, pair index) for decoding.
+
+    Labels are included (null for questions whose answers could not be aligned) so the Trainer
+    reports an evaluation loss and hands the logits to ``compute_metrics``.
+    """
     windows = encode_windows(tokenizer, [e.question for e in examples], [e.context for e in examples], window)
+    labelled = label_windows(windows, examples)
     columns = {
         "input_ids": [list(w.input_ids) for w in windows],
         "attention_mask": [[1] * len(w) for w in windows],
+        "start_positions": [lw.start_position for lw in labelled],
+        "end_positions": [lw.end_position for lw in labelled],
     }
     return columns, windows
 

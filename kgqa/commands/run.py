@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +23,7 @@ from omegaconf import DictConfig
 from kgqa import __version__
 from kgqa.commands._hydra import run_hydra_app
 from kgqa.config import RunConfig, masked_yaml, to_object
+from kgqa.errors import ConfigError
 from kgqa.types import ModelInfo, Note, NoteError, RunInfo
 
 log = logging.getLogger("kgqa.run")
@@ -65,7 +66,7 @@ def config_digest(config_yaml: str) -> str:
     return hashlib.sha256(config_yaml.encode("utf-8")).hexdigest()
 
 
-def build_pipeline(cfg: RunConfig):
+def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
     """The configured stages, wired. Imports are local so ``kgqa --help`` stays fast."""
     from kgqa.catalogue import load_catalogue
     from kgqa.linking import Linker
@@ -77,26 +78,36 @@ def build_pipeline(cfg: RunConfig):
     catalogue = load_catalogue(cfg.catalogue.path)
     if cfg.catalogue.concepts or cfg.catalogue.groups:
         catalogue = catalogue.select(ids=tuple(cfg.catalogue.concepts), groups=tuple(cfg.catalogue.groups))
-    reader = Reader.from_config(cfg.model, cfg.reader)
+    # the Ray driver needs no model of its own (actors load theirs), only the model's identity
+    reader = Reader.from_config(cfg.model, cfg.reader) if with_reader else _ModelOnly(describe_model(cfg.model))
     linker = Linker.from_config(cfg.linker)
     builder = RdfBuilder(cfg.rdf, catalogue)
     return Pipeline(catalogue=catalogue, reader=reader, normalise=normalise, linker=linker, builder=builder, derive=derive)
 
 
-def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
-    """Run the whole chain on ``cfg.notes`` and return the run summary."""
-    from kgqa.notes import iter_notes
-    from kgqa.rdf import write_dataset
-    from kgqa.records_io import fact_to_dict, note_to_dict
-    from kgqa.stores import open_store
+def describe_model(model_cfg) -> ModelInfo:
+    """The model's identity (path, weights digest, name) without loading it."""
+    from kgqa.qa.checkpoint import weights_sha256
+    from kgqa.qa.reader import _model_name, resolve_checkpoint
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = resolve_checkpoint(model_cfg)
+    return ModelInfo(path=str(checkpoint), sha256=weights_sha256(checkpoint), name=model_cfg.name or _model_name(checkpoint))
+
+
+@dataclass(frozen=True)
+class _ModelOnly:
+    model_info: ModelInfo
+
+    def read(self, notes, concepts):  # pragma: no cover - never called on the driver
+        raise RuntimeError("the Ray driver does not read notes")
+
+
+def make_run_info(cfg: RunConfig, pipeline, config_yaml: str) -> RunInfo:
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    pipeline = build_pipeline(cfg)
     model: ModelInfo = pipeline.reader.model_info
     digest = config_digest(config_yaml or json.dumps(asdict(cfg), sort_keys=True, default=str))
-    run = RunInfo(
-        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + digest[:8],
+    return RunInfo(
+        run_id=cfg.run_id or started.strftime("%Y%m%dT%H%M%SZ") + "-" + digest[:8],
         started_at=started,
         kgqa_version=__version__,
         model=model,
@@ -104,42 +115,113 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         config_yaml=config_yaml,
         catalogue_digest=getattr(pipeline.catalogue, "digest", ""),
     )
-    log.info("run %s: model %s, %d concepts, store %s", run.run_id, model.name or model.path, len(pipeline.concepts), cfg.store.kind)
 
-    notes_read: list[Note] = []
-    errors: list[NoteError] = []
+
+@dataclass
+class RunOutcome:
+    """What a runner reports back to :func:`execute`."""
+
+    notes: list[Note] = field(default_factory=list)
+    errors: list[NoteError] = field(default_factory=list)
+    facts: int = 0
+    triples: int = 0
+    outputs: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
+    """Run the whole chain on ``cfg.notes`` with the configured runner and return the run summary."""
+    from kgqa.stores import open_store
+
+    if cfg.runner.kind not in RUNNERS:
+        raise ConfigError(f"runner.kind={cfg.runner.kind!r}: expected one of {', '.join(RUNNERS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
+    run = make_run_info(cfg, pipeline, config_yaml)
+    log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
+
+    with open_store(cfg.store) as store:
+        outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
+        run = run.finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
+        store.replace_graphs([run_graph])
+        outcome.triples += len(run_graph)
+        from kgqa.runners.shards import canonical_nquads
+
+        (out_dir / "run.nq").write_text(canonical_nquads([run_graph]), encoding="utf-8")
+        if cfg.output.trig and "trig" in outcome.extra:
+            from kgqa.rdf import write_dataset
+
+            outcome.outputs["trig"] = str(write_dataset(outcome.extra.pop("trig") + [run_graph], out_dir / "graphs.trig", "trig"))
+        if cfg.output.jsonld and "jsonld" in outcome.extra:
+            from kgqa.rdf import write_dataset
+
+            outcome.outputs["jsonld"] = str(write_dataset(outcome.extra.pop("jsonld") + [run_graph], out_dir / "graphs.jsonld", "json-ld"))
+        with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
+            for e in outcome.errors:
+                fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+        if cfg.summary_query:
+            _print_summary_query(store, cfg.summary_query)
+
+    failed_ids = {e.note_id or e.source for e in outcome.errors}
+    summary = {
+        "run_id": run.run_id,
+        "notes": len(outcome.notes),
+        "notes_failed": len(failed_ids),
+        "facts": outcome.facts,
+        "triples": outcome.triples,
+        "store": cfg.store.kind,
+        "runner": cfg.runner.kind,
+        "model": run.model.name or run.model.path,
+        "run_dir": str(out_dir),
+        "output": outcome.outputs.get("trig") or outcome.outputs.get("nquads") or "",
+        "seconds": round(time.monotonic() - t0, 2),
+    }
+    summary.update({k: v for k, v in outcome.extra.items() if isinstance(v, (int, str, float, dict))})
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    if outcome.errors:
+        log.warning("%d notes failed or were skipped; see %s", len(failed_ids), out_dir / "errors.jsonl")
+    return summary
+
+
+def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:
+    """Notes in batches through the pipeline in this process; each batch loaded as soon as it is built."""
+    from kgqa.notes import iter_notes
+    from kgqa.records_io import fact_to_dict, note_to_dict
+
+    outcome = RunOutcome()
     graphs = []
-    n_facts = n_triples = 0
-    load_failures: list[str] = []
     progress = Progress(None, cfg.runner.progress)
     batch: list[Note] = []
-
-    with open_store(cfg.store) as store, (out_dir / "facts.jsonl").open("w", encoding="utf-8") as facts_fh, (
-        out_dir / "notes.jsonl"
-    ).open("w", encoding="utf-8") as notes_fh:
+    with (out_dir / "facts.jsonl").open("w", encoding="utf-8") as facts_fh, (out_dir / "notes.jsonl").open(
+        "w", encoding="utf-8"
+    ) as notes_fh:
 
         def flush() -> None:
-            nonlocal n_facts, n_triples
             if not batch:
                 return
             result = pipeline.process(batch, run)
-            errors.extend(result.errors)
+            outcome.errors.extend(result.errors)
             report = store.replace_graphs([r.graph for r in result.results])
-            failed_graphs = {str(g) for g in getattr(report, "failed", {}) or {}}
+            failed = _failed_graphs(report)
             for r in result.results:
-                if str(r.graph.identifier) in failed_graphs:
-                    errors.append(NoteError(source=r.note.source, note_id=r.note.id, stage="store", reason=str(report.failed[str(r.graph.identifier)]) if isinstance(report.failed, dict) else "load failed"))
-                    load_failures.append(r.note.id)
+                if str(r.graph.identifier) in failed:
+                    outcome.errors.append(
+                        NoteError(source=r.note.source, note_id=r.note.id, stage="store", reason=failed[str(r.graph.identifier)])
+                    )
                     continue
+                outcome.notes.append(r.note)
                 graphs.append(r.graph)
-                n_facts += len(r.facts)
-                n_triples += len(r.graph)
+                outcome.facts += len(r.facts)
+                outcome.triples += len(r.graph)
                 notes_fh.write(json.dumps(note_to_dict(r.note), ensure_ascii=False) + "\n")
                 for fact in r.facts:
                     facts_fh.write(json.dumps(fact_to_dict(fact), ensure_ascii=False, sort_keys=True) + "\n")
             progress.update(len(batch))
             batch.clear()
 
+        seen = 0
         for item in iter_notes(
             cfg.notes.path,
             fmt=cfg.notes.format,
@@ -148,54 +230,74 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
             max_bytes=cfg.notes.max_bytes,
         ):
             if isinstance(item, NoteError):
-                log.warning("skipped: %s", item.reason)
-                errors.append(item)
+                log.warning("skipped: %s", item.reason if cfg.debug_phi else item.source)
+                outcome.errors.append(item)
                 continue
-            if cfg.notes.limit and len(notes_read) >= cfg.notes.limit:
+            if cfg.notes.limit and seen >= cfg.notes.limit:
                 break
-            notes_read.append(item)
+            seen += 1
             batch.append(item)
             if len(batch) >= cfg.runner.notes_per_batch:
                 flush()
         flush()
 
-        run = run.finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-        run_graph = pipeline.builder.run_graph(run, notes_read, errors)
-        store.replace_graphs([run_graph])
-        graphs.append(run_graph)
-        n_triples += len(run_graph)
+    if cfg.output.nquads:
+        from kgqa.runners.shards import canonical_nquads
 
-        outputs = {}
-        if cfg.output.trig:
-            outputs["trig"] = str(write_dataset(graphs, out_dir / "graphs.trig", "trig"))
-        if cfg.output.nquads:
-            outputs["nquads"] = str(write_dataset(graphs, out_dir / "graphs.nq", "nquads"))
-        if cfg.output.jsonld:
-            outputs["jsonld"] = str(write_dataset(graphs, out_dir / "graphs.jsonld", "json-ld"))
-        with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
-            for e in errors:
-                fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+        path = out_dir / "graphs.nq"
+        path.write_text(canonical_nquads(graphs), encoding="utf-8")
+        outcome.outputs["nquads"] = str(path)
+    outcome.extra["trig"] = graphs
+    outcome.extra["jsonld"] = graphs
+    return outcome
 
-        if cfg.summary_query:
-            _print_summary_query(store, cfg.summary_query)
 
-    failed_ids = {e.note_id or e.source for e in errors}
-    summary = {
-        "run_id": run.run_id,
-        "notes": len(notes_read) - len({e.note_id for e in errors if e.note_id and e.stage != "read"}),
-        "notes_failed": len(failed_ids),
-        "facts": n_facts,
-        "triples": n_triples,
-        "store": cfg.store.kind,
-        "model": model.name or model.path,
-        "run_dir": str(out_dir),
-        "output": outputs.get("trig") or next(iter(outputs.values()), ""),
-        "seconds": round(time.monotonic() - progress.t0, 2),
-    }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    if errors:
-        log.warning("%d notes failed or were skipped; see %s", len(failed_ids), out_dir / "errors.jsonl")
-    return summary
+def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:
+    """Shards on Ray, then every complete shard loaded into the store through the store interface."""
+    from kgqa.runners.ray_runner import run_ray
+    from kgqa.runners.shards import iter_shard_graphs, merge_shards, shard_paths
+
+    result = run_ray(cfg, out_dir, run)
+    outcome = RunOutcome()
+    shard_dir = Path(result["shard_dir"])
+    for manifest in result["manifests"]:
+        outcome.errors.extend(NoteError(**e) for e in manifest.errors)
+        nq, _, _ = shard_paths(shard_dir, f"part-{manifest.partition:05d}")
+        report = store.replace_graphs(list(iter_shard_graphs(nq)))
+        for graph_iri, reason in _failed_graphs(report).items():
+            outcome.errors.append(NoteError(source=str(nq), stage="store", reason=f"{graph_iri}: {reason}"))
+        outcome.triples += manifest.triples
+        # the run graph only needs ids and sources of the notes; their text stays in the shards' inputs
+        outcome.notes.extend(_NoteRef(n["id"]) for n in manifest.notes)  # type: ignore[arg-type]
+    for index, reason in result["partitions_failed"].items():
+        outcome.errors.append(NoteError(source=f"part-{index:05d}", stage="partition", reason=reason))
+    if cfg.output.nquads:
+        path = out_dir / "graphs.nq"
+        merge_shards(shard_dir, result["names"], path)
+        outcome.outputs["nquads"] = str(path)
+    outcome.extra.update(
+        shard_dir=str(shard_dir),
+        partitions=result["partitions"],
+        partitions_resumed=result["partitions_resumed"],
+        partitions_failed=len(result["partitions_failed"]),
+    )
+    return outcome
+
+
+@dataclass(frozen=True)
+class _NoteRef:
+    id: str
+    source: str = ""
+
+
+def _failed_graphs(report) -> dict[str, str]:
+    failed = getattr(report, "failed", None) or {}
+    if isinstance(failed, dict):
+        return {str(k): str(v) for k, v in failed.items()}
+    return {str(k): "load failed" for k in failed}
+
+
+RUNNERS = {"local": _run_local, "ray": _run_ray}
 
 
 def _print_summary_query(store, name: str) -> None:

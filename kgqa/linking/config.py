@@ -6,12 +6,34 @@ from typing import List
 
 @dataclass
 class LinkerConfig:
-    #: term sources to index, by name (see ontologies/README.md)
+    #: term sources to index, by name (ontologies/sources.yaml; see ontologies/README.md).
+    #: resq + drugs load in milliseconds; add icd10cm, doid, mondo, hpo for diagnoses and findings.
     sources: List[str] = field(default_factory=lambda: ["resq", "drugs"])
     ontology_dir: str = "${kgqa_root:}/ontologies"
+    #: the source manifest, relative to ontology_dir unless absolute
+    manifest: str = "sources.yaml"
     #: on-disk cache of the built index; empty = ``~/.cache/kgqa/linking``
     cache_dir: str = ""
+    #: false = always rebuild the index in memory (never read or write the cache)
+    use_cache: bool = True
     top_k: int = 5
     #: candidates scoring below this are dropped; no candidate left = NIL
     nil_threshold: float = 0.6
+    #: rapidfuzz threads for batched scoring (process.cdist); 1 = no thread pool
     workers: int = 1
+    #: rapidfuzz scorer for fuzzy matches: ratio | token_sort_ratio | token_set_ratio | WRatio | QRatio
+    scorer: str = "token_sort_ratio"
+    #: fuzzy candidate generation: ngram (trigram blocking) | brute (score every key in scope)
+    candidates: str = "ngram"
+    #: ngram: the rarest query trigrams whose postings are unioned
+    block_grams: int = 12
+    #: ngram: keys kept (by shared trigrams) for scoring
+    max_candidates: int = 200
+    #: scopes with at most this many keys are always scored exhaustively (exact, and cheap)
+    brute_force_limit: int = 3000
+    #: queries whose key is shorter than this get the exact path only ("CT", "IV")
+    min_fuzzy_length: int = 4
+    #: score multiplier for names in another language than the note's (language-neutral names are exempt)
+    other_language_factor: float = 0.97
+    #: score multiplier for related (not exact) synonyms
+    related_factor: float = 0.92

@@ -103,7 +103,8 @@ class CalibrationExample:
 
 def _platt(margins: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, float]:
     """Logistic regression ``p = sigmoid(a * margin + b)`` by Newton's method (two parameters)."""
-    a, b = 1.0, 0.0
+    # Newton from zero (IRLS) converges for logistic regression; larger starts can overshoot
+    a, b = 0.0, 0.0
     # a little ridge keeps a separable dev set from sending the slope to infinity
     ridge = 1e-3
     for _ in range(iterations):
@@ -130,19 +131,15 @@ def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
     if not finite:
         return 0.0
 
-    def gain(threshold: float) -> int:
-        return sum(
-            (e.correct if e.margin > threshold else not e.has_answer) for e in examples
-        )
+    def gain(threshold: float) -> tuple[int, int]:
+        right = sum((e.correct if e.margin > threshold else not e.has_answer) for e in examples)
+        # ties go to the cut that emits fewer wrong answers: a wrong answer becomes a wrong fact
+        wrong = sum(e.margin > threshold and not e.correct for e in examples)
+        return right, -wrong
 
     # candidate thresholds: below everything, and midway between consecutive margins
     cuts = [finite[0] - 1.0] + [(x + y) / 2 for x, y in zip(finite, finite[1:])] + [finite[-1]]
-    best_cut, best_gain = cuts[0], gain(cuts[0])
-    for cut in cuts[1:]:
-        g = gain(cut)
-        if g > best_gain:
-            best_cut, best_gain = cut, g
-    return float(best_cut)
+    return float(max(cuts, key=gain))
 
 
 def fit_calibration(

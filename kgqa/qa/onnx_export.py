@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from kgqa.errors import ModelLoadError
 
@@ -66,7 +67,10 @@ def _export_fp32(checkpoint: Path, out: Path) -> None:
     mask[1, 8:] = 0  # a padded row, so the mask path is traced
     names = dict(input_names=["input_ids", "attention_mask"], output_names=["start_logits", "end_logits"])
     axes = {n: {0: "batch", 1: "sequence"} for n in ("input_ids", "attention_mask", "start_logits", "end_logits")}
-    with torch.inference_mode(False), torch.no_grad():
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        # the tracer's warnings about Python branches in transformers' masking code are expected:
+        # they concern shapes that are fixed for a QA forward (no cache, no past length)
+        warnings.simplefilter("ignore")
         try:
             # the TorchScript exporter is quick (a second for XLM-R base) and its output fuses well
             torch.onnx.export(wrapper, (ids, mask), str(out), dynamic_axes=axes, opset_version=OPSET, dynamo=False, **names)

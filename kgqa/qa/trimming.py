@@ -54,6 +54,20 @@ def _strip_trailing(text: str, start: int, end: int) -> int:
     return end
 
 
+def _strip_enclosing(text: str, start: int, end: int) -> Tuple[int, int]:
+    """Drop a bracket pair that encloses the whole span: "(38 min)" -> "38 min", not "(a) or (b)"."""
+    if end - start >= 2 and _OPENING.get(text[start]) == text[end - 1]:
+        depth = 0
+        for i in range(start, end):
+            if text[i] == text[start]:
+                depth += 1
+            elif text[i] == text[end - 1]:
+                depth -= 1
+                if depth == 0:
+                    return (start + 1, end - 1) if i == end - 1 else (start, end)
+    return start, end
+
+
 def trim_span(text: str, start: int, end: int) -> Optional[Tuple[int, int]]:
     """Move ``[start, end)`` inward past blanks and stray punctuation; None when nothing is left."""
     start = max(0, start)
@@ -62,6 +76,7 @@ def trim_span(text: str, start: int, end: int) -> Optional[Tuple[int, int]]:
     while True:
         new_start = _strip_leading(text, start, end)
         new_end = _strip_trailing(text, new_start, end)
+        new_start, new_end = _strip_enclosing(text, new_start, new_end)
         if (new_start, new_end) == (start, end):
             break
         start, end = new_start, new_end

@@ -16,6 +16,10 @@ RESQ = Namespace("http://www.semanticweb.org/catimc/resqplus#")
 SCDM = Namespace("http://www.semanticweb.org/catimc/SemanticCommonDataModel#")
 BTL2 = Namespace("http://purl.org/biotop/btl2.owl#")
 SCT = Namespace("http://snomed.info/id/")
+#: instance namespace of the RES-Q PLUS mappings (a few situations are individuals there)
+RESQ_DATA = Namespace("http://resqplus-resources/ontologies/resqplus-data#")
+#: kgqa's additions to the RES-Q PLUS classes (ontologies/resq-vocab.ttl, owned by the catalogue)
+RV = Namespace("https://w3id.org/kgqa/resq-vocab#")
 
 
 class KGQA(DefinedNamespace):
@@ -116,6 +120,8 @@ PREFIXES: dict[str, str] = {
     "scdm": str(SCDM),
     "btl2": str(BTL2),
     "sct": str(SCT),
+    "data": str(RESQ_DATA),
+    "rv": str(RV),
     "kgqa": str(KGQA._NS),
     "oa": str(OA._NS),
     "prov": str(PROV),

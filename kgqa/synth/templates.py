@@ -85,13 +85,19 @@ class TextBuilder:
 
     def write_phrasing(self, phrasing: str, render: Callable[[str], str]) -> None:
         """Write ``phrasing``; ``render(concept)`` gives a value slot's surface text."""
-        for piece in parse(phrasing):
+        for i, piece in enumerate(parse(phrasing)):
             if not piece.is_slot:
-                self.write(piece.literal)
+                literal = piece.literal
+                if literal.startswith(".") and self._parts and self._parts[-1].endswith("."):
+                    literal = literal[1:]  # "12.03.2024 г." + "." must not give "г.."
+                if literal:
+                    self.write(literal)
             elif piece.words:
                 self.write_span(piece.concept, piece.words)
             else:
-                self.write_span(piece.concept, render(piece.concept))
+                text = render(piece.concept)
+                # a sentence that opens with a value starts with a capital, as a clinician writes it
+                self.write_span(piece.concept, text[:1].upper() + text[1:] if i == 0 else text)
 
     @property
     def text(self) -> str:

@@ -67,3 +67,55 @@ def load_terms_table(path: Path, iri_prefix: str = "", **_: object) -> Iterator[
             Term(id=term_id, iri=iri, labels=(Label(label, lang, kind, int(count or 0)),), branches=branches, extra=extra)
         )
     return merge_terms(fragments)
+
+
+def load_wide_table(path: Path, iri_prefix: str = "", **_: object) -> Iterator[Term]:
+    """A wide term table: one row per term, one column per language (ontologies/drugs.tsv).
+
+    Columns: ``id``; ``label@xx`` (names in language xx, ``|``-separated, first = preferred);
+    ``abbr`` (language-neutral abbreviations); ``brand@xx`` (brand names marketed where xx is spoken,
+    ``brand@*`` everywhere); optional ``iri`` and ``branches``. Other columns are ignored.
+    """
+    delimiter = "," if path.name.removesuffix(".gz").endswith(".csv") else "\t"
+    with open_text(path) as fh:
+        numbered = [(n, line) for n, line in enumerate(fh, 1) if line.strip() and not line.startswith("#")]
+    if not numbered:
+        raise error(path, None, "empty term table (no header row)")
+    parsed = list(csv.reader((line for _, line in numbered), delimiter=delimiter))
+    header = [h.strip() for h in parsed[0]]
+    if "id" not in header:
+        raise error(path, numbered[0][0], f"header lacks an 'id' column (has {', '.join(header)})")
+    columns = []
+    for i, name in enumerate(header):
+        base, _, lang = name.partition("@")
+        lang = "" if lang == "*" else lang
+        if base in ("label", "brand") and lang and lang not in LANGUAGES:
+            raise error(path, numbered[0][0], f"column {name!r}: unknown language {lang!r}")
+        if base == "label" or base == "brand":
+            columns.append((i, lang, base if base == "brand" else "label"))
+        elif base == "abbr":
+            columns.append((i, "", "abbr"))
+    terms = []
+    seen: dict[str, int] = {}
+    for (lineno, _), row in zip(numbered[1:], parsed[1:]):
+        if len(row) != len(header):
+            raise error(path, lineno, f"expected {len(header)} fields, got {len(row)}")
+        rec = dict(zip(header, row))
+        term_id = rec["id"].strip()
+        if not term_id:
+            raise error(path, lineno, "empty id")
+        if term_id in seen:
+            raise error(path, lineno, f"duplicate id {term_id!r} (first on line {seen[term_id]})")
+        seen[term_id] = lineno
+        labels = []
+        for i, lang, what in columns:
+            names = [n.strip() for n in row[i].split("|") if n.strip()]
+            for j, name in enumerate(names):
+                kind = "brand" if what == "brand" else "abbr" if what == "abbr" else ("pref" if j == 0 else "syn")
+                labels.append(Label(name, lang, kind))
+        if not labels:
+            raise error(path, lineno, f"term {term_id!r} has no name")
+        iri = rec.get("iri", "").strip() or (iri_prefix + term_id.partition(":")[2] if iri_prefix else "")
+        branches = tuple(b for b in rec.get("branches", "").split("|") if b)
+        terms.append(Term(id=term_id, iri=iri, labels=tuple(labels), branches=branches))
+    return iter(terms)

@@ -1,0 +1,1 @@
+"""Extraction evaluation: gold records, pure scoring, reports."""

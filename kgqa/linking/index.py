@@ -1,0 +1,234 @@
+"""The term index: columnar arrays over terms, names and lookup keys, built once and cached on disk.
+
+Layout (everything picklable, no per-term objects, so a 200k-name index unpickles in a fraction of
+a second):
+
+* terms: ``term_id``, ``term_iri``, ``term_source`` and their branches (CSR ``branch_ptr``/``branch_idx``);
+* entries (one per name): ``entry_text``, ``entry_term``, ``entry_lang``, ``entry_kind``, ``entry_count``;
+* keys (the folded form of names, unique): ``keys``, ``key_lookup`` (exact fast path) and the entries
+  of each key (CSR ``key_ptr``/``key_entries``);
+* character-trigram postings over keys (CSR ``gram_ptr``/``gram_keys``) for fuzzy candidate blocking.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from kgqa.linking.normalise import fold
+from kgqa.linking.terms import ANY_LANG, Term
+from kgqa.types import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+#: entry languages by index; 0 is "any language"
+LANG_CODES: tuple[str, ...] = (ANY_LANG, *LANGUAGES)
+LANG_INDEX = {lang: i for i, lang in enumerate(LANG_CODES)}
+#: name kinds by index
+KIND_CODES: tuple[str, ...] = ("pref", "syn", "abbr", "brand", "related", "learned")
+KIND_INDEX = {k: i for i, k in enumerate(KIND_CODES)}
+#: bump when the pickled layout or the normalisation changes: old caches are then rebuilt
+INDEX_FORMAT = 3
+
+
+def trigrams(key: str) -> set[str]:
+    """Character trigrams of a key, padded at word boundaries so short words still have some."""
+    padded = f" {key} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+@dataclass
+class TermIndex:
+    sources: list[str]
+    term_id: list[str]
+    term_iri: list[str]
+    term_source: np.ndarray
+    branch_names: list[str]
+    branch_ptr: np.ndarray
+    branch_idx: np.ndarray
+    entry_text: list[str]
+    entry_term: np.ndarray
+    entry_lang: np.ndarray
+    entry_kind: np.ndarray
+    entry_count: np.ndarray
+    keys: list[str]
+    key_lookup: dict[str, int]
+    key_ptr: np.ndarray
+    key_entries: np.ndarray
+    gram_lookup: dict[str, int]
+    gram_ptr: np.ndarray
+    gram_keys: np.ndarray
+    format: int = INDEX_FORMAT
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, sources: Iterable[tuple[str, Iterable[Term]]]) -> "TermIndex":
+        """Index ``(source name, terms)`` pairs. Obsolete terms and names that fold to nothing are skipped."""
+        source_names: list[str] = []
+        term_id: list[str] = []
+        term_iri: list[str] = []
+        term_source: list[int] = []
+        branch_lookup: dict[str, int] = {}
+        branch_ptr = [0]
+        branch_idx: list[int] = []
+        entry_text: list[str] = []
+        entry_term: list[int] = []
+        entry_lang: list[int] = []
+        entry_kind: list[int] = []
+        entry_count: list[int] = []
+        entry_key: list[int] = []
+        key_lookup: dict[str, int] = {}
+        for s_idx, (name, terms) in enumerate(sources):
+            source_names.append(name)
+            for term in terms:
+                if term.obsolete or not term.labels:
+                    continue
+                t_idx = len(term_id)
+                term_id.append(term.id)
+                term_iri.append(term.iri or term.id)
+                term_source.append(s_idx)
+                for b in term.branches:
+                    branch_idx.append(branch_lookup.setdefault(b, len(branch_lookup)))
+                branch_ptr.append(len(branch_idx))
+                for label in term.labels:
+                    key = fold(label.text)
+                    if not key:
+                        continue
+                    entry_text.append(label.text)
+                    entry_term.append(t_idx)
+                    entry_lang.append(LANG_INDEX.get(label.lang, 0))
+                    entry_kind.append(KIND_INDEX.get(label.kind, 1))
+                    entry_count.append(label.count)
+                    entry_key.append(key_lookup.setdefault(key, len(key_lookup)))
+        keys = list(key_lookup)
+        ek = np.asarray(entry_key, dtype=np.int64)
+        order = np.argsort(ek, kind="stable")
+        key_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ek, minlength=len(keys)), out=key_ptr[1:])
+        gram_lookup, gram_ptr, gram_keys = _postings(keys)
+        index = cls(
+            sources=source_names,
+            term_id=term_id,
+            term_iri=term_iri,
+            term_source=np.asarray(term_source, dtype=np.int16),
+            branch_names=list(branch_lookup),
+            branch_ptr=np.asarray(branch_ptr, dtype=np.int64),
+            branch_idx=np.asarray(branch_idx, dtype=np.int32),
+            entry_text=entry_text,
+            entry_term=np.asarray(entry_term, dtype=np.int32),
+            entry_lang=np.asarray(entry_lang, dtype=np.int8),
+            entry_kind=np.asarray(entry_kind, dtype=np.int8),
+            entry_count=np.asarray(entry_count, dtype=np.int32),
+            keys=keys,
+            key_lookup=key_lookup,
+            key_ptr=key_ptr,
+            key_entries=order.astype(np.int32),
+            gram_lookup=gram_lookup,
+            gram_ptr=gram_ptr,
+            gram_keys=gram_keys,
+        )
+        log.info("term index: %d terms, %d names, %d keys from %s", len(term_id), len(entry_text), len(keys), source_names)
+        return index
+
+    # ------------------------------------------------------------------ access
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.term_id)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.entry_text)
+
+    def entries_of_key(self, key_idx: int) -> np.ndarray:
+        return self.key_entries[self.key_ptr[key_idx] : self.key_ptr[key_idx + 1]]
+
+    def branches_of(self, term_idx: int) -> list[str]:
+        lo, hi = self.branch_ptr[term_idx], self.branch_ptr[term_idx + 1]
+        return [self.branch_names[b] for b in self.branch_idx[lo:hi]]
+
+    def term_entries(self) -> np.ndarray:
+        """Entry indices grouped by term (entries are appended term by term, so this is a range)."""
+        return np.arange(len(self.entry_text))
+
+    def display_label(self, term_idx: int, lang: str) -> str:
+        """The term's preferred name in ``lang``, else English, else language-neutral, else any name."""
+        lo, hi = np.searchsorted(self.entry_term, [term_idx, term_idx + 1])
+        best, best_rank = "", 99
+        want = LANG_INDEX.get(lang, -1)
+        for e in range(lo, hi):
+            lang_i, kind = self.entry_lang[e], self.entry_kind[e]
+            rank = (0 if lang_i == want else 1 if lang_i == LANG_INDEX["en"] else 2 if lang_i == 0 else 3) * 2
+            rank += 0 if kind == 0 else 1
+            if rank < best_rank:
+                best, best_rank = self.entry_text[e], rank
+        return best
+
+    def scope_mask(self, scope: Sequence[str]) -> np.ndarray | None:
+        """Boolean mask over terms allowed by ``scope``; None = all terms.
+
+        A scope item is a source name (``drugs``), a branch (``ATC:B01``, ``HP:0000707``, a SKOS scheme
+        CURIE or IRI: the term and everything below it) or a single term id or IRI. Items the index does
+        not know select nothing (the source may not be loaded).
+        """
+        if not scope:
+            return None
+        mask = np.zeros(self.n_terms, dtype=bool)
+        lookups = self._lookups()
+        for item in scope:
+            if item in self.sources:
+                mask |= self.term_source == self.sources.index(item)
+            if item in lookups["branch"]:
+                mask[lookups["branch_term"][self.branch_idx == lookups["branch"][item]]] = True
+            for t in lookups["term"].get(item, ()):
+                mask[t] = True
+        return mask
+
+    def _lookups(self) -> dict:
+        # Built on first use rather than pickled: cheap, and keeps the cache small.
+        cached = self.__dict__.get("_lookup_cache")
+        if cached is None:
+            terms: dict[str, list[int]] = {}
+            for i, (tid, iri) in enumerate(zip(self.term_id, self.term_iri)):
+                terms.setdefault(tid, []).append(i)
+                if iri != tid:
+                    terms.setdefault(iri, []).append(i)
+            cached = {
+                "term": terms,
+                "branch": {b: i for i, b in enumerate(self.branch_names)},
+                "branch_term": np.repeat(np.arange(self.n_terms, dtype=np.int32), np.diff(self.branch_ptr)),
+            }
+            self.__dict__["_lookup_cache"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_lookup_cache", None)
+        return state
+
+    def key_mask(self, term_mask: np.ndarray | None) -> np.ndarray | None:
+        """Keys with at least one entry whose term is allowed."""
+        if term_mask is None:
+            return None
+        entry_ok = term_mask[self.entry_term]
+        ok_sorted = entry_ok[self.key_entries].astype(np.int32)
+        counts = np.add.reduceat(ok_sorted, self.key_ptr[:-1]) if len(ok_sorted) else np.zeros(0, np.int32)
+        # reduceat over an empty segment returns the next element, not 0: zero those out
+        counts[self.key_ptr[:-1] == self.key_ptr[1:]] = 0
+        return counts > 0
+
+
+def _postings(keys: list[str]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    grams: dict[str, list[int]] = {}
+    for k_idx, key in enumerate(keys):
+        for g in trigrams(key):
+            grams.setdefault(g, []).append(k_idx)
+    lookup = {g: i for i, g in enumerate(grams)}
+    ptr = np.zeros(len(grams) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in grams.values()], out=ptr[1:])
+    flat = np.fromiter((k for v in grams.values() for k in v), dtype=np.int32, count=int(ptr[-1]))
+    return lookup, ptr, flat

@@ -1,0 +1,165 @@
+"""The linker: span text + concept → ranked ontology links (empty tuple = NIL).
+
+``Linker.link`` normalises the span (dosage stripped for drug concepts), restricts the index to the
+concept's scope (its enumeration members for ENUM concepts), takes the exact fast path, falls back to
+fuzzy candidates (also through a Latin transliteration for Greek/Cyrillic spans) and returns the top-k
+links scoring at least the NIL threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from kgqa.errors import ConfigError
+from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
+from kgqa.linking.config import LinkerConfig
+from kgqa.linking.index import KIND_CODES, LANG_CODES, TermIndex
+from kgqa.linking.match import Hit, Matcher, Scope, make_scope
+from kgqa.linking.normalise import fold, has_non_latin, strip_dosage, transliterate
+from kgqa.linking.sources import load_source, read_manifest, select
+from kgqa.linking.terms import Label, Term
+from kgqa.types import Concept, Link, ValueKind
+
+log = logging.getLogger(__name__)
+
+#: scope of drug concepts that name none
+DEFAULT_DRUG_SCOPE = ("drugs",)
+
+
+class Linker:
+    def __init__(self, index: TermIndex, cfg: LinkerConfig | None = None):
+        self.cfg = cfg or LinkerConfig()
+        if not 0.0 <= self.cfg.nil_threshold <= 1.0:
+            raise ConfigError(f"linker.nil_threshold: {self.cfg.nil_threshold} not in [0, 1]")
+        if self.cfg.top_k < 1:
+            raise ConfigError(f"linker.top_k: {self.cfg.top_k} must be >= 1")
+        self.index = index
+        self.matcher = Matcher(index, self.cfg)
+        self._scopes: dict[tuple[str, ...], Scope] = {}
+        self._member_linkers: dict[tuple, Linker] = {}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_config(cls, cfg: LinkerConfig) -> "Linker":
+        """Index ``cfg.sources`` from ``cfg.ontology_dir`` (through the on-disk cache)."""
+        base = Path(cfg.ontology_dir)
+        manifest = Path(cfg.manifest) if Path(cfg.manifest).is_absolute() else base / cfg.manifest
+        specs = select(read_manifest(manifest), list(cfg.sources))
+        files = [manifest] + [p for s in specs for p in s.paths(base)]
+        missing = [str(p) for p in files if not p.is_file()]
+        if missing:
+            raise ConfigError(f"linker.sources: missing ontology file(s) {', '.join(missing)} (linker.ontology_dir={base})")
+
+        def build() -> TermIndex:
+            return TermIndex.build((s.name, load_source(s, base)) for s in specs)
+
+        cache_dir = None
+        if cfg.use_cache:
+            cache_dir = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir()
+        index = load_or_build(cache_dir, cache_key(files, [s.name for s in specs]), build)
+        return cls(index, cfg)
+
+    @classmethod
+    def from_terms(cls, sources: Mapping[str, Iterable[Term]], cfg: LinkerConfig | None = None) -> "Linker":
+        """A linker over in-memory terms (tests, learned synonyms, benchmarks); nothing is cached."""
+        return cls(TermIndex.build(sources.items()), cfg)
+
+    # ------------------------------------------------------------------ linking
+
+    def link(self, text: str, concept: Concept, lang: str) -> tuple[Link, ...]:
+        """Best-first links of ``text`` for ``concept`` in a note of language ``lang``; () = NIL."""
+        if concept.kind is ValueKind.ENUM and concept.members:
+            return self._member_linker(concept).link_key(self._query(text, concept), lang, ())
+        return self.link_key(self._query(text, concept), lang, self._scope_items(concept))
+
+    def link_many(self, texts: Sequence[str], concept: Concept, lang: str) -> list[tuple[Link, ...]]:
+        """:meth:`link` for many spans of one concept; repeated spans are linked once."""
+        done: dict[str, tuple[Link, ...]] = {}
+        return [done[t] if t in done else done.setdefault(t, self.link(t, concept, lang)) for t in texts]
+
+    def link_key(self, text: str, lang: str, scope_items: tuple[str, ...]) -> tuple[Link, ...]:
+        """Link already-prepared text within a scope (source names / branches); the core of :meth:`link`."""
+        key = fold(text)
+        if not key:
+            return ()
+        scope = self._scope(scope_items)
+        k = self.cfg.top_k
+        hits = self.matcher.exact(key, lang, scope)
+        if not hits:
+            hits = self.matcher.fuzzy(key, lang, scope, k)
+            if has_non_latin(key):
+                latin = transliterate(key)
+                hits = _merge(hits, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
+        return tuple(self._to_link(h, lang) for h in hits[:k] if h.score >= self.cfg.nil_threshold)
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _query(text: str, concept: Concept) -> str:
+        return strip_dosage(text) if concept.kind is ValueKind.DRUG else text
+
+    @staticmethod
+    def _scope_items(concept: Concept) -> tuple[str, ...]:
+        if concept.scope:
+            return tuple(concept.scope)
+        return DEFAULT_DRUG_SCOPE if concept.kind is ValueKind.DRUG else ()
+
+    def _scope(self, items: tuple[str, ...]) -> Scope:
+        scope = self._scopes.get(items)
+        if scope is None:
+            scope = self._scopes[items] = make_scope(self.index, items, self.cfg)
+            if scope.term_mask is not None and not scope.term_mask.any():
+                log.warning("linker scope %s selects no term of sources %s", list(items), self.index.sources)
+        return scope
+
+    def _member_linker(self, concept: Concept) -> "Linker":
+        """A small linker over the concept's enumeration members: their catalogue labels plus every
+        index name of a term with the member's IRI (so resq-vocab abbreviations count)."""
+        sig = (concept.id, tuple((m.iri, tuple(sorted((k, tuple(v)) for k, v in m.labels.items()))) for m in concept.members))
+        linker = self._member_linkers.get(sig)
+        if linker is None:
+            by_iri: dict[str, list[int]] = {}
+            for t, iri in enumerate(self.index.term_iri):
+                by_iri.setdefault(iri, []).append(t)
+            terms = []
+            for m in concept.members:
+                labels = [Label(text, lang, "pref" if i == 0 else "syn") for lang, texts in m.labels.items() for i, text in enumerate(texts)]
+                for t in by_iri.get(m.iri, ()):
+                    labels += self._labels_of(t)
+                terms.append(Term(id=m.id, iri=m.iri, labels=tuple(dict.fromkeys(labels))))
+            linker = self._member_linkers[sig] = Linker(TermIndex.build([(f"members:{concept.id}", terms)]), self.cfg)
+        return linker
+
+    def _labels_of(self, term: int) -> list[Label]:
+        idx = self.index
+        lo, hi = np.searchsorted(idx.entry_term, [term, term + 1])
+        return [
+            Label(idx.entry_text[e], LANG_CODES[idx.entry_lang[e]], KIND_CODES[idx.entry_kind[e]], int(idx.entry_count[e]))
+            for e in range(int(lo), int(hi))
+        ]
+
+    def _to_link(self, hit: Hit, lang: str) -> Link:
+        idx = self.index
+        entry_lang = LANG_CODES[idx.entry_lang[hit.entry]]
+        return Link(
+            iri=idx.term_iri[hit.term],
+            label=idx.display_label(hit.term, lang),
+            score=round(hit.score, 4),
+            source=idx.sources[idx.term_source[hit.term]],
+            term_id=idx.term_id[hit.term],
+            matched=idx.entry_text[hit.entry],
+            lang=entry_lang or None,
+        )
+
+
+def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:
+    best: dict[int, Hit] = {}
+    for h in a + b:
+        if h.term not in best or h.score > best[h.term].score:
+            best[h.term] = h
+    return sorted(best.values(), key=lambda h: -h.score)

@@ -1,0 +1,230 @@
+"""The extractive QA reader: every concept question of every note, batched, decoded, calibrated.
+
+I/O shell around the pure parts: :mod:`~kgqa.qa.windowing` (features), :mod:`~kgqa.qa.batching`
+(length-sorted, dynamically padded batches), :mod:`~kgqa.qa.backends` (the model at the chosen
+precision) and :mod:`~kgqa.qa.decoding` (spans from raw logits).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from kgqa.errors import ConfigError, ModelLoadError, RecordError
+from kgqa.qa.backends import Backend, BackendSpec, make_backend, select_device
+from kgqa.qa.batching import length_sorted_batches, pad_batch
+from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibration, resolve_null_threshold
+from kgqa.qa.checkpoint import load_tokenizer, weights_sha256
+from kgqa.qa.config import ModelConfig, ReaderConfig
+from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, decode
+from kgqa.qa.questions import check_question_lang, choose_question
+from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
+from kgqa.types import Answer, Concept, ModelInfo, Note
+
+log = logging.getLogger(__name__)
+
+_CONCEPT_DEFAULT_MAX_TOKENS = next(f.default for f in dataclasses.fields(Concept) if f.name == "max_answer_tokens")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One question asked of one note."""
+
+    note: Note
+    concept: Concept
+    question: str
+    lang: str
+
+
+def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
+    """The local checkpoint directory of ``model.path`` (built first when ``model.build_tiny``)."""
+    path = Path(model_cfg.path).expanduser()
+    if model_cfg.build_tiny and not (path / "config.json").exists():
+        from kgqa.qa.tiny import ensure_checkpoint
+
+        log.info("model.build_tiny: building a tiny random checkpoint at %s", path)
+        ensure_checkpoint(path, True)
+    if (path / "config.json").is_file():
+        return path
+    if not path.exists() and "/" in model_cfg.path and not model_cfg.path.startswith((".", "/", "~")):
+        # a hub id: resolved from the local Hugging Face cache (HF_HUB_OFFLINE keeps it offline)
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(model_cfg.path))
+        except Exception as exc:
+            raise ModelLoadError(f"model.path: {model_cfg.path!r} is neither a local checkpoint nor cached: {exc}") from exc
+    raise ModelLoadError(f"model.path: {path} is not a checkpoint directory (no config.json)")
+
+
+class Reader:
+    """Asks every concept's question of every note and returns calibrated answer spans."""
+
+    def __init__(
+        self,
+        checkpoint: Path,
+        tokenizer,
+        backend: Backend,
+        cfg: ReaderConfig,
+        calibration: Calibration,
+        model_info: ModelInfo,
+    ) -> None:
+        check_question_lang(cfg.question_lang, cfg.fallback_lang)
+        self.checkpoint = checkpoint
+        self.tokenizer = tokenizer
+        self.backend = backend
+        self.cfg = cfg
+        self.calibration = calibration
+        self._model_info = model_info
+        self._space_id = lone_space_id(tokenizer)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_config(cls, model_cfg: ModelConfig, reader_cfg: ReaderConfig) -> "Reader":
+        check_question_lang(reader_cfg.question_lang, reader_cfg.fallback_lang)
+        checkpoint = resolve_checkpoint(model_cfg)
+        device = select_device(reader_cfg.device)
+        if reader_cfg.threads < 0:
+            raise ConfigError(f"reader.threads must be >= 0, got {reader_cfg.threads}")
+        if reader_cfg.threads > 0:
+            import torch
+
+            torch.set_num_threads(reader_cfg.threads)
+        tokenizer = load_tokenizer(checkpoint)
+        digest = weights_sha256(checkpoint)
+        spec = BackendSpec(
+            checkpoint=checkpoint,
+            weights_sha256=digest,
+            device=device,
+            threads=reader_cfg.threads,
+            onnx_cache_dir=reader_cfg.onnx_cache_dir,
+        )
+        backend = make_backend(reader_cfg.precision, spec)
+        calibration = cls._load_calibration(checkpoint, reader_cfg)
+        info = ModelInfo(path=str(checkpoint), sha256=digest, name=model_cfg.name or _model_name(checkpoint))
+        log.info("reader: %s on %s, precision %s", info.name, device, reader_cfg.precision)
+        return cls(checkpoint, tokenizer, backend, reader_cfg, calibration, info)
+
+    @staticmethod
+    def _load_calibration(checkpoint: Path, cfg: ReaderConfig) -> Calibration:
+        if cfg.calibration_file:
+            return load_calibration(cfg.calibration_file)
+        own = checkpoint / CALIBRATION_FILENAME
+        return load_calibration(own) if own.is_file() else Calibration()
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model_info
+
+    # ------------------------------------------------------------------ reading
+
+    def pairs(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> List[Pair]:
+        out = []
+        for note in notes:
+            for concept in concepts:
+                chosen = choose_question(concept, note.lang, self.cfg.question_lang, self.cfg.fallback_lang)
+                if chosen is None:
+                    log.warning("concept %s has no question in any language; not asked", concept.id)
+                    continue
+                out.append(Pair(note, concept, chosen[0], chosen[1]))
+        return out
+
+    def read(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> Dict[str, List[Answer]]:
+        """Answers per note id (every note gets a key; an empty list = nothing found)."""
+        results: Dict[str, List[Answer]] = {}
+        for note in notes:
+            if note.id in results:
+                raise RecordError(f"note {note.id!r} given twice to Reader.read")
+            results[note.id] = []
+        pairs = self.pairs(notes, concepts)
+        for pair, decoded in zip(pairs, self.decode_pairs(pairs)):
+            results[pair.note.id].extend(self._answers(pair, decoded))
+        return results
+
+    def decode_pairs(self, pairs: Sequence[Pair]) -> List[Decoded]:
+        """Decoded spans of each pair (the raw material of :meth:`read`, and of calibration)."""
+        if not pairs:
+            return []
+        windows = encode_windows(
+            self.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], self.cfg.window
+        )
+        logits = self.infer(windows)
+        by_pair: List[List[WindowLogits]] = [[] for _ in pairs]
+        for window, (start, end) in zip(windows, logits):
+            by_pair[window.pair_index].append(
+                WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
+            )
+        return [decode(ws, p.note.text, self._params(p.concept)) for p, ws in zip(pairs, by_pair)]
+
+    def infer(self, windows: Sequence[Window]) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """Raw (start, end) logits of every window, unpadded, in input order."""
+        out: List[Optional[Tuple[np.ndarray, np.ndarray]]] = [None] * len(windows)
+        batches = length_sorted_batches([len(w) for w in windows], self.cfg.batch_size, self.cfg.max_batch_tokens)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        for batch in batches:
+            input_ids, mask = pad_batch([windows[i] for i in batch], pad_id)
+            start, end = self.backend(input_ids, mask)
+            for row, i in enumerate(batch):
+                n = len(windows[i])
+                out[i] = (start[row, :n], end[row, :n])
+        return out  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ per concept
+
+    def null_threshold(self, concept: Concept) -> float:
+        return resolve_null_threshold(
+            concept.id,
+            concept.null_threshold,
+            config_thresholds=self.cfg.null_thresholds,
+            config_default=self.cfg.null_threshold,
+            calibration=self.calibration,
+        )
+
+    def _params(self, concept: Concept) -> DecodeParams:
+        max_tokens = concept.max_answer_tokens
+        if max_tokens == _CONCEPT_DEFAULT_MAX_TOKENS:  # the concept did not set its own
+            max_tokens = self.cfg.max_answer_tokens
+        return DecodeParams(
+            n_best=self.cfg.n_best,
+            max_answer_tokens=max_tokens,
+            max_answers=self.cfg.max_answers_per_list if concept.is_list else 1,
+            null_threshold=self.null_threshold(concept),
+        )
+
+    def _answers(self, pair: Pair, decoded: Decoded) -> List[Answer]:
+        answers = []
+        for span in decoded.spans:
+            confidence = self.calibration.confidence(span.margin)
+            if confidence < self.cfg.min_confidence:
+                continue
+            answers.append(
+                Answer.from_note(
+                    pair.note,
+                    pair.concept.id,
+                    span.start,
+                    span.end,
+                    score=span.score,
+                    null_score=span.null_score,
+                    confidence=confidence,
+                    question=pair.question,
+                    question_lang=pair.lang,
+                    rank=len(answers),
+                )
+            )
+        return answers
+
+
+def _model_name(checkpoint: Path) -> str:
+    try:
+        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return checkpoint.name
+    name = str(config.get("_name_or_path") or "")
+    return name if name and not name.startswith(("/", ".")) else checkpoint.name

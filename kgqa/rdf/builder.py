@@ -1,0 +1,453 @@
+"""RdfBuilder: notes and facts -> one named graph per note, one per run. Pure: no I/O.
+
+Three layers, described in docs/rdf.md:
+
+* domain — RES-Q PLUS: a ``resq:ClinicalCase`` per case with ``scdm:hasPart`` to one node per
+  *asserted* fact (stated as present and with an ok value), shaped by :mod:`kgqa.rdf.mapping`;
+* evidence — W3C Web Annotation: every fact, asserted or not (negated, historical, rejected,
+  unparsed, "no"), is a ``kgqa:Fact`` with its status, and the body of an ``oa:Annotation``
+  whose target selects the answer span of the note by position and by quote;
+* provenance — PROV-O: facts ``prov:wasGeneratedBy`` the run and ``prov:wasDerivedFrom`` the note
+  (whose sha256 identifies the exact text); the run graph describes the run, model and config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Iterable, Sequence
+
+from rdflib import PROV, RDF, RDFS, XSD, DCTERMS, Graph, Literal, URIRef
+
+from kgqa.errors import CatalogueError, RecordError
+from kgqa.rdf.config import RdfConfig
+from kgqa.rdf.iris import IriMinter
+from kgqa.rdf.literals import natural_literal, typed_literal
+from kgqa.rdf.mapping import (
+    DEFAULT_DATATYPES,
+    DOSAGE,
+    LOCATION,
+    PROCEDURE,
+    PROCEDURE_TEMPORAL,
+    REASON,
+    SITUATION,
+    TEMPORAL,
+    DomainMapping,
+    expand,
+    mapping_for,
+)
+from kgqa.rdf.vocab import BTL2, KGQA, OA, RESQ, SCDM, bind_prefixes
+from kgqa.types import Answer, Assertion, Concept, Fact, Note, NoteError, RunInfo, ValueKind, ValueStatus
+
+log = logging.getLogger(__name__)
+
+ASSERTION_IRIS: dict[Assertion, URIRef] = {
+    Assertion.PRESENT: KGQA.Present,
+    Assertion.NEGATED: KGQA.Negated,
+    Assertion.HISTORICAL: KGQA.Historical,
+    Assertion.HYPOTHETICAL: KGQA.Hypothetical,
+    Assertion.FAMILY: KGQA.Family,
+    Assertion.POSSIBLE: KGQA.Possible,
+}
+STATUS_IRIS: dict[ValueStatus, URIRef] = {
+    ValueStatus.OK: KGQA.Ok,
+    ValueStatus.REJECTED: KGQA.Rejected,
+    ValueStatus.UNPARSED: KGQA.Unparsed,
+}
+_TERM_KINDS = (ValueKind.ENUM, ValueKind.DRUG, ValueKind.TEXT)
+
+
+def _double(x: float) -> Literal:
+    return Literal(repr(float(x)), datatype=XSD.double)
+
+
+def _count(n: int) -> Literal:
+    return Literal(str(n), datatype=XSD.nonNegativeInteger)
+
+
+class RdfBuilder:
+    """Builds the named graphs of a run from notes, facts and run provenance."""
+
+    def __init__(self, cfg: RdfConfig, catalogue: Iterable[Concept], *, environ=None) -> None:
+        self.cfg = cfg
+        self.iris = IriMinter.from_config(cfg, environ)
+        # a Catalogue may carry its own CURIE prefixes (data:, rv: …)
+        self.prefixes: dict[str, str] = dict(getattr(catalogue, "prefixes", None) or {})
+        self.concepts: dict[str, Concept] = {c.id: c for c in catalogue}
+        self.mappings: dict[str, DomainMapping] = {
+            cid: mapping_for(c, self.prefixes) for cid, c in self.concepts.items()
+        }
+        if cfg.quote_context < 0:
+            from kgqa.errors import ConfigError
+
+            raise ConfigError(f"rdf.quote_context: {cfg.quote_context} must be >= 0")
+
+    # ------------------------------------------------------------------ note graphs
+
+    def note_graph(self, note: Note, facts: Sequence[Fact], run: RunInfo) -> Graph:
+        """The named graph of one note: its case, facts, evidence and provenance."""
+        g = Graph(identifier=self.iris.note_graph(note.id))
+        bind_prefixes(g)
+        note_iri = self.iris.note(note.id)
+        case_iri = self.iris.case(note.case_id)
+        run_iri = self.iris.run(run.run_id)
+        self._describe_note(g, note, note_iri, case_iri)
+        g.add((case_iri, RDF.type, RESQ.ClinicalCase))
+
+        fact_iris: dict[URIRef, Fact] = {}
+        by_concept: dict[str, list[URIRef]] = {}
+        for fact in facts:
+            if fact.note_id != note.id:
+                raise RecordError(f"fact {fact.concept_id!r} belongs to note {fact.note_id!r}, not {note.id!r}")
+            if fact.answer is not None:
+                fact.answer.check_against(note)
+            iri = self._fact_iri(note, fact)
+            if iri in fact_iris:
+                # the reader de-duplicates spans; a repeat is the same statement, kept once
+                log.warning("note %s: duplicate fact for %s at the same span, kept once", note.id, fact.concept_id)
+                continue
+            fact_iris[iri] = fact
+            by_concept.setdefault(fact.concept_id, []).append(iri)
+
+        # terms of asserted facts, for concepts whose facts are also results of another's procedure
+        asserted_terms: dict[str, URIRef] = {}
+        for fact in fact_iris.values():
+            concept = self._concept(fact, note)
+            if fact.value.ok and fact.value.assertion is Assertion.PRESENT and concept.kind in _TERM_KINDS:
+                term = self._term_class(fact, concept)
+                if term is not None:
+                    asserted_terms.setdefault(concept.id, term)
+        for iri, fact in fact_iris.items():
+            self._add_fact(g, note, fact, iri, note_iri, case_iri, run_iri, by_concept, asserted_terms)
+        return g
+
+    def _describe_note(self, g: Graph, note: Note, note_iri: URIRef, case_iri: URIRef) -> None:
+        g.add((note_iri, RDF.type, KGQA.Note))
+        g.add((note_iri, KGQA.sha256, Literal(note.sha256)))
+        g.add((note_iri, KGQA.textLength, _count(len(note.text))))
+        g.add((note_iri, DCTERMS.language, Literal(note.lang)))
+        g.add((note_iri, KGQA.case, case_iri))
+        if not self.cfg.pseudonymise_notes:
+            g.add((note_iri, KGQA.noteId, Literal(note.id)))
+
+    def _fact_iri(self, note: Note, fact: Fact) -> URIRef:
+        span = (fact.answer.start, fact.answer.end) if fact.answer is not None else None
+        return self.iris.fact(note.case_id, note.id, fact.concept_id, span)
+
+    def _concept(self, fact: Fact, note: Note) -> Concept:
+        try:
+            return self.concepts[fact.concept_id]
+        except KeyError:
+            raise CatalogueError(
+                f"note {note.id!r}: fact for concept {fact.concept_id!r}, which is not in the catalogue"
+            ) from None
+
+    def _add_fact(
+        self,
+        g: Graph,
+        note: Note,
+        fact: Fact,
+        iri: URIRef,
+        note_iri: URIRef,
+        case_iri: URIRef,
+        run_iri: URIRef,
+        by_concept: dict[str, list[URIRef]],
+        asserted_terms: dict[str, URIRef],
+    ) -> None:
+        concept = self._concept(fact, note)
+        mapping = self.mappings[concept.id]
+        concept_iri = self.iris.concept(concept.id)
+        g.add((concept_iri, RDF.type, KGQA.Concept))
+        g.add((concept_iri, KGQA.conceptId, Literal(concept.id)))
+        g.add((concept_iri, KGQA.targetClass, mapping.node_class))
+
+        value = fact.value
+        g.add((iri, RDF.type, KGQA.Fact))
+        g.add((iri, KGQA.concept, concept_iri))
+        g.add((iri, KGQA.case, case_iri))
+        g.add((iri, KGQA.assertionStatus, ASSERTION_IRIS[value.assertion]))
+        g.add((iri, KGQA.valueStatus, STATUS_IRIS[value.status]))
+        g.add((iri, PROV.wasGeneratedBy, run_iri))
+        g.add((iri, PROV.wasDerivedFrom, note_iri))
+        for source_concept in fact.derived_from:
+            for source in by_concept.get(source_concept, ()):
+                g.add((iri, PROV.wasDerivedFrom, source))
+        if value.unit:
+            g.add((iri, KGQA.unit, Literal(value.unit)))
+        if value.reason:
+            g.add((iri, KGQA.rejectionReason, Literal(value.reason)))
+
+        domain = self._domain_triples(note, fact, concept, mapping, iri, case_iri, asserted_terms)
+        asserted = domain is not None
+        g.add((iri, KGQA.asserted, Literal(asserted)))
+        if asserted:
+            for triple in domain:
+                g.add(triple)
+        else:
+            literal = natural_literal(value.value)
+            if literal is not None:
+                g.add((iri, KGQA.value, literal))
+            term = self._term(fact, concept)
+            if term is not None:
+                g.add((iri, KGQA.valueTerm, term))
+        if fact.answer is not None:
+            self._add_annotation(g, note, fact.answer, fact, iri, note_iri, run_iri)
+
+    # ------------------------------------------------------------------ domain layer
+
+    def _member(self, concept: Concept, fact: Fact):
+        value = fact.value
+        for member in concept.members:
+            if (value.member_iri and member.iri == value.member_iri) or (
+                not value.member_iri and isinstance(value.value, str) and member.id == value.value
+            ):
+                return member
+        return None
+
+    def _term(self, fact: Fact, concept: Concept) -> URIRef | None:
+        """The ontology term a fact states: its enumeration member, else its best link."""
+        where = f"note {fact.note_id!r} concept {concept.id!r}"
+        if fact.value.member_iri:
+            return expand(fact.value.member_iri, f"{where} member_iri", self.prefixes)
+        member = self._member(concept, fact)
+        if member is not None and member.iri:
+            return expand(member.iri, f"{where} member {member.id!r}", self.prefixes)
+        if concept.kind in _TERM_KINDS and fact.best_link is not None:
+            return expand(fact.best_link.iri, f"{where} link", self.prefixes)
+        return None
+
+    def _term_class(self, fact: Fact, concept: Concept) -> URIRef | None:
+        """The class a represented procedure/reason/location node is typed with.
+
+        A member may name its own class (``extra.target_class`` — tenecteplase is typed
+        resq:ThrombolysisAlteplase in the mappings); otherwise the term itself is the class.
+        """
+        member = self._member(concept, fact)
+        member_extra = getattr(member, "extra", None) or {}
+        if member_extra.get("target_class"):
+            return expand(member_extra["target_class"], f"concept {concept.id!r} member target_class", self.prefixes)
+        return self._term(fact, concept)
+
+    def _domain_triples(
+        self,
+        note: Note,
+        fact: Fact,
+        concept: Concept,
+        m: DomainMapping,
+        iri: URIRef,
+        case_iri: URIRef,
+        asserted_terms: dict[str, URIRef],
+    ) -> list[tuple] | None:
+        """The RES-Q PLUS triples of an asserted fact, or None when the fact is evidence only.
+
+        Only what the note states as present goes into the domain layer: a negated, historical,
+        hypothetical, family or possible finding, a rejected or unparsed value, and a "no" for a
+        yes/no concept are kept in the evidence layer, never written as a positive registry fact.
+        """
+        value = fact.value
+        if not value.ok or value.assertion is not Assertion.PRESENT:
+            return None
+        if concept.kind is ValueKind.BOOLEAN and value.value is not True:
+            return None
+        where = f"note {note.id!r} concept {concept.id!r}"
+        case_id = note.case_id
+        triples: list[tuple] = [(case_iri, SCDM.hasPart, iri), (iri, RDF.type, m.node_class)]
+        if m.result_of is not None:
+            triples += self._case_node(case_id, "procedure", m.result_of, iri, SCDM.isResultOf)
+        if m.result_of_concept and m.result_of_concept in asserted_terms:
+            triples += self._case_node(case_id, "represented", asserted_terms[m.result_of_concept], iri, SCDM.isResultOf)
+        if m.part_of is not None:
+            triples += self._case_node(case_id, "procedure", m.part_of, iri, BTL2.isPartOf)
+        if m.interprets_observable is not None:
+            triples.append((iri, SCDM.interpretsObservable, m.interprets_observable))
+
+        has_term = concept.kind in _TERM_KINDS
+        term = self._term(fact, concept) if has_term else None
+        member_extra = getattr(self._member(concept, fact), "extra", None) or {}
+
+        if m.pattern in (PROCEDURE, PROCEDURE_TEMPORAL) or (m.pattern == TEMPORAL and m.procedure is not None):
+            context = member_extra.get("procedure_context") or m.procedure_context
+            if context:
+                triples.append((iri, SCDM.procedureContext, expand(context, where, self.prefixes)))
+
+        if m.pattern == SITUATION:
+            situation = term if has_term else m.situation
+            if situation is None:
+                return None  # an unlinked span: nothing to state
+            triples.append((iri, SCDM.representsSituation, situation))
+        elif m.pattern == PROCEDURE:
+            cls = self._term_class(fact, concept) if has_term else m.procedure
+            if cls is None:
+                return None
+            triples += self._case_node(case_id, "represented", cls, iri, SCDM.representsProcedure)
+        elif m.pattern == PROCEDURE_TEMPORAL:
+            if m.procedure is not None:
+                triples += self._case_node(case_id, "represented", m.procedure, iri, SCDM.representsProcedure)
+            if term is None:
+                return None
+            triples.append((iri, SCDM.temporalContext, term))
+        elif m.pattern in (REASON, LOCATION):
+            cls = self._term_class(fact, concept)
+            if cls is None:
+                return None
+            predicate = SCDM.procedureReason if m.pattern == REASON else SCDM.representsLocation
+            triples += self._case_node(case_id, m.pattern, cls, iri, predicate)
+        else:  # observation, temporal, dosage: a typed literal
+            observable = term if (m.member_observable and term is not None) else m.observable
+            if observable is not None:
+                triples.append((iri, SCDM.hasObservable, observable))
+            if m.pattern == TEMPORAL and m.procedure is not None:
+                triples += self._case_node(case_id, "represented", m.procedure, iri, SCDM.representsProcedure)
+            literals = self._literals(note, fact, concept, m, where)
+            if not literals:
+                log.warning("%s: value cannot be written as RDF; kept as evidence only", where)
+                return None
+            triples += self._value_triples(iri, m, literals)
+        return triples
+
+    def _literals(self, note: Note, fact: Fact, concept: Concept, m: DomainMapping, where: str) -> list[Literal]:
+        value = fact.value
+        if concept.kind in (ValueKind.ENUM, ValueKind.TEXT):
+            if m.member_literal or concept.kind is ValueKind.TEXT:
+                member = self._member(concept, fact)
+                member_extra = getattr(member, "extra", None) or {}
+                text = member_extra.get("literal") or (member.id if member is not None else value.value)
+                return [Literal(str(text))] if text not in (None, "") else []
+        if m.split_literals and isinstance(value.value, (dt.date, dt.time)):
+            # symptom onset: the mappings write onset_date and onset_time as two literals
+            v = value.value
+            out = []
+            if isinstance(v, dt.date):
+                out.append(Literal(v.isoformat() if not isinstance(v, dt.datetime) else v.date().isoformat(),
+                                   datatype=XSD.date))
+            if isinstance(v, dt.datetime):
+                out.append(Literal(v.timetz().isoformat(), datatype=XSD.time))
+            elif isinstance(v, dt.time):
+                out.append(Literal(v.isoformat(), datatype=XSD.time))
+            return out
+        datatype = (
+            expand(value.datatype, f"{where} value.datatype", self.prefixes)
+            if value.datatype
+            else m.datatype or DEFAULT_DATATYPES.get(concept.kind, XSD.string)
+        )
+        literal = typed_literal(value.value, datatype, admission_date=note.admission_date, where=where)
+        return [literal] if literal is not None else []
+
+    def _value_triples(self, iri: URIRef, m: DomainMapping, literals: list[Literal]) -> list[tuple]:
+        if m.pattern == TEMPORAL:
+            time_node = URIRef(f"{iri}/time")
+            value_node = URIRef(f"{iri}/time/value")
+            triples = [(iri, SCDM.temporalContext, time_node), (time_node, BTL2.hasPart, value_node)]
+            if m.temporal_class is not None:
+                triples.append((time_node, RDF.type, m.temporal_class))
+        else:
+            value_node = URIRef(f"{iri}/value")
+            link = SCDM.hasDosage if m.pattern == DOSAGE else SCDM.hasObservableValue
+            triples = [(iri, link, value_node)]
+        if m.value_class is not None:
+            triples.append((value_node, RDF.type, m.value_class))
+        triples += [(value_node, BTL2.hasValue, lit) for lit in literals]
+        return triples
+
+    def _case_node(self, case_id: str, kind: str, cls: URIRef, iri: URIRef, predicate: URIRef) -> list[tuple]:
+        # one node per case and class, as in the mappings (data:Procedure_450742003_{case_id})
+        node = self.iris.case_node(case_id, kind, cls)
+        return [(iri, predicate, node), (node, RDF.type, cls)]
+
+    # ------------------------------------------------------------------ evidence layer
+
+    def _add_annotation(
+        self, g: Graph, note: Note, answer: Answer, fact: Fact, iri: URIRef, note_iri: URIRef, run_iri: URIRef
+    ) -> None:
+        ann = URIRef(f"{iri}/annotation")
+        target = URIRef(f"{ann}/target")
+        position = URIRef(f"{target}/position")
+        quote = URIRef(f"{target}/quote")
+        k = self.cfg.quote_context
+        g.add((ann, RDF.type, OA.Annotation))
+        g.add((ann, OA.motivatedBy, OA.describing))
+        g.add((ann, OA.hasBody, iri))
+        g.add((ann, OA.hasTarget, target))
+        g.add((ann, PROV.wasGeneratedBy, run_iri))
+        g.add((target, RDF.type, OA.SpecificResource))
+        g.add((target, OA.hasSource, note_iri))
+        g.add((target, OA.hasSelector, position))
+        g.add((target, OA.hasSelector, quote))
+        g.add((position, RDF.type, OA.TextPositionSelector))
+        g.add((position, OA.start, _count(answer.start)))
+        g.add((position, OA.end, _count(answer.end)))
+        g.add((quote, RDF.type, OA.TextQuoteSelector))
+        g.add((quote, OA.exact, Literal(note.text[answer.start : answer.end])))
+        prefix = note.text[max(0, answer.start - k) : answer.start]
+        suffix = note.text[answer.end : answer.end + k]
+        if prefix:
+            g.add((quote, OA.prefix, Literal(prefix)))
+        if suffix:
+            g.add((quote, OA.suffix, Literal(suffix)))
+
+        if answer.question:
+            g.add((ann, KGQA.question, Literal(answer.question, lang=answer.question_lang or None)))
+        g.add((ann, KGQA.rawScore, _double(answer.score)))
+        g.add((ann, KGQA.nullScore, _double(answer.null_score)))
+        g.add((ann, KGQA.confidence, _double(answer.confidence)))
+        g.add((ann, KGQA.answerRank, _count(answer.rank)))
+        for rank, link in enumerate(fact.links):
+            cand = URIRef(f"{ann}/link/{rank}")
+            g.add((ann, KGQA.linkCandidate, cand))
+            g.add((cand, RDF.type, KGQA.LinkCandidate))
+            g.add((cand, KGQA.term, expand(link.iri, f"note {note.id!r} concept {fact.concept_id!r} link", self.prefixes)))
+            g.add((cand, KGQA.score, _double(link.score)))
+            g.add((cand, KGQA.rank, _count(rank)))
+            if link.label:
+                g.add((cand, RDFS.label, Literal(link.label, lang=link.lang or None)))
+            if link.source:
+                g.add((cand, KGQA.termSource, Literal(link.source)))
+            if link.matched:
+                g.add((cand, KGQA.matchedLabel, Literal(link.matched)))
+
+    # ------------------------------------------------------------------ run graph
+
+    def run_graph(self, run: RunInfo, notes: Sequence[Note], errors: Sequence[NoteError] = ()) -> Graph:
+        """The named graph of one run: the PROV activity, its model, config and errors."""
+        g = Graph(identifier=self.iris.run_graph(run.run_id))
+        bind_prefixes(g)
+        run_iri = self.iris.run(run.run_id)
+        model_iri = self.iris.model(run.model.sha256, run.model.path)
+        g.add((run_iri, RDF.type, KGQA.Run))
+        g.add((run_iri, RDF.type, PROV.Activity))
+        g.add((run_iri, RDFS.label, Literal(f"kgqa run {run.run_id}")))
+        g.add((run_iri, PROV.startedAtTime, Literal(run.started_at.isoformat(), datatype=XSD.dateTime)))
+        if run.ended_at is not None:
+            g.add((run_iri, PROV.endedAtTime, Literal(run.ended_at.isoformat(), datatype=XSD.dateTime)))
+        g.add((run_iri, KGQA.kgqaVersion, Literal(run.kgqa_version)))
+        g.add((run_iri, KGQA.configDigest, Literal(run.config_digest)))
+        if run.config_yaml:
+            g.add((run_iri, KGQA.configYaml, Literal(run.config_yaml)))
+        if run.catalogue_digest:
+            g.add((run_iri, KGQA.catalogueDigest, Literal(run.catalogue_digest)))
+        g.add((run_iri, KGQA.model, model_iri))
+        g.add((run_iri, PROV.used, model_iri))
+        g.add((model_iri, RDF.type, KGQA.Model))
+        g.add((model_iri, RDF.type, PROV.Entity))
+        g.add((model_iri, KGQA.modelPath, Literal(run.model.path)))
+        g.add((model_iri, KGQA.sha256, Literal(run.model.sha256)))
+        if run.model.name:
+            g.add((model_iri, RDFS.label, Literal(run.model.name)))
+        for note in notes:
+            note_iri = self.iris.note(note.id)
+            g.add((run_iri, PROV.used, note_iri))
+            # typed here too, so the run graph alone says what the run read
+            g.add((note_iri, RDF.type, KGQA.Note))
+            g.add((note_iri, KGQA.sha256, Literal(note.sha256)))
+        g.add((run_iri, KGQA.noteCount, _count(len(notes))))
+        g.add((run_iri, KGQA.errorCount, _count(len(errors))))
+        for i, err in enumerate(errors):
+            err_iri = self.iris.run_error(run.run_id, i)
+            g.add((run_iri, KGQA.error, err_iri))
+            g.add((err_iri, RDF.type, KGQA.NoteError))
+            g.add((err_iri, KGQA.errorSource, Literal(err.source)))
+            g.add((err_iri, KGQA.errorStage, Literal(err.stage)))
+            g.add((err_iri, KGQA.errorReason, Literal(err.reason)))
+            if err.note_id and not self.cfg.pseudonymise_notes:
+                g.add((err_iri, KGQA.noteId, Literal(err.note_id)))
+        return g

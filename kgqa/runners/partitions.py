@@ -1,0 +1,140 @@
+"""Deterministic partitions of a note collection, and reading the notes of one partition.
+
+A partition is the unit of distribution, sharding, resume and error isolation. It is planned on
+the driver from cheap metadata only (file names, line offsets, Parquet row counts) so the driver
+never holds millions of note texts; each worker reads its own partition. The same input and
+``partition_size`` always give the same partitions, so a re-run finds its finished shards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from kgqa.errors import ConfigError
+from kgqa.notes import NoteOrError, dedupe, detect_format, iter_jsonl_lines, iter_txt_files, list_note_files, note_from_mapping
+from kgqa.errors import NoteReadError
+from kgqa.types import NoteError
+
+_SKIP_SUFFIXES = (".json", ".ann", ".md")
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: int
+    #: txt | jsonl | parquet
+    fmt: str
+    root: str
+    #: txt: note file paths; jsonl: ((first_line_no, byte_start, byte_end),); parquet: ((file, row_start, row_stop), …)
+    items: tuple
+
+    @property
+    def name(self) -> str:
+        return f"part-{self.index:05d}"
+
+
+def plan_partitions(path: str | Path, partition_size: int, fmt: str = "auto") -> list[Partition]:
+    if partition_size < 1:
+        raise ConfigError(f"runner.partition_size={partition_size}: must be >= 1")
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt in ("txt", "brat"):
+        root = path.parent if path.is_file() else path
+        files = [path] if path.is_file() else list_note_files(path)
+        files = [f for f in files if f.suffix not in _SKIP_SUFFIXES and not f.name.startswith(".")]
+        return [
+            Partition(i, "txt", str(root), tuple(str(f) for f in files[k : k + partition_size]))
+            for i, k in enumerate(range(0, len(files), partition_size))
+        ]
+    if fmt == "jsonl":
+        return _plan_jsonl(path, partition_size)
+    if fmt == "parquet":
+        return _plan_parquet(path, partition_size)
+    raise ConfigError(f"notes.format={fmt!r} cannot be partitioned")
+
+
+def _plan_jsonl(path: Path, partition_size: int) -> list[Partition]:
+    parts: list[Partition] = []
+    offset = 0
+    start_line, start_byte, count = 1, 0, 0
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if count == 0:
+                start_line, start_byte = lineno, offset
+            offset += len(raw)
+            if raw.strip():
+                count += 1
+            if count == partition_size:
+                parts.append(Partition(len(parts), "jsonl", str(path), ((start_line, start_byte, offset),)))
+                count = 0
+    if count:
+        parts.append(Partition(len(parts), "jsonl", str(path), ((start_line, start_byte, offset),)))
+    return parts
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(path.glob("*.parquet"))
+
+
+def _plan_parquet(path: Path, partition_size: int) -> list[Partition]:
+    import pyarrow.parquet as pq
+
+    parts: list[Partition] = []
+    for file in _parquet_files(path):
+        rows = pq.ParquetFile(file).metadata.num_rows
+        for start in range(0, rows, partition_size):
+            parts.append(Partition(len(parts), "parquet", str(path), ((str(file), start, min(rows, start + partition_size)),)))
+    return parts
+
+
+def read_partition(part: Partition, *, default_lang: str, encoding: str, max_bytes: int) -> Iterator[NoteOrError]:
+    """The notes of one partition (duplicates inside it become errors; across partitions see docs/scale-out.md)."""
+    if part.fmt == "txt":
+        items = iter_txt_files(Path(part.root), [Path(p) for p in part.items], encoding, max_bytes, default_lang)
+    elif part.fmt == "jsonl":
+        ((first_line, start, end),) = part.items
+        items = iter_jsonl_lines(part.root, _lines(Path(part.root), first_line, start, end), max_bytes, default_lang)
+    elif part.fmt == "parquet":
+        items = _iter_parquet_rows(part.items, default_lang)
+    else:
+        raise ConfigError(f"unknown partition format {part.fmt!r}")
+    yield from dedupe(items)
+
+
+def _lines(path: Path, first_line: int, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        fh.seek(start)
+        lineno = first_line
+        while fh.tell() < end:
+            raw = fh.readline()
+            if not raw:
+                break
+            yield lineno, raw
+            lineno += 1
+
+
+_PARQUET_COLUMNS = ("id", "text", "lang", "patient_id", "admission_date", "metadata")
+
+
+def _iter_parquet_rows(ranges: tuple, default_lang: str) -> Iterator[NoteOrError]:
+    import pyarrow.parquet as pq
+
+    for file, start, stop in ranges:
+        table = pq.read_table(file)
+        columns = [c for c in _PARQUET_COLUMNS if c in table.column_names]
+        for offset, row in enumerate(table.slice(start, stop - start).select(columns).to_pylist()):
+            source = f"{file}#row={start + offset}"
+            try:
+                yield note_from_mapping(row, source, default_lang)
+            except NoteReadError as exc:
+                yield NoteError(source=source, reason=str(exc))
+
+
+def iter_parquet_notes(path: Path, default_lang: str) -> Iterator[NoteOrError]:
+    """All notes of a Parquet file or directory, in row order (the local runner's reading)."""
+    import pyarrow.parquet as pq
+
+    for file in _parquet_files(Path(path)):
+        rows = pq.ParquetFile(file).metadata.num_rows
+        yield from _iter_parquet_rows(((str(file), 0, rows),), default_lang)

@@ -1,0 +1,1 @@
+"""Synthetic multilingual stroke discharge reports with gold annotations."""

@@ -1,0 +1,98 @@
+"""Calibration: Platt scaling of margins, SQuAD-2-style null thresholds, the JSON a checkpoint carries."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from kgqa.errors import ConfigError
+from kgqa.qa.calibration import (
+    Calibration,
+    CalibrationExample,
+    best_null_threshold,
+    fit_calibration,
+    load_calibration,
+    resolve_null_threshold,
+)
+
+
+def test_fit_recovers_a_known_temperature_and_bias() -> None:
+    rng = np.random.default_rng(0)
+    margins = rng.normal(0, 4, size=4000)
+    true_t, true_b = 2.5, -1.0
+    p = 1 / (1 + np.exp(-(margins / true_t + true_b)))
+    correct = rng.random(4000) < p
+    cal = fit_calibration(
+        CalibrationExample("c", float(m), bool(y), has_answer=True) for m, y in zip(margins, correct)
+    )
+    assert cal.temperature == pytest.approx(true_t, rel=0.15)
+    assert cal.bias == pytest.approx(true_b, abs=0.2)
+    assert cal.n_examples == 4000
+
+
+def test_confidence_is_monotone_and_in_unit_interval() -> None:
+    cal = Calibration(temperature=0.5, bias=0.3)
+    values = [cal.confidence(m) for m in (-1e6, -3.0, 0.0, 3.0, 1e6)]
+    assert values == sorted(values)
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert cal.confidence(0.0) == pytest.approx(1 / (1 + math.exp(-0.3)))
+
+
+@pytest.mark.parametrize(
+    "examples,lo,hi",
+    [
+        # correct answers have margins >= 2, wrong ones and unanswerables <= 0: the cut lies between
+        ([(3, True, True), (2, True, True), (0, False, False), (-1, False, False), (-2, False, True)], 0, 2),
+        # every span is wrong and the gold says "no answer": abstain from everything
+        ([(5, False, False), (4, False, False)], 5, math.inf),
+        # every span is right: answer everything
+        ([(-3, True, True), (-1, True, True)], -math.inf, -3),
+    ],
+)
+def test_best_null_threshold(examples, lo, hi) -> None:
+    t = best_null_threshold([CalibrationExample("c", m, c, h) for m, c, h in examples])
+    assert lo <= t < hi
+
+
+def test_per_concept_thresholds_need_enough_examples() -> None:
+    many = [CalibrationExample("a", float(m), m > 1, True) for m in range(-5, 6)]
+    few = [CalibrationExample("b", 1.0, True, True)]
+    cal = fit_calibration(many + few, min_examples_per_concept=5)
+    assert set(cal.null_thresholds) == {"a"}
+    assert 0 < cal.null_thresholds["a"] < 2
+    assert cal.default_null_threshold is not None
+
+
+def test_json_round_trip(tmp_path) -> None:
+    cal = Calibration(temperature=1.7, bias=-0.4, null_thresholds={"x": 1.2}, default_null_threshold=0.3, n_examples=9)
+    path = cal.save(tmp_path)
+    assert path.name == "kgqa_calibration.json"
+    assert load_calibration(path) == cal
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"version": 99}), json.dumps({"version": 1, "temperature": -1})])
+def test_bad_calibration_file_names_the_key(tmp_path, content) -> None:
+    path = tmp_path / "cal.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match="calibration"):
+        load_calibration(path)
+
+
+@pytest.mark.parametrize(
+    "config_thresholds,calibrated,concept_threshold,calibrated_default,expected",
+    [
+        ({"c": 1.0}, {"c": 2.0}, 3.0, 4.0, 1.0),  # the user's explicit word first
+        ({}, {"c": 2.0}, 3.0, 4.0, 2.0),  # then the checkpoint's fitted threshold
+        ({}, {}, 3.0, 4.0, 3.0),  # then the catalogue's
+        ({}, {}, None, 4.0, 4.0),  # then the calibration's default
+        ({}, {}, None, None, 5.0),  # then reader.null_threshold
+        ({"other": 1.0}, {"other": 2.0}, None, None, 5.0),
+    ],
+)
+def test_threshold_resolution_order(config_thresholds, calibrated, concept_threshold, calibrated_default, expected):
+    cal = Calibration(null_thresholds=calibrated, default_null_threshold=calibrated_default)
+    got = resolve_null_threshold(
+        "c", concept_threshold, config_thresholds=config_thresholds, config_default=5.0, calibration=cal
+    )
+    assert got == expected

@@ -1,0 +1,196 @@
+"""Decoding on hand-made logits: a table of situations utils_qa-style decoding must get right."""
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import pytest
+
+from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
+
+TEXT = "NIHSS 8 on admission; alteplase and aspirin given (door-to-needle 38 min)."
+#: context tokens: words and single punctuation marks, as (start, end) offsets
+TOKENS: List[Tuple[int, int]] = [m.span() for m in re.finditer(r"\w+|[^\w\s]", TEXT)]
+WORDS = [TEXT[s:e] for s, e in TOKENS]
+QUESTION_TOKENS = 3  # <s> q </s> before the context, as in a real window
+LOW = -10.0
+
+
+def tok(word: str, nth: int = 0) -> int:
+    """Index of the nth context token equal to ``word``."""
+    return [i for i, w in enumerate(WORDS) if w == word][nth]
+
+
+@dataclass
+class Win:
+    """A window over context tokens [first, last) with logits set per context token index."""
+
+    first: int = 0
+    last: int = len(TOKENS)
+    cls: Tuple[float, float] = (0.0, 0.0)
+    starts: Dict[int, float] = field(default_factory=dict)
+    ends: Dict[int, float] = field(default_factory=dict)
+
+    def build(self) -> WindowLogits:
+        offsets = [None] * QUESTION_TOKENS + TOKENS[self.first : self.last] + [None]
+        start = np.full(len(offsets), LOW)
+        end = np.full(len(offsets), LOW)
+        start[0], end[0] = self.cls
+        for i, v in self.starts.items():
+            start[QUESTION_TOKENS + i - self.first] = v
+        for i, v in self.ends.items():
+            end[QUESTION_TOKENS + i - self.first] = v
+        return WindowLogits(start, end, offsets)
+
+
+def span_text(start: int, end: int) -> str:
+    return TEXT[start:end]
+
+
+CASES = [
+    # (id, windows, params, expected answer texts)
+    ("span beats null", [Win(starts={tok("8"): 3}, ends={tok("8"): 3})], DecodeParams(), ["8"]),
+    ("null wins", [Win(cls=(4, 4), starts={tok("8"): 3}, ends={tok("8"): 3})], DecodeParams(), []),
+    (
+        "threshold keeps a margin of 2",
+        [Win(cls=(2, 2), starts={tok("8"): 3}, ends={tok("8"): 3})],
+        DecodeParams(null_threshold=1.9),
+        ["8"],
+    ),
+    (
+        "threshold drops a margin of 2",
+        [Win(cls=(2, 2), starts={tok("8"): 3}, ends={tok("8"): 3})],
+        DecodeParams(null_threshold=2.1),
+        [],
+    ),
+    (
+        # the best start lies after the best end: the decoder must pair valid indices, not argmaxes
+        "best valid pair, not the argmaxes",
+        [Win(starts={tok("aspirin"): 5, tok("alteplase"): 4}, ends={tok("alteplase"): 5, tok("aspirin"): 1})],
+        DecodeParams(),
+        ["alteplase"],
+    ),
+    *[
+        (
+            f"max_answer_tokens={limit}",
+            [Win(starts={tok("alteplase"): 5, tok("aspirin"): 1}, ends={tok("given"): 5, tok("aspirin"): 2})],
+            DecodeParams(max_answer_tokens=limit),
+            [expected],
+        )
+        for limit, expected in [
+            (4, "alteplase and aspirin given"),  # 5 + 5
+            (3, "alteplase and aspirin"),  # 5 + 2 beats "aspirin given" 1 + 5
+            (2, "aspirin given"),
+            (1, "aspirin"),
+        ]
+    ],
+    (
+        "list concept: several non-overlapping answers, best first",
+        [Win(starts={tok("alteplase"): 3, tok("aspirin"): 4}, ends={tok("alteplase"): 3, tok("aspirin"): 4})],
+        DecodeParams(max_answers=5),
+        ["aspirin", "alteplase"],
+    ),
+    (
+        "single concept gets one answer only",
+        [Win(starts={tok("alteplase"): 3, tok("aspirin"): 4}, ends={tok("alteplase"): 3, tok("aspirin"): 4})],
+        DecodeParams(max_answers=1),
+        ["aspirin"],
+    ),
+    (
+        # "alteplase and aspirin" (8) overlaps both single drugs: once it is taken they are not
+        "overlapping candidates are de-duplicated",
+        [Win(starts={tok("alteplase"): 4, tok("aspirin"): 1}, ends={tok("aspirin"): 4, tok("alteplase"): 1})],
+        DecodeParams(max_answers=5),
+        ["alteplase and aspirin"],
+    ),
+    (
+        "list answers below the threshold are not padded in",
+        [Win(cls=(1, 1), starts={tok("alteplase"): 3, tok("aspirin"): 0.5}, ends={tok("alteplase"): 3, tok("aspirin"): 0.5})],
+        DecodeParams(max_answers=5),
+        ["alteplase"],
+    ),
+    (
+        # window 1 ends inside "door-to-needle 38 min"; window 2 holds it whole and scores it higher
+        "best span crosses a stride boundary: the window that holds it whole wins",
+        [
+            Win(last=tok("needle") + 1, starts={tok("door"): 2}, ends={tok("needle"): 2}),
+            Win(first=tok("aspirin"), starts={tok("door"): 3}, ends={tok("min"): 3}),
+        ],
+        DecodeParams(max_answers=1),
+        ["door-to-needle 38 min"],
+    ),
+    (
+        "edges are trimmed of punctuation and brackets",
+        [Win(starts={tok("(") : 3}, ends={tok(".") : 3})],
+        DecodeParams(),
+        ["door-to-needle 38 min"],
+    ),
+    (
+        "a span of punctuation only is no answer",
+        [Win(starts={tok(";"): 6}, ends={tok(";"): 6}, cls=(-1, -1))],
+        DecodeParams(),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize("windows,params,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_decoding_table(windows: Sequence[Win], params: DecodeParams, expected: List[str]) -> None:
+    decoded = decode([w.build() for w in windows], TEXT, params)
+    assert [span_text(s.start, s.end) for s in decoded.spans] == expected
+    for s in decoded.spans:
+        assert s.margin > params.null_threshold
+
+
+def test_null_score_is_the_minimum_over_windows() -> None:
+    windows = [Win(last=10, cls=(3, 4)), Win(first=5, cls=(-1, 0.5)), Win(first=8, cls=(2, 2))]
+    decoded = decode([w.build() for w in windows], TEXT, DecodeParams())
+    assert decoded.null_score == pytest.approx(-0.5)
+    assert all(s.null_score == pytest.approx(-0.5) for s in decoded.candidates)
+
+
+def test_scores_are_raw_logit_sums_comparable_across_windows() -> None:
+    windows = [Win(last=tok("and"), starts={tok("8"): 1.25}, ends={tok("8"): 2.0}), Win(first=tok("and"))]
+    decoded = decode([w.build() for w in windows], TEXT, DecodeParams())
+    assert decoded.spans[0].score == pytest.approx(3.25)
+
+
+def test_n_best_bounds_the_candidates_per_window() -> None:
+    rng = np.random.default_rng(0)
+    window = Win().build()
+    window = WindowLogits(rng.normal(size=len(window.offsets)), rng.normal(size=len(window.offsets)), window.offsets)
+    few = decode([window], TEXT, DecodeParams(n_best=3, trim=False))
+    many = decode([window], TEXT, DecodeParams(n_best=50, trim=False))
+    assert len(few.candidates) == 3
+    assert few.candidates == many.candidates[:3]
+
+
+def test_candidates_match_an_exhaustive_search() -> None:
+    """The vectorised search finds exactly the best valid span a brute force finds."""
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        window = Win(first=2, last=len(TOKENS) - 2).build()
+        start, end = rng.normal(size=len(window.offsets)), rng.normal(size=len(window.offsets))
+        decoded = decode([WindowLogits(start, end, window.offsets)], TEXT, DecodeParams(max_answer_tokens=4, trim=False))
+        best = max(
+            (start[i] + end[j], i, j)
+            for i, o in enumerate(window.offsets)
+            for j, p in enumerate(window.offsets)
+            if o is not None and p is not None and 0 <= j - i < 4
+        )
+        top = decoded.candidates[0]
+        assert (top.start, top.end) == (window.offsets[best[1]][0], window.offsets[best[2]][1])
+        assert top.score == pytest.approx(best[0])
+
+
+def test_no_windows_means_no_answer() -> None:
+    decoded = decode([], TEXT, DecodeParams())
+    assert decoded.spans == () and math.isinf(decoded.null_score)
+
+
+def test_window_without_context_tokens_gives_no_candidates() -> None:
+    offsets = [None] * 6
+    decoded = decode([WindowLogits(np.zeros(6), np.zeros(6), offsets)], TEXT, DecodeParams(null_threshold=-100))
+    assert decoded.spans == ()

@@ -1,0 +1,198 @@
+"""The reader end to end on a tiny random XLM-R checkpoint saved with save_pretrained.
+
+Random weights give meaningless answers, so these tests check invariants (exact offsets, trimmed
+edges, shapes of the output, config switches), never which span is "right".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from kgqa.errors import ConfigError, ModelLoadError, RecordError
+from kgqa.qa import Calibration, Reader
+from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig
+from kgqa.qa.trimming import trim_span
+from kgqa.types import Concept, Note
+
+ALWAYS_ANSWER = -1e9  # a null threshold every span passes: exercises offsets on every note
+
+
+@pytest.fixture(scope="module")
+def reader(tiny_checkpoint) -> Reader:
+    cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, max_answers_per_list=5, batch_size=8)
+    return Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+
+
+def assert_exact_and_trimmed(answers, notes_by_id) -> None:
+    for a in answers:
+        note = notes_by_id[a.note_id]
+        a.check_against(note)
+        assert note.text[a.start : a.end] == a.text
+        # trimming is idempotent on every emitted span: no blank or stray punctuation at the edges
+        assert trim_span(note.text, a.start, a.end) == (a.start, a.end)
+        assert 0.0 <= a.confidence <= 1.0
+
+
+def test_offsets_exact_in_all_seven_scripts(reader, script_notes, concepts) -> None:
+    result = reader.read(script_notes, concepts)
+    assert set(result) == {n.id for n in script_notes}
+    by_id = {n.id: n for n in script_notes}
+    for note_id, answers in result.items():
+        assert answers, f"{note_id}: an always-answer threshold must yield spans"
+        assert_exact_and_trimmed(answers, by_id)
+
+
+def test_every_candidate_is_an_exact_trimmed_slice(reader, script_notes, concepts) -> None:
+    """Not only the winners: every span the decoder considered, for every script."""
+    pairs = reader.pairs(script_notes, concepts)
+    for pair, decoded in zip(pairs, reader.decode_pairs(pairs)):
+        text = pair.note.text
+        assert decoded.candidates
+        for span in decoded.candidates:
+            assert 0 <= span.start < span.end <= len(text)
+            assert trim_span(text, span.start, span.end) == (span.start, span.end)
+
+
+def test_list_concepts_give_several_non_overlapping_answers(reader, script_notes, concepts) -> None:
+    result = reader.read(script_notes, concepts)
+    for answers in result.values():
+        drugs = sorted((a for a in answers if a.concept_id == "drugs"), key=lambda a: a.rank)
+        singles = [a for a in answers if a.concept_id == "nihss_admission"]
+        assert len(singles) == 1
+        assert 1 <= len(drugs) <= 5
+        assert [a.rank for a in drugs] == list(range(len(drugs)))
+        assert [a.score for a in drugs] == sorted((a.score for a in drugs), reverse=True)
+        for i, a in enumerate(drugs):
+            for b in drugs[i + 1 :]:
+                assert a.end <= b.start or b.end <= a.start
+
+
+def test_question_language_follows_config(tiny_checkpoint, script_notes, concepts) -> None:
+    for question_lang, expected in [("note", {"note-el": "el", "note-pl": "en"}), ("en", {"note-el": "en"})]:
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, question_lang=question_lang)
+        reader = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+        result = reader.read(script_notes, concepts)
+        for note_id, lang in expected.items():
+            nihss = [a for a in result[note_id] if a.concept_id == "nihss_admission"]
+            assert nihss[0].question_lang == lang
+            assert nihss[0].question == concepts[0].questions[lang][0]
+
+
+def test_loads_a_save_pretrained_checkpoint_and_reports_its_digest(reader, tiny_checkpoint) -> None:
+    info = reader.model_info
+    assert info.path == str(tiny_checkpoint)
+    weights = tiny_checkpoint / "model.safetensors"
+    assert info.sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert info.name
+
+
+def test_build_tiny_when_the_path_is_empty(tmp_path) -> None:
+    target = tmp_path / "fresh"
+    reader = Reader.from_config(ModelConfig(path=str(target), build_tiny=True), ReaderConfig())
+    assert (target / "config.json").is_file()
+    assert reader.model_info.path == str(target)
+
+
+@pytest.mark.parametrize(
+    "model_cfg,reader_cfg,error,key",
+    [
+        (ModelConfig(path="/nonexistent/ckpt"), ReaderConfig(), ModelLoadError, "model.path"),
+        (None, ReaderConfig(precision="fp8"), ConfigError, "reader.precision"),
+        (None, ReaderConfig(device="tpu"), ConfigError, "reader.device"),
+        (None, ReaderConfig(question_lang="fr"), ConfigError, "reader.question_lang"),
+    ],
+)
+def test_bad_config_names_the_key(tiny_checkpoint, model_cfg, reader_cfg, error, key) -> None:
+    with pytest.raises(error, match=key):
+        Reader.from_config(model_cfg or ModelConfig(path=str(tiny_checkpoint)), reader_cfg)
+
+
+def test_empty_inputs(reader, script_notes, concepts) -> None:
+    assert reader.read(script_notes[:2], []) == {script_notes[0].id: [], script_notes[1].id: []}
+    assert reader.read([], concepts) == {}
+
+
+def test_duplicate_note_ids_are_refused(reader, script_notes, concepts) -> None:
+    with pytest.raises(RecordError, match=script_notes[0].id):
+        reader.read([script_notes[0], script_notes[0]], concepts)
+
+
+def test_note_without_tokens_gives_no_answers(reader, concepts) -> None:
+    note = Note(id="zw", text="\u200b\u200b", lang="en")  # not blank to str.strip, nothing to tokenise
+    assert reader.read([note], concepts) == {"zw": []}
+
+
+def test_long_note_is_windowed_and_read(reader, concepts, script_notes) -> None:
+    text = ("\r\n".join(script_notes[i % 7].text for i in range(400)))  # ~40,000 characters
+    note = Note(id="long", text=text, lang="en")
+    assert len(text) > 30_000
+    pairs = reader.pairs([note], concepts)
+    from kgqa.qa.windowing import encode_windows
+
+    windows = encode_windows(reader.tokenizer, [pairs[0].question], [text], reader.cfg.window)
+    assert len(windows) > 20
+    result = reader.read([note], concepts)
+    assert_exact_and_trimmed(result["long"], {"long": note})
+    # answers from late windows come back with offsets into the whole note
+    assert max(a.end for a in result["long"]) <= len(text)
+
+
+def test_over_long_question_is_cut_not_fatal(tiny_checkpoint, script_notes) -> None:
+    question = "What was the NIHSS score on admission? " * 60
+    concept = Concept(id="long_q", group="g", kind="integer", target_class="x", questions={"en": (question,)})
+    window = WindowConfig(max_seq_length=64, doc_stride=16, max_question_length=64)
+    reader = Reader.from_config(
+        ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(window=window, null_threshold=ALWAYS_ANSWER)
+    )
+    result = reader.read(script_notes, [concept])
+    for note in script_notes:
+        assert len(result[note.id]) == 1
+        assert_exact_and_trimmed(result[note.id], {note.id: note})
+
+
+def test_null_thresholds_from_config_and_checkpoint_calibration(tiny_checkpoint, tmp_path, script_notes, concepts):
+    # per-concept config threshold: silence one concept, keep the other
+    cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, null_thresholds={"drugs": 1e9})
+    result = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(script_notes, concepts)
+    assert all(a.concept_id == "nihss_admission" for answers in result.values() for a in answers)
+    # the same through a calibration file carried by the checkpoint, plus its temperature
+    ckpt = tmp_path / "calibrated"
+    shutil.copytree(tiny_checkpoint, ckpt, ignore=shutil.ignore_patterns("onnx"))
+    Calibration(temperature=1e-3, bias=0.0, null_thresholds={"nihss_admission": 1e9}).save(ckpt)
+    reader = Reader.from_config(ModelConfig(path=str(ckpt)), ReaderConfig(null_threshold=ALWAYS_ANSWER))
+    result = reader.read(script_notes, concepts)
+    answers = [a for answers in result.values() for a in answers]
+    assert answers and all(a.concept_id == "drugs" for a in answers)
+    # a tiny temperature makes confidence a step function of the margin
+    assert all(a.confidence in (0.0, 1.0) or abs(a.score - a.null_score) < 0.05 for a in answers)
+
+
+def test_confidence_is_the_calibrated_margin(reader, script_notes, concepts) -> None:
+    result = reader.read(script_notes, concepts)
+    for answers in result.values():
+        for a in answers:
+            assert a.confidence == pytest.approx(reader.calibration.confidence(a.score - a.null_score))
+
+
+def test_min_confidence_filters(tiny_checkpoint, script_notes, concepts) -> None:
+    cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, min_confidence=1.0)
+    result = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(script_notes, concepts)
+    assert all(a.confidence >= 1.0 for answers in result.values() for a in answers)
+
+
+def test_batching_does_not_change_logits(tiny_checkpoint, script_notes, concepts) -> None:
+    """Padding and length-sorting are invisible: batch size 1 and 64 give the same logits."""
+    model_cfg = ModelConfig(path=str(tiny_checkpoint))
+    one = Reader.from_config(model_cfg, ReaderConfig(batch_size=1))
+    many = Reader.from_config(model_cfg, ReaderConfig(batch_size=64))
+    from kgqa.qa.windowing import encode_windows
+
+    pairs = one.pairs(script_notes, concepts)
+    windows = encode_windows(one.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], one.cfg.window)
+    for (s1, e1), (s2, e2) in zip(one.infer(windows), many.infer(windows)):
+        np.testing.assert_allclose(s1, s2, atol=1e-4)
+        np.testing.assert_allclose(e1, e2, atol=1e-4)

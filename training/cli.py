@@ -1,0 +1,127 @@
+"""``kgqa train mlm|qa …`` / ``kgqa-train mlm|qa …``: thin Hydra wrappers around train_mlm / train_qa.
+
+The Hydra app (config groups, overrides, ``-m`` sweeps, ``--cfg job``, one directory per run)
+is here and nowhere else; the training functions receive typed schema objects. After a sweep a
+summary table across its runs is written into the sweep directory (``kgqa-train summary DIR``
+builds it for any directory of runs, e.g. after a sweep run by an out-of-process launcher).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from kgqa.errors import KgqaError
+
+log = logging.getLogger("training")
+
+USAGE = """usage: kgqa train {mlm,qa} [hydra overrides…] | kgqa train summary RUNS_DIR
+
+  mlm      masked-LM domain adaptation        (conf/train_mlm.yaml)
+  qa       SQuAD-style QA fine-tuning          (conf/train_qa.yaml)
+  summary  table of the runs under RUNS_DIR (a multirun sweep directory)
+
+examples:
+  kgqa train qa experiment=tiny_qa
+  kgqa train qa experiment=xlmr_base_qa model.checkpoint=/models/xlm-roberta-base
+  kgqa train qa experiment=tiny_qa -m trainer.learning_rate=1e-3,3e-3
+  kgqa train qa experiment=tiny_qa --cfg job        # print the composed config
+  kgqa train qa hydra.run.dir=outputs/train/qa/run1 resume=true   # continue an interrupted run
+"""
+
+
+def _offline() -> None:
+    # nothing is ever fetched from a hub: checkpoints and tokenizers are local directories
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _task(kind: str) -> Callable:
+    from training.config import MlmRunConfig, QaRunConfig
+
+    def run(cfg, run_dir: Path) -> Optional[float]:
+        from kgqa.config import to_object
+
+        if kind == "mlm":
+            from training.mlm import train_mlm
+
+            result = train_mlm(to_object(cfg, MlmRunConfig), run_dir)
+            return result.eval_loss
+        from training.qa import train_qa
+
+        qa_result = train_qa(to_object(cfg, QaRunConfig), run_dir)
+        return qa_result.metrics.get("all", {}).get("f1")
+
+    return run
+
+
+def run_app(kind: str, overrides: List[str]) -> int:
+    """Run the Hydra app for ``kind`` with command-line style ``overrides``; 0 when every run succeeded."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE
+    from training.config import register_configs
+    from training.sweep import write_summary
+
+    register_configs()
+    task = _task(kind)
+    state: Dict[str, object] = {"failed": 0, "sweep_dir": None}
+
+    @hydra.main(config_path=str(CONF_DIR), config_name=f"train_{kind}", version_base=HYDRA_VERSION_BASE)
+    def app(cfg) -> Optional[float]:
+        hc = HydraConfig.get()
+        run_dir = Path(cfg.output_dir) if cfg.output_dir else Path(hc.runtime.output_dir)
+        if hc.mode == RunMode.MULTIRUN:
+            state["sweep_dir"] = hc.sweep.dir
+        try:
+            return task(cfg, run_dir)
+        except KgqaError as exc:
+            # a clear one-line error, no traceback: the message names the key or file at fault
+            log.error("%s run in %s failed: %s", kind, run_dir, exc)
+            state["failed"] = int(state["failed"]) + 1
+            return None
+
+    saved_argv = sys.argv
+    sys.argv = [f"kgqa-train {kind}", *overrides]
+    try:
+        app()
+    except SystemExit as exc:  # Hydra exits on bad overrides and after --help/--cfg
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code:
+            return code
+    finally:
+        sys.argv = saved_argv
+    if state["sweep_dir"]:
+        write_summary(str(state["sweep_dir"]))
+    return 1 if state["failed"] else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _offline()
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "summary":
+        from training.sweep import write_summary
+
+        if len(rest) != 1 or not Path(rest[0]).is_dir():
+            sys.stderr.write("usage: kgqa train summary RUNS_DIR (an existing directory)\n")
+            return 2
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        return 0 if write_summary(rest[0]) else 1
+    if cmd not in ("mlm", "qa"):
+        sys.stderr.write(f"kgqa train: unknown command {cmd!r}\n{USAGE}")
+        return 2
+    return run_app(cmd, rest)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""SQuAD-style extractive QA fine-tuning: data -> reader windows -> Trainer -> checkpoint with calibration.
+
+``train_qa(cfg, run_dir)`` is the plain function the Hydra entry point and the tests call. The
+run directory ends up with ``model/`` (weights, tokenizer, ``kgqa_calibration.json``, README.md
+model card, ``kgqa_training.json``), ``eval_predictions.jsonl`` and, written last, ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from datasets import Dataset
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback, EvalPrediction, Trainer, TrainerCallback
+
+import kgqa
+from kgqa.errors import ConfigError
+from kgqa.qa.calibration import CALIBRATION_FILENAME
+from kgqa.qa.windowing import Window
+from training.config import QaDatasetConfig, QaRunConfig, to_yaml
+from training.model_card import flat_metrics, render_model_card
+from training.modeling import build_model, load_tokenizer
+from training.qa_eval import EvalResult, decode_examples, evaluate_predictions, fit_checkpoint_calibration
+from training.qa_features import apply_weights, build_eval_features, build_train_features
+from training.runs import (
+    METRICS_FILE,
+    MODEL_DIR,
+    ProgressLogCallback,
+    quiet_progress,
+    resume_checkpoint,
+    training_arguments,
+    write_json,
+)
+from training.squad import LoadReport, QaExample, load_dataset_file
+
+log = logging.getLogger(__name__)
+
+TRAINING_INFO_FILE = "kgqa_training.json"
+
+
+@dataclass(frozen=True)
+class QaRunResult:
+    run_dir: Path
+    model_dir: Path
+    global_step: int
+    #: "all", "dataset=…", "lang=…" -> metrics (empty without evaluation data)
+    metrics: Dict[str, Dict[str, float]]
+    #: the null threshold written into the checkpoint (None: not fitted)
+    null_threshold: Optional[float]
+
+
+def load_examples(
+    datasets: Dict[str, QaDatasetConfig], role: str
+) -> Tuple[List[QaExample], List[LoadReport]]:
+    examples: List[QaExample] = []
+    reports = []
+    for name, d in datasets.items():
+        if not Path(d.path).exists():
+            raise ConfigError(f"data.{role}.{name}.path={d.path!r} does not exist")
+        exs, report = load_dataset_file(d.path, dataset=name, lang=d.lang, fmt=d.format, limit=d.limit)
+        examples.extend(exs)
+        reports.append(report)
+    return examples, reports
+
+
+def split_by_context(examples: Sequence[QaExample], fraction: float, seed: int) -> Tuple[List[QaExample], List[QaExample]]:
+    """Hold out whole contexts (never a question whose paragraph is also trained on)."""
+    contexts = sorted({hashlib.sha256(ex.context.encode()).hexdigest() for ex in examples})
+    random.Random(seed).shuffle(contexts)
+    held = set(contexts[: max(1, round(len(contexts) * fraction))]) if fraction > 0 and len(contexts) > 1 else set()
+    train, held_out = [], []
+    for ex in examples:
+        (held_out if hashlib.sha256(ex.context.encode()).hexdigest() in held else train).append(ex)
+    return train, held_out
+
+
+class QaMetrics:
+    """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
+
+    def __init__(self, examples: Sequence[QaExample], windows: Sequence[Window], n_best: int, max_answer_tokens: int):
+        self.examples = list(examples)
+        self.windows = list(windows)
+        self.n_best = n_best
+        self.max_answer_tokens = max_answer_tokens
+        self.last: Optional[EvalResult] = None
+
+    def __call__(self, p: EvalPrediction) -> Dict[str, float]:
+        start_logits, end_logits = p.predictions[:2]
+        preds = decode_examples(
+            self.examples,
+            self.windows,
+            np.asarray(start_logits),
+            np.asarray(end_logits),
+            n_best=self.n_best,
+            max_answer_tokens=self.max_answer_tokens,
+        )
+        self.last = evaluate_predictions(self.examples, preds)
+        return flat_metrics(self.last.metrics)
+
+
+def _check_window(cfg: QaRunConfig, tokenizer, model) -> None:
+    limit = model.config.max_position_embeddings - 2
+    if cfg.data.window.max_seq_length > limit:
+        raise ConfigError(
+            f"data.window.max_seq_length={cfg.data.window.max_seq_length} exceeds the model's {limit} positions"
+        )
+
+
+def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerCallback] = ()) -> QaRunResult:
+    """Fine-tune for extractive QA; write the checkpoint, calibration, model card and metrics into ``run_dir``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resume_from = resume_checkpoint(run_dir, cfg.resume)
+    if not cfg.data.train:
+        raise ConfigError("data.train is empty: name at least one QA dataset to train on")
+    train_examples, reports = load_examples(cfg.data.train, "train")
+    if cfg.data.eval:
+        eval_examples, eval_reports = load_examples(cfg.data.eval, "eval")
+        reports += eval_reports
+    else:
+        train_examples, eval_examples = split_by_context(train_examples, cfg.data.eval_fraction, cfg.trainer.seed)
+    log.info("QA data: %d training and %d evaluation questions", len(train_examples), len(eval_examples))
+
+    tokenizer = load_tokenizer(
+        cfg.model, run_dir, lambda: (t for ex in train_examples for t in (ex.question, ex.context))
+    )
+    model = build_model(cfg.model, tokenizer, "qa")
+    _check_window(cfg, tokenizer, model)
+
+    weights = {name: d.weight for name, d in cfg.data.train.items()}
+    mixed = apply_weights(train_examples, weights, cfg.trainer.seed)
+    train_ds = Dataset.from_dict(build_train_features(tokenizer, mixed, cfg.data.window))
+    log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
+    evaluator = None
+    eval_ds = None
+    if eval_examples:
+        columns, windows = build_eval_features(tokenizer, eval_examples, cfg.data.window)
+        eval_ds = Dataset.from_dict(columns)
+        evaluator = QaMetrics(eval_examples, windows, cfg.data.n_best, cfg.data.max_answer_tokens)
+
+    metric = cfg.trainer.metric_for_best_model or "f1"
+    args = training_arguments(cfg.trainer, run_dir, run_name=cfg.run_name, metric=metric, has_eval=eval_ds is not None)
+    all_callbacks = [ProgressLogCallback(), *callbacks]
+    if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
+        all_callbacks.append(
+            EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
+        )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=evaluator,
+        callbacks=all_callbacks,
+    )
+    quiet_progress(trainer)
+    train_output = trainer.train(resume_from_checkpoint=resume_from)
+    log.info("training done at step %d (loss %.4f)", trainer.state.global_step, train_output.training_loss)
+
+    model_dir = run_dir / MODEL_DIR
+    trainer.save_model(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+
+    metrics: Dict[str, Dict[str, float]] = {}
+    null_threshold: Optional[float] = None
+    card_notes = []
+    if evaluator is not None:
+        trainer.evaluate()
+        assert evaluator.last is not None  # set by the evaluate() call just made
+        metrics = evaluator.last.metrics
+        calibration, how = fit_checkpoint_calibration(eval_examples, evaluator.last.predictions)
+        calibration.save(model_dir / CALIBRATION_FILENAME)
+        null_threshold = calibration.default_null_threshold
+        card_notes.append(f"{CALIBRATION_FILENAME}: {how}; confidence = sigmoid(margin / {calibration.temperature:.3g} + {calibration.bias:.3g})")
+        _write_predictions(run_dir / "eval_predictions.jsonl", eval_examples, evaluator.last)
+        log.info("evaluation: %s", _metrics_line(metrics))
+
+    data_rows = [
+        {
+            "name": r.dataset,
+            "lang": (cfg.data.train.get(r.dataset) or cfg.data.eval.get(r.dataset)).lang,
+            "path": r.path,
+            "examples": r.examples,
+            "notes": _report_note(r),
+        }
+        for r in reports
+    ]
+    config_yaml = to_yaml(cfg)
+    base = cfg.model.checkpoint or f"a new {cfg.model.arch} model built from config"
+    training_info = {
+        "task": "qa",
+        "kgqa_version": kgqa.__version__,
+        "base_model": base,
+        "global_step": trainer.state.global_step,
+        "train_windows": len(train_ds),
+        "train_questions": len(mixed),
+        "eval_questions": len(eval_examples),
+        "learning_rate": cfg.trainer.learning_rate,
+        "effective_batch_size": cfg.trainer.per_device_train_batch_size * cfg.trainer.gradient_accumulation_steps,
+        "seed": cfg.trainer.seed,
+        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+        "window": f"max_seq_length {cfg.data.window.max_seq_length}, doc_stride {cfg.data.window.doc_stride}",
+    }
+    (model_dir / "README.md").write_text(
+        render_model_card(
+            title=f"kgqa extractive QA model ({cfg.run_name})",
+            task="qa",
+            base_model=base,
+            datasets=data_rows,
+            languages=[row["lang"] for row in data_rows],
+            metrics=metrics,
+            training=training_info,
+            config_yaml=config_yaml,
+            notes=card_notes,
+        ),
+        encoding="utf-8",
+    )
+    write_json(model_dir / TRAINING_INFO_FILE, {**training_info, "datasets": [r.as_dict() for r in reports], "metrics": metrics})
+    write_json(
+        run_dir / METRICS_FILE,
+        {
+            "task": "qa",
+            "run_name": cfg.run_name,
+            "global_step": trainer.state.global_step,
+            "train_loss": train_output.training_loss,
+            "null_threshold": null_threshold,
+            "metrics": metrics,
+            "model_dir": str(model_dir),
+        },
+    )
+    return QaRunResult(run_dir, model_dir, trainer.state.global_step, metrics, null_threshold)
+
+
+def _report_note(r: LoadReport) -> str:
+    parts = []
+    if r.unanswerable:
+        parts.append(f"{r.unanswerable} unanswerable")
+    if r.answers_repaired:
+        parts.append(f"{r.answers_repaired} answer offsets repaired")
+    if r.answers_dropped:
+        parts.append(f"{r.answers_dropped} misaligned answers dropped")
+    if r.missing_ids:
+        parts.append(f"{r.missing_ids} ids generated")
+    return "; ".join(parts)
+
+
+def _metrics_line(metrics: Dict[str, Dict[str, float]]) -> str:
+    return "; ".join(
+        f"{k}: EM {v.get('exact', 0):.1f} F1 {v.get('f1', 0):.1f} (n={int(v.get('total', 0))})" for k, v in metrics.items()
+    )
+
+
+def _write_predictions(path: Path, examples: Sequence[QaExample], result: EvalResult) -> None:
+    from training.qa_eval import example_key
+
+    with path.open("w", encoding="utf-8") as fh:
+        for ex in examples:
+            p = result.predictions[example_key(ex)]
+            fh.write(
+                json.dumps(
+                    {
+                        "id": ex.id,
+                        "dataset": ex.dataset,
+                        "lang": ex.lang,
+                        "prediction": p.text,
+                        "margin": p.margin if np.isfinite(p.margin) else None,
+                        "gold": list(ex.gold_texts),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
