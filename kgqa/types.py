@@ -256,6 +256,10 @@ class Value:
     #: part of the span the value was read from (e.g. "180" in "180/95"), as offsets into the note
     source_start: int | None = None
     source_end: int | None = None
+    #: the note hedged the number ("ca. 120", "8-10"); ``low``/``high`` hold a stated range
+    approximate: bool = False
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ValueKind(self.kind))

@@ -87,8 +87,11 @@ def run_app(kind: str, overrides: List[str]) -> int:
             state["failed"] = int(state["failed"]) + 1
             return None
 
+    # argparse stops taking overrides after a flag: `… experiment=x -m a=1,2` must work like `-m experiment=x a=1,2`
+    flags = [a for a in overrides if a in ("-m", "--multirun")]
+    rest = [a for a in overrides if a not in ("-m", "--multirun")]
     saved_argv = sys.argv
-    sys.argv = [f"kgqa-train {kind}", *overrides]
+    sys.argv = [f"kgqa-train {kind}", *flags, *rest]
     try:
         app()
     except SystemExit as exc:  # Hydra exits on bad overrides and after --help/--cfg

@@ -75,7 +75,10 @@ def load_tokenizer(
         )
         saved.mkdir(parents=True, exist_ok=True)
         tok.save_pretrained(saved)
-        return tok
+        # Continue with the tokenizer *as loaded from disk*: the freshly trained object reports
+        # offsets that include the leading space of "▁word" pieces, the reloaded one trims them
+        # (trim_offsets). The reader loads from disk, so training must label with the same offsets.
+        source = saved
     try:
         tok = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     except (OSError, ValueError) as exc:

@@ -87,6 +87,10 @@ def training_arguments(
         raise ConfigError(f"trainer.gradient_accumulation_steps={t.gradient_accumulation_steps} must be >= 1")
     if streaming and t.max_steps <= 0:
         raise ConfigError("data.streaming=true needs trainer.max_steps > 0 (a stream has no length)")
+    if t.threads < 0:
+        raise ConfigError(f"trainer.threads={t.threads} must be >= 0")
+    if t.threads:
+        torch.set_num_threads(t.threads)
     precision = resolve_precision("fp32" if t.use_cpu else t.precision)
     eval_strategy = t.eval_strategy if has_eval else "no"
     if eval_strategy not in ("steps", "epoch", "no"):
@@ -130,6 +134,7 @@ def training_arguments(
         torch_compile=t.torch_compile,
         disable_tqdm=not t.progress,
         report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available() and not t.use_cpu,
         # the QA collator needs no extra columns, but the eval dataset keeps none either
         remove_unused_columns=True,
     )

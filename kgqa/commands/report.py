@@ -21,8 +21,8 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from kgqa.errors import KgqaError
 
@@ -30,7 +30,8 @@ log = logging.getLogger("kgqa.report")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kgqa report", description=__doc__.split("\n\n")[0],
+    head, _, examples = (__doc__ or "").partition("\n\n")
+    p = argparse.ArgumentParser(prog="kgqa report", description=head, epilog=examples,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("args", nargs="*", metavar="RUN_DIR | key=value",
                    help="the run's output directory and/or Hydra overrides (store mode)")
@@ -87,41 +88,66 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def execute(args: argparse.Namespace, run_dir: Path | None, overrides: Sequence[str]) -> dict:
+def _load_catalogue(path: str | None, ids: Sequence[str], groups: Sequence[str]):
+    from omegaconf import OmegaConf
+
     from kgqa.catalogue import load_catalogue
-    from kgqa.config import CatalogueConfig, RunConfig
+    from kgqa.config import CatalogueConfig, register_configs
+
+    if not path:
+        register_configs()  # the default path interpolates ${kgqa_root:}
+        path = OmegaConf.to_object(OmegaConf.structured(CatalogueConfig)).path  # type: ignore[union-attr]
+    catalogue = load_catalogue(path)
+    return catalogue.select(ids=tuple(ids), groups=tuple(groups)) if ids or groups else catalogue
+
+
+def _store_input(args: argparse.Namespace, run_dir: Path | None, overrides: Sequence[str]):
+    """Store mode: facts from the store, note texts from --notes / the run's notes.jsonl / notes.path."""
+    from kgqa.notes import read_notes
+    from kgqa.rdf.iris import IriMinter
+    from kgqa.records_io import read_notes_jsonl
+    from kgqa.report.sources import ReportInput, read_run_id
+    from kgqa.report.store_source import read_run, read_run_errors, read_store
+    from kgqa.stores import open_store
+
+    cfg = _compose(overrides, run_dir)
+    if args.notes:
+        notes_from = args.notes
+        notes = read_notes(args.notes, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,
+                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes).notes
+    elif run_dir is not None and (run_dir / "notes.jsonl").is_file():
+        notes_from = str(run_dir / "notes.jsonl")
+        notes = read_notes_jsonl(run_dir / "notes.jsonl")
+    else:
+        notes_from = cfg.notes.path
+        notes = read_notes(cfg.notes.path, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,
+                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes).notes
+    log.info("note texts from %s (%d notes)", notes_from, len(notes))
+    catalogue = _load_catalogue(args.catalogue or cfg.catalogue.path, cfg.catalogue.concepts, cfg.catalogue.groups)
+    run_id = args.run_id or (read_run_id(run_dir) if run_dir is not None else None)
+    run_iri = IriMinter(base=cfg.rdf.base_iri, pseudonymise_cases=False).run(run_id) if run_id else None
+    with open_store(cfg.store) as store:
+        data = read_store(store, notes, tuple(catalogue), note_ids=args.note, run_iri=run_iri)
+        run: dict = {"run": run_id, **read_run(store, run_iri)} if run_iri is not None else {}
+        errors = [*read_run_errors(store, run_iri), *data.errors] if run_iri is not None else list(data.errors)
+    run["store"] = cfg.store.kind
+    return ReportInput(data.notes, data.facts, tuple(errors), run), catalogue
+
+
+def execute(args: argparse.Namespace, run_dir: Path | None, overrides: Sequence[str]) -> dict:
     from kgqa.report import ReportConfig, write_report
     from kgqa.report.sources import read_run_dir
 
     cfg = ReportConfig(low_confidence=args.low_confidence, title=args.title or ReportConfig.title,
                        figure=not args.no_figure)
-    run_cfg: RunConfig | None = None
     if args.store:
-        from kgqa.report.store_source import read_store
-
-        run_cfg = _compose(overrides, run_dir)
-        notes_path = args.notes or (str(run_dir / "notes.jsonl") if run_dir and (run_dir / "notes.jsonl").is_file()
-                                    else run_cfg.notes.path)
-        data = read_store(run_cfg, notes_path, note_ids=args.note, run_id=args.run_id)
+        data, catalogue = _store_input(args, run_dir, overrides)
     else:
         assert run_dir is not None
         data = read_run_dir(run_dir, note_ids=args.note)
-
-    catalogue_cfg = run_cfg.catalogue if run_cfg is not None else None
-    path = args.catalogue or data.catalogue_path or (catalogue_cfg.path if catalogue_cfg else None)
-    if not path:
-        from kgqa.config import register_configs
-        from omegaconf import OmegaConf
-
-        register_configs()
-        path = OmegaConf.to_object(OmegaConf.structured(CatalogueConfig)).path  # type: ignore[union-attr]
-    catalogue = load_catalogue(path)
-    ids = data.catalogue_concepts or (tuple(catalogue_cfg.concepts) if catalogue_cfg else ())
-    groups = data.catalogue_groups or (tuple(catalogue_cfg.groups) if catalogue_cfg else ())
-    if ids or groups:
-        catalogue = catalogue.select(ids=tuple(ids), groups=tuple(groups))
-
+        catalogue = _load_catalogue(args.catalogue or data.catalogue_path, data.catalogue_concepts,
+                                    data.catalogue_groups)
     out = Path(args.out) if args.out else (run_dir / "report" if run_dir else Path("kgqa-report"))
-    rendered = write_report(data.notes, data.facts, tuple(catalogue), out, cfg, errors=data.errors, run=data.run)
+    rendered = write_report(data.notes, data.facts, catalogue, out, cfg, errors=data.errors, run=data.run)
     return {"index": str(rendered.index), "notes": len(rendered.notes), "facts": len(data.facts),
             "errors": len(data.errors)}

@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig
 
-from kgqa import __version__
+from kgqa import PROJECT_ROOT, __version__
 from kgqa.commands._hydra import run_hydra_app
 from kgqa.config import RunConfig, masked_yaml, to_object
 from kgqa.errors import ConfigError
@@ -66,6 +68,25 @@ def config_digest(config_yaml: str) -> str:
     return hashlib.sha256(config_yaml.encode("utf-8")).hexdigest()
 
 
+def ensure_pseudonym_key(cfg: RunConfig) -> None:
+    """Give the RDF builder a pseudonymisation key when the environment has none.
+
+    A newcomer's first run must work without setup, and patient ids must still never appear in IRIs:
+    a random key is created once in ``.cache/pseudonym.key`` (mode 0600) and reused, so IRIs stay
+    stable across runs on this machine. Production sets the environment variable instead.
+    """
+    if not cfg.rdf.pseudonymise or os.environ.get(cfg.rdf.key_env):
+        return
+    key_file = PROJECT_ROOT / ".cache" / "pseudonym.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        log.warning("%s is not set: created a local pseudonymisation key in %s", cfg.rdf.key_env, key_file)
+    os.environ[cfg.rdf.key_env] = key_file.read_text().strip()
+
+
 def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
     """The configured stages, wired. Imports are local so ``kgqa --help`` stays fast."""
     from kgqa.catalogue import load_catalogue
@@ -75,6 +96,7 @@ def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
     from kgqa.rdf import RdfBuilder
     from kgqa.values import derive, normalise
 
+    ensure_pseudonym_key(cfg)
     catalogue = load_catalogue(cfg.catalogue.path)
     if cfg.catalogue.concepts or cfg.catalogue.groups:
         catalogue = catalogue.select(ids=tuple(cfg.catalogue.concepts), groups=tuple(cfg.catalogue.groups))
@@ -127,6 +149,8 @@ class RunOutcome:
     triples: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the run as the runner ended up running it (a resumed Ray run keeps its earlier id)
+    run: RunInfo | None = None
 
 
 def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
@@ -143,7 +167,7 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
 
     with open_store(cfg.store) as store:
         outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
-        run = run.finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        run = (outcome.run or run).finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
         run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
         store.replace_graphs([run_graph])
         outcome.triples += len(run_graph)
@@ -258,7 +282,7 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
     from kgqa.runners.shards import iter_shard_graphs, merge_shards, shard_paths
 
     result = run_ray(cfg, out_dir, run)
-    outcome = RunOutcome()
+    outcome = RunOutcome(run=result["run"])
     shard_dir = Path(result["shard_dir"])
     for manifest in result["manifests"]:
         outcome.errors.extend(NoteError(**e) for e in manifest.errors)
@@ -268,7 +292,7 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
             outcome.errors.append(NoteError(source=str(nq), stage="store", reason=f"{graph_iri}: {reason}"))
         outcome.triples += manifest.triples
         # the run graph only needs ids and sources of the notes; their text stays in the shards' inputs
-        outcome.notes.extend(_NoteRef(n["id"]) for n in manifest.notes)  # type: ignore[arg-type]
+        outcome.notes.extend(_NoteRef(n["id"], n["sha256"]) for n in manifest.notes)  # type: ignore[arg-type]
     for index, reason in result["partitions_failed"].items():
         outcome.errors.append(NoteError(source=f"part-{index:05d}", stage="partition", reason=reason))
     if cfg.output.nquads:
@@ -286,7 +310,10 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
 
 @dataclass(frozen=True)
 class _NoteRef:
+    """What the run graph records of a note the driver never read itself (runner=ray)."""
+
     id: str
+    sha256: str
     source: str = ""
 
 

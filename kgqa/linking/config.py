@@ -18,7 +18,7 @@ class LinkerConfig:
     use_cache: bool = True
     top_k: int = 5
     #: candidates scoring below this are dropped; no candidate left = NIL
-    nil_threshold: float = 0.6
+    nil_threshold: float = 0.75
     #: rapidfuzz threads for batched scoring (process.cdist); 1 = no thread pool
     workers: int = 1
     #: rapidfuzz scorer for fuzzy matches: ratio | token_sort_ratio | token_set_ratio | WRatio | QRatio
@@ -27,6 +27,8 @@ class LinkerConfig:
     candidates: str = "ngram"
     #: ngram: the rarest query trigrams whose postings are unioned
     block_grams: int = 12
+    #: ngram: stop adding trigrams once their postings exceed this many keys
+    block_budget: int = 4000
     #: ngram: keys kept (by shared trigrams) for scoring
     max_candidates: int = 200
     #: scopes with at most this many keys are always scored exhaustively (exact, and cheap)
@@ -37,3 +39,11 @@ class LinkerConfig:
     other_language_factor: float = 0.97
     #: score multiplier for related (not exact) synonyms
     related_factor: float = 0.92
+    #: a name found inside a longer span scores base + (1 - base) * coverage; 0 disables sub-span matching
+    subspan_base: float = 0.7
+    #: fuzzy scores of learned synonyms are raised by count_prior * log(1 + times annotators used the name)
+    count_prior: float = 0.0
+    #: score of an abbreviation read as the initials of a multi-word name ("VRS"); 0 disables the guess
+    acronym_score: float = 0.8
+    #: longest token window tried for sub-span matches
+    subspan_max_tokens: int = 6

@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-import numpy as np
 
 from kgqa.errors import ConfigError
 from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
@@ -73,7 +72,7 @@ class Linker:
 
     def link(self, text: str, concept: Concept, lang: str) -> tuple[Link, ...]:
         """Best-first links of ``text`` for ``concept`` in a note of language ``lang``; () = NIL."""
-        if concept.kind is ValueKind.ENUM and concept.members:
+        if concept.members:
             return self._member_linker(concept).link_key(self._query(text, concept), lang, ())
         return self.link_key(self._query(text, concept), lang, self._scope_items(concept))
 
@@ -91,11 +90,19 @@ class Linker:
         k = self.cfg.top_k
         hits = self.matcher.exact(key, lang, scope)
         if not hits:
-            hits = self.matcher.fuzzy(key, lang, scope, k)
+            hits = _merge(self.matcher.fuzzy(key, lang, scope, k), self.matcher.subspans(key, lang, scope))
+            hits = _merge(hits, self.matcher.acronym(text, key, lang, scope))
             if has_non_latin(key):
                 latin = transliterate(key)
                 hits = _merge(hits, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
-        return tuple(self._to_link(h, lang) for h in hits[:k] if h.score >= self.cfg.nil_threshold)
+        links: dict[str, Link] = {}
+        for h in hits:
+            if h.score < self.cfg.nil_threshold or len(links) == k:
+                break
+            iri = self.index.term_iri[h.term]
+            if iri not in links:  # the same concept reached through two sources (e.g. learned synonyms)
+                links[iri] = self._to_link(h, lang)
+        return tuple(links.values())
 
     # ------------------------------------------------------------------ helpers
 
@@ -118,29 +125,33 @@ class Linker:
         return scope
 
     def _member_linker(self, concept: Concept) -> "Linker":
-        """A small linker over the concept's enumeration members: their catalogue labels plus every
-        index name of a term with the member's IRI (so resq-vocab abbreviations count)."""
-        sig = (concept.id, tuple((m.iri, tuple(sorted((k, tuple(v)) for k, v in m.labels.items()))) for m in concept.members))
+        """A small linker over the concept's members: their catalogue labels, every index name of a term
+        with the member's IRI (resq-vocab abbreviations), and for drug concepts every name of the drug
+        whose name the member carries (so "Actilyse", "алтеплаза" and "αλτεπλάση" reach the alteplase member)."""
+        sig = (concept.id, concept.kind, tuple((m.iri, tuple(sorted((k, tuple(v)) for k, v in m.labels.items()))) for m in concept.members))
         linker = self._member_linkers.get(sig)
-        if linker is None:
-            by_iri: dict[str, list[int]] = {}
-            for t, iri in enumerate(self.index.term_iri):
-                by_iri.setdefault(iri, []).append(t)
-            terms = []
-            for m in concept.members:
-                labels = [Label(text, lang, "pref" if i == 0 else "syn") for lang, texts in m.labels.items() for i, text in enumerate(texts)]
-                for t in by_iri.get(m.iri, ()):
-                    labels += self._labels_of(t)
-                terms.append(Term(id=m.id, iri=m.iri, labels=tuple(dict.fromkeys(labels))))
-            linker = self._member_linkers[sig] = Linker(TermIndex.build([(f"members:{concept.id}", terms)]), self.cfg)
+        if linker is not None:
+            return linker
+        drug_scope = self._scope(DEFAULT_DRUG_SCOPE) if concept.kind is ValueKind.DRUG else None
+        terms = []
+        for m in concept.members:
+            labels = [Label(t, lang, "pref" if i == 0 else "syn") for lang, texts in m.labels.items() for i, t in enumerate(texts)]
+            for t in self.index.terms_named(m.iri):
+                labels += self._labels_of(t)
+            if drug_scope is not None:
+                for label in list(labels):
+                    for hit in self.matcher.exact(fold(label.text), label.lang, drug_scope):
+                        labels += self._labels_of(hit.term)
+            terms.append(Term(id=m.id, iri=m.iri, labels=tuple(dict.fromkeys(labels))))
+        linker = Linker(TermIndex.build([("catalogue", terms)]), self.cfg)
+        self._member_linkers[sig] = linker
         return linker
 
     def _labels_of(self, term: int) -> list[Label]:
         idx = self.index
-        lo, hi = np.searchsorted(idx.entry_term, [term, term + 1])
         return [
             Label(idx.entry_text[e], LANG_CODES[idx.entry_lang[e]], KIND_CODES[idx.entry_kind[e]], int(idx.entry_count[e]))
-            for e in range(int(lo), int(hi))
+            for e in idx.entries_of_term(term)
         ]
 
     def _to_link(self, hit: Hit, lang: str) -> Link:

@@ -9,7 +9,8 @@ defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from operator import itemgetter
+from typing import Callable, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -17,6 +18,7 @@ from rapidfuzz import fuzz, process
 from kgqa.errors import ConfigError
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_INDEX, LANG_INDEX, TermIndex, trigrams
+from kgqa.linking.normalise import content_key
 
 SCORERS: dict[str, Callable] = {
     "ratio": fuzz.ratio,
@@ -35,9 +37,8 @@ def get_scorer(name: str) -> Callable:
         raise ConfigError(f"linker.scorer: unknown scorer {name!r}; valid: {', '.join(SCORERS)}") from None
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A term reached through one of its names."""
+class Hit(NamedTuple):
+    """A term reached through one of its names (a NamedTuple: the hot path makes thousands)."""
 
     term: int
     entry: int
@@ -52,6 +53,12 @@ class Scope:
     key_mask: np.ndarray | None
     #: keys in scope when there are few enough to score them all, else None
     small_keys: np.ndarray | None
+
+    @property
+    def small_list(self) -> list[int]:
+        if "_small_list" not in self.__dict__:
+            self.__dict__["_small_list"] = [] if self.small_keys is None else self.small_keys.tolist()
+        return self.__dict__["_small_list"]
 
     def allows_term(self, term: int) -> bool:
         return self.term_mask is None or bool(self.term_mask[term])
@@ -75,7 +82,19 @@ class Matcher:
         self.cfg = cfg
         self.scorer = get_scorer(cfg.scorer)
         self._related = KIND_INDEX["related"]
-        self._gram_len = np.diff(index.gram_ptr)
+        # enough hits to fill top_k after merging the fuzzy, sub-span and transliterated routes
+        self._max_hits = 3 * cfg.top_k
+        self._log1p = np.log1p(np.arange(1024)).tolist()
+        self._presorted = cfg.scorer == "token_sort_ratio"
+        self._fast_scorer = fuzz.ratio if self._presorted else self.scorer
+        # Python-list mirrors of the hot arrays: scalar access to a list is several times faster than to numpy
+        self._gram_len = np.diff(index.gram_ptr).tolist()
+        self._kp = index.key_ptr.tolist()
+        self._ke = index.key_entries.tolist()
+        self._et = index.entry_term.tolist()
+        self._el = index.entry_lang.tolist()
+        self._ek = index.entry_kind.tolist()
+        self._ec = index.entry_count.tolist()
 
     # ------------------------------------------------------------------ exact
 
@@ -85,62 +104,131 @@ class Matcher:
             return []
         return self._expand([(k, 1.0)], lang, scope, exact=True)
 
+    def subspans(self, key: str, lang: str, scope: Scope) -> list[Hit]:
+        """Exact names inside a longer span ("přivezen RZP" → "RZP"), longest window first.
+
+        Scored ``subspan_base + (1 - subspan_base) * coverage`` (coverage: the share of the span's
+        characters the name covers), so "RZP" alone in a span of two words stays a confident link while
+        a short name in a long span falls towards the base.
+        """
+        tokens = key.split()
+        if len(tokens) < 2 or self.cfg.subspan_base <= 0:
+            return []
+        base = self.cfg.subspan_base
+        n_max = min(len(tokens) - 1, self.cfg.subspan_max_tokens)
+        for n in range(n_max, 0, -1):
+            scored = []
+            for i in range(len(tokens) - n + 1):
+                window = " ".join(tokens[i : i + n])
+                k = self.index.key_lookup.get(window)
+                if k is not None:
+                    scored.append((k, base + (1 - base) * len(window) / len(key)))
+            hits = self._expand(scored, lang, scope, exact=True) if scored else []
+            if hits:
+                return hits
+        return []
+
+    def acronym(self, text: str, key: str, lang: str, scope: Scope) -> list[Hit]:
+        """An unknown abbreviation ("VRS", "TSV") read as the initials of a multi-word name.
+
+        Only for a single upper-case token of 2-6 letters, scored ``acronym_score``: a guess, ranked by
+        how often annotators used the expanded name, below any real name match.
+        """
+        if self.cfg.acronym_score <= 0 or " " in key or not 2 <= len(key) <= 6 or not _looks_like_acronym(text):
+            return []
+        found = self.index.acronyms.get(key)
+        return self._expand([(k, self.cfg.acronym_score) for k in found], lang, scope, exact=False) if found else []
+
     # ------------------------------------------------------------------ fuzzy
 
     def fuzzy(self, key: str, lang: str, scope: Scope, limit: int) -> list[Hit]:
         if len(key) < self.cfg.min_fuzzy_length:
             return []
-        cand = scope.small_keys if scope.small_keys is not None else self.block(key, scope)
-        if cand is None or not len(cand):
+        cand = scope.small_list if scope.small_keys is not None else self.block(key, scope)
+        if not cand:
             return []
-        keys = self.index.keys
-        choices = [keys[i] for i in cand]
-        cutoff = self.cfg.nil_threshold * 100 * min(self.cfg.other_language_factor, 1.0) * 0.99
-        found = process.extract(key, choices, scorer=self.scorer, limit=limit * 4, score_cutoff=cutoff)
-        return self._expand([(int(cand[pos]), score / 100.0) for _, score, pos in found], lang, scope, exact=False)
+        if self._presorted:
+            # token_sort_ratio == ratio of token-sorted strings; the index keeps them (function words dropped)
+            query, pool = content_key(key), self.index.content_keys
+        else:
+            query, pool = key, self.index.keys
+        choices = itemgetter(*cand)(pool) if len(cand) > 1 else (pool[cand[0]],)
+        cutoff = self.cfg.nil_threshold * 100 * min(self.cfg.other_language_factor, self.cfg.related_factor, 1.0)
+        # one cdist row (C++, no per-choice Python objects) instead of extract's list of tuples
+        scores = process.cdist((query,), choices, scorer=self._fast_scorer, score_cutoff=cutoff, workers=self.cfg.workers)[0]
+        n = limit * 2
+        top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        found = [(cand[pos], score / 100.0) for pos, score in zip(top.tolist(), scores[top].tolist()) if score > 0]
+        return self._expand(found, lang, scope, exact=False)
 
-    def block(self, key: str, scope: Scope) -> np.ndarray:
-        """Keys sharing the most of the query's rarest trigrams (n-gram blocking)."""
+    def block(self, key: str, scope: Scope) -> list[int]:
+        """Keys sharing the most of the query's rarest trigrams (n-gram blocking).
+
+        The rarest trigrams are taken until ``block_grams`` of them or ``block_budget`` postings, so a
+        query made of common words does not drag in half the index; a misspelling spoils at most three
+        trigrams, the others still find the right key.
+        """
         lookup = self.index.gram_lookup
         grams = [lookup[g] for g in trigrams(key) if g in lookup]
         if not grams:
-            return np.zeros(0, dtype=np.int32)
-        grams.sort(key=self._gram_len.__getitem__)
+            return []
+        lens = self._gram_len
+        grams.sort(key=lens.__getitem__)
         ptr, flat = self.index.gram_ptr, self.index.gram_keys
-        parts = [flat[ptr[g] : ptr[g + 1]] for g in grams[: self.cfg.block_grams]]
-        pool = np.concatenate(parts)
+        parts, total = [], 0
+        for g in grams[: self.cfg.block_grams]:
+            n = lens[g]
+            if parts and total + n > self.cfg.block_budget:
+                break
+            parts.append(flat[ptr[g] : ptr[g] + n])
+            total += n
+        pool = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if scope.key_mask is not None:
             pool = pool[scope.key_mask[pool]]
         if not len(pool):
-            return pool
-        cand, counts = np.unique(pool, return_counts=True)
+            return []
+        pool = np.sort(pool)
+        # run-length count of each key id in the sorted pool (np.unique without its overhead)
+        starts = np.flatnonzero(np.concatenate(([True], pool[1:] != pool[:-1])))
+        counts = np.diff(np.append(starts, len(pool)))
+        cand = pool[starts]
         n = self.cfg.max_candidates
         if len(cand) > n:
             cand = cand[np.argpartition(-counts, n)[:n]]
-        return cand
+        return cand.tolist()
 
     # ------------------------------------------------------------------ scoring
 
     def _expand(self, scored_keys: list[tuple[int, float]], lang: str, scope: Scope, exact: bool) -> list[Hit]:
         """Key scores → best hit per term, with language and synonym-kind factors applied."""
-        idx = self.index
         want = LANG_INDEX.get(lang, -1)
+        kp, ke, et, el, ek, ec = self._kp, self._ke, self._et, self._el, self._ek, self._ec
+        mask = scope.term_mask
+        other, related, prior = self.cfg.other_language_factor, self.cfg.related_factor, self.cfg.count_prior
         best: dict[int, tuple[float, int, int]] = {}
         for k, score in scored_keys:
-            for e in idx.entries_of_key(k):
-                t = int(idx.entry_term[e])
-                if not scope.allows_term(t):
+            for e in ke[kp[k] : kp[k + 1]]:
+                t = et[e]
+                if mask is not None and not mask[t]:
                     continue
                 s = score
-                entry_lang = idx.entry_lang[e]
-                if entry_lang not in (0, want) and not exact:
-                    s *= self.cfg.other_language_factor
-                if idx.entry_kind[e] == self._related:
-                    s *= self.cfg.related_factor
+                entry_lang = el[e]
+                if entry_lang != want and entry_lang != 0 and not exact:
+                    s *= other
+                if ek[e] == self._related:
+                    s *= related
+                if prior and ec[e] and not exact:
+                    s *= 1.0 + prior * self._log1p[min(ec[e], 1023)]
                 # ties: same language first, then names annotators used most often
-                tie = (2 if entry_lang == want else 1 if entry_lang == 0 else 0) + 4 * int(idx.entry_count[e])
+                tie = (2 if entry_lang == want else 1 if entry_lang == 0 else 0) + 4 * ec[e]
                 old = best.get(t)
-                if old is None or (s, tie) > (old[0], old[2]):
-                    best[t] = (s, int(e), tie)
+                if old is None or s > old[0] or (s == old[0] and tie > old[2]):
+                    best[t] = (s, e, tie)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][2], kv[0]))
-        return [Hit(t, e, min(1.0, s)) for t, (s, e, _) in ranked]
+        return [Hit(t, e, min(1.0, s)) for t, (s, e, _) in ranked[: self._max_hits]]
+
+
+def _looks_like_acronym(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return 2 <= len(letters) <= 6 and sum(c.isupper() for c in letters) >= len(letters) - 1

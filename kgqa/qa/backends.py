@@ -73,7 +73,9 @@ def _torch(spec: BackendSpec, precision: str) -> Backend:
         model = model.to(dtype)
     elif precision == "int8":
         if spec.device != "cpu":
-            raise ConfigError(f"reader.precision: int8 (dynamic quantisation) runs on CPU only, not {spec.device!r}")
+            raise ConfigError(
+                f"reader.precision: int8 (dynamic quantisation) runs on CPU only, not {spec.device!r}"
+            )
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     model = model.to(spec.device).eval()
     return TorchBackend(model, spec.device, dtype, precision)
@@ -94,7 +96,9 @@ def _onnx(spec: BackendSpec, quantised: bool) -> Backend:
     try:
         import onnxruntime as ort
     except ImportError as exc:
-        raise ConfigError("reader.precision: onnx backends need onnxruntime (pip install 'kgqa[onnx]')") from exc
+        raise ConfigError(
+            "reader.precision: onnx backends need onnxruntime (pip install 'kgqa[onnx]')"
+        ) from exc
     from transformers import AutoConfig
 
     from kgqa.qa.onnx_export import exported_model
@@ -116,7 +120,9 @@ def _onnx(spec: BackendSpec, quantised: bool) -> Backend:
     if spec.device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
     log.info("ONNX Runtime session on %s (%s)", path, ", ".join(providers))
-    return OnnxBackend(ort.InferenceSession(str(path), options, providers=providers), "onnx-int8" if quantised else "onnx")
+    return OnnxBackend(
+        ort.InferenceSession(str(path), options, providers=providers), "onnx-int8" if quantised else "onnx"
+    )
 
 
 #: reader.precision -> backend factory

@@ -29,7 +29,9 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: i
     for i in order:
         # sorted longest first, so the first member of a batch sets its padded length
         padded = lengths[current[0]] if current else lengths[i]
-        if current and (len(current) >= batch_size or (max_tokens and (len(current) + 1) * padded > max_tokens)):
+        if current and (
+            len(current) >= batch_size or (max_tokens and (len(current) + 1) * padded > max_tokens)
+        ):
             batches.append(current)
             current = []
         current.append(i)

@@ -71,7 +71,9 @@ def load_calibration(path: str | Path) -> Calibration:
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"reader.calibration_file: cannot read {path}: {exc}") from exc
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-        raise ConfigError(f"reader.calibration_file: {path} is not a kgqa calibration (version {FORMAT_VERSION})")
+        raise ConfigError(
+            f"reader.calibration_file: {path} is not a kgqa calibration (version {FORMAT_VERSION})"
+        )
     try:
         return Calibration(
             temperature=float(data.get("temperature", 1.0)),
@@ -113,7 +115,10 @@ def _platt(margins: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tu
         w = p * (1 - p)
         grad = np.array([np.sum((p - labels) * margins) + ridge * a, np.sum(p - labels) + ridge * b])
         hess = np.array(
-            [[np.sum(w * margins * margins) + ridge, np.sum(w * margins)], [np.sum(w * margins), np.sum(w) + ridge]]
+            [
+                [np.sum(w * margins * margins) + ridge, np.sum(w * margins)],
+                [np.sum(w * margins), np.sum(w) + ridge],
+            ]
         )
         try:
             step = np.linalg.solve(hess, grad)
@@ -126,20 +131,32 @@ def _platt(margins: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tu
 
 
 def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
-    """Threshold maximising answered-correctly + abstained-correctly (SQuAD 2.0's ``find_best_thresh``)."""
-    finite = sorted({e.margin for e in examples if math.isfinite(e.margin)})
+    """Threshold maximising answered-correctly + abstained-correctly (SQuAD 2.0's ``find_best_thresh``).
+
+    Ties go to the cut that emits fewer wrong answers: a wrong answer becomes a wrong fact.
+    One sweep over the examples sorted by margin (each cut moves one group from "answered" to
+    "abstained"), so dev sets of any size are cheap.
+    """
+    finite = [e for e in examples if math.isfinite(e.margin)]
     if not finite:
         return 0.0
-
-    def gain(threshold: float) -> tuple[int, int]:
-        right = sum((e.correct if e.margin > threshold else not e.has_answer) for e in examples)
-        # ties go to the cut that emits fewer wrong answers: a wrong answer becomes a wrong fact
-        wrong = sum(e.margin > threshold and not e.correct for e in examples)
-        return right, -wrong
-
-    # candidate thresholds: below everything, and midway between consecutive margins
-    cuts = [finite[0] - 1.0] + [(x + y) / 2 for x, y in zip(finite, finite[1:])] + [finite[-1]]
-    return float(max(cuts, key=gain))
+    finite.sort(key=lambda e: e.margin)
+    # below every margin: all answered (examples with margin -inf always abstain)
+    right = sum(e.correct if math.isfinite(e.margin) else not e.has_answer for e in examples)
+    wrong = sum(math.isfinite(e.margin) and not e.correct for e in examples)
+    best_key, best_cut = (right, -wrong), finite[0].margin - 1.0
+    i = 0
+    while i < len(finite):
+        margin = finite[i].margin
+        while i < len(finite) and finite[i].margin == margin:  # a tie group moves together
+            e = finite[i]
+            right += (not e.has_answer) - e.correct
+            wrong -= not e.correct
+            i += 1
+        cut = (margin + finite[i].margin) / 2 if i < len(finite) else margin
+        if (right, -wrong) > best_key:
+            best_key, best_cut = (right, -wrong), cut
+    return float(best_cut)
 
 
 def fit_calibration(
@@ -164,7 +181,9 @@ def fit_calibration(
     for e in examples:
         by_concept.setdefault(e.concept_id, []).append(e)
     thresholds = {
-        cid: best_null_threshold(exs) for cid, exs in by_concept.items() if len(exs) >= min_examples_per_concept
+        cid: best_null_threshold(exs)
+        for cid, exs in by_concept.items()
+        if len(exs) >= min_examples_per_concept
     }
     return Calibration(
         temperature=temperature,

@@ -61,6 +61,8 @@ def load_model(path: Path, **kwargs):
     try:
         model = AutoModelForQuestionAnswering.from_pretrained(str(path), **kwargs)
     except Exception as exc:
-        raise ModelLoadError(f"model.path: cannot load a question-answering model from {path}: {exc}") from exc
+        raise ModelLoadError(
+            f"model.path: cannot load a question-answering model from {path}: {exc}"
+        ) from exc
     model.eval()
     return model

@@ -40,6 +40,8 @@ class ReaderConfig:
     n_best: int = 20
     #: default longest answer in tokens; concepts may set their own
     max_answer_tokens: int = 30
+    #: longest answer per value kind (e.g. {integer: 8, date: 12}); a concept's own limit still wins
+    max_answer_tokens_by_kind: Dict[str, int] = field(default_factory=dict)
     #: which question language is asked of a note: "note" (the note's own), "en", or any language code
     question_lang: str = "note"
     fallback_lang: str = "en"

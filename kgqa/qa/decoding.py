@@ -8,8 +8,8 @@ windows, questions and notes, and the null score (CLS start + CLS end) is taken 
 the windows of a pair, as utils_qa does: the window that argues least for "no answer" decides.
 
 Unlike utils_qa, which pairs the n best starts with the n best ends (and can miss the best valid
-span), candidates are searched exhaustively within the length limit: for each span length ``d``
-``start[i] + end[i + d]`` is one vectorised add, so the top-n spans of a window are exact.
+span), candidates are searched exhaustively within the length limit: ``start[i] + end[i + d]`` for
+every start ``i`` and length ``d`` is one broadcast add, so the top-n spans of a window are exact.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from kgqa.qa.trimming import trim_span
 
@@ -81,11 +82,12 @@ def _window_candidates(
     if not in_context.any():
         return []
     max_len = min(max_answer_tokens, length)
-    # scores[d, i] = start[i] + end[i + d]: every span of d + 1 tokens starting at token i.
-    scores = np.full((max_len, length), -np.inf)
-    for d in range(max_len):
-        valid = in_context[: length - d] & in_context[d:]
-        scores[d, : length - d] = np.where(valid, start[: length - d] + end[d:], -np.inf)
+    # scores[i, d] = start[i] + end[i + d]: every span of d + 1 tokens starting at token i, in one
+    # broadcast over a strided view (no copy); spans running past the window or outside the
+    # context are -inf.
+    end_ctx = np.where(in_context, end, -np.inf)
+    padded = np.concatenate([end_ctx, np.full(max_len - 1, -np.inf)])
+    scores = np.where(in_context[:, None], start[:, None] + sliding_window_view(padded, max_len), -np.inf)
     flat = scores.ravel()
     k = min(n_best, int(np.isfinite(flat).sum()))
     if k == 0:
@@ -93,7 +95,7 @@ def _window_candidates(
     top = np.argpartition(-flat, k - 1)[:k]
     out = []
     for idx in top:
-        d, i = divmod(int(idx), length)
+        i, d = divmod(int(idx), max_len)
         first, last = offsets[i], offsets[i + d]
         out.append((first[0], last[1], float(flat[idx])))
     return out

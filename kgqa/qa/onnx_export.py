@@ -17,6 +17,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+
 from kgqa.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def cache_dir(checkpoint: Path, weights_sha256: str, configured: str = "") -> Pa
         if os.access(target, os.W_OK):
             return target
     raise ModelLoadError(
-        f"reader.onnx_cache_dir: no writable directory for the ONNX export among {', '.join(map(str, candidates))}"
+        "reader.onnx_cache_dir: no writable directory for the ONNX export among "
+        + ", ".join(map(str, candidates))
     )
 
 
@@ -66,14 +68,18 @@ def _export_fp32(checkpoint: Path, out: Path) -> None:
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row, so the mask path is traced
     names = dict(input_names=["input_ids", "attention_mask"], output_names=["start_logits", "end_logits"])
-    axes = {n: {0: "batch", 1: "sequence"} for n in ("input_ids", "attention_mask", "start_logits", "end_logits")}
+    axes = {
+        n: {0: "batch", 1: "sequence"} for n in ("input_ids", "attention_mask", "start_logits", "end_logits")
+    }
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         # the tracer's warnings about Python branches in transformers' masking code are expected:
         # they concern shapes that are fixed for a QA forward (no cache, no past length)
         warnings.simplefilter("ignore")
         try:
             # the TorchScript exporter is quick (a second for XLM-R base) and its output fuses well
-            torch.onnx.export(wrapper, (ids, mask), str(out), dynamic_axes=axes, opset_version=OPSET, dynamo=False, **names)
+            torch.onnx.export(
+                wrapper, (ids, mask), str(out), dynamic_axes=axes, opset_version=OPSET, dynamo=False, **names
+            )
         except Exception as exc:  # torch builds without the TorchScript exporter: torch.export based one
             log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
             batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
@@ -91,7 +97,9 @@ def _export_fp32(checkpoint: Path, out: Path) -> None:
 def _optimise(src: Path, out: Path, num_heads: int, hidden_size: int) -> None:
     from onnxruntime.transformers import optimizer
 
-    model = optimizer.optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
+    model = optimizer.optimize_model(
+        str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size
+    )
     model.save_model_to_file(str(out))
 
 
@@ -142,8 +150,12 @@ def exported_model(
         try:
             fp32 = _atomic(directory / "model.onnx", lambda p: _optimise(raw, p, num_heads, hidden_size))
         except Exception as exc:  # an architecture the optimiser does not know: the plain graph still runs
-            log.warning("ONNX Runtime optimiser failed on %s (%s); using the unoptimised graph", checkpoint, exc)
+            log.warning(
+                "ONNX Runtime optimiser failed on %s (%s); using the unoptimised graph", checkpoint, exc
+            )
     if not quantised:
         return fp32
-    return _atomic(directory / ("model.int8.onnx" if fp32 is not raw else "model.raw.int8.onnx"), lambda p: _quantise(fp32, p))
-
+    return _atomic(
+        directory / ("model.int8.onnx" if fp32 is not raw else "model.raw.int8.onnx"),
+        lambda p: _quantise(fp32, p),
+    )

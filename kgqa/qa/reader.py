@@ -29,7 +29,9 @@ from kgqa.types import Answer, Concept, ModelInfo, Note
 
 log = logging.getLogger(__name__)
 
-_CONCEPT_DEFAULT_MAX_TOKENS = next(f.default for f in dataclasses.fields(Concept) if f.name == "max_answer_tokens")
+_CONCEPT_DEFAULT_MAX_TOKENS = next(
+    f.default for f in dataclasses.fields(Concept) if f.name == "max_answer_tokens"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,9 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
 
             return Path(snapshot_download(model_cfg.path))
         except Exception as exc:
-            raise ModelLoadError(f"model.path: {model_cfg.path!r} is neither a local checkpoint nor cached: {exc}") from exc
+            raise ModelLoadError(
+                f"model.path: {model_cfg.path!r} is neither a local checkpoint nor cached: {exc}"
+            ) from exc
     raise ModelLoadError(f"model.path: {path} is not a checkpoint directory (no config.json)")
 
 
@@ -161,12 +165,14 @@ class Reader:
             by_pair[window.pair_index].append(
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
-        return [decode(ws, p.note.text, self._params(p.concept)) for p, ws in zip(pairs, by_pair)]
+        return [decode(ws, p.note.text, self.decode_params(p.concept)) for p, ws in zip(pairs, by_pair)]
 
     def infer(self, windows: Sequence[Window]) -> List[Tuple[np.ndarray, np.ndarray]]:
         """Raw (start, end) logits of every window, unpadded, in input order."""
         out: List[Optional[Tuple[np.ndarray, np.ndarray]]] = [None] * len(windows)
-        batches = length_sorted_batches([len(w) for w in windows], self.cfg.batch_size, self.cfg.max_batch_tokens)
+        batches = length_sorted_batches(
+            [len(w) for w in windows], self.cfg.batch_size, self.cfg.max_batch_tokens
+        )
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         for batch in batches:
             input_ids, mask = pad_batch([windows[i] for i in batch], pad_id)
@@ -187,10 +193,11 @@ class Reader:
             calibration=self.calibration,
         )
 
-    def _params(self, concept: Concept) -> DecodeParams:
+    def decode_params(self, concept: Concept) -> DecodeParams:
         max_tokens = concept.max_answer_tokens
         if max_tokens == _CONCEPT_DEFAULT_MAX_TOKENS:  # the concept did not set its own
-            max_tokens = self.cfg.max_answer_tokens
+            by_kind = self.cfg.max_answer_tokens_by_kind
+            max_tokens = by_kind.get(concept.kind.value, self.cfg.max_answer_tokens)
         return DecodeParams(
             n_best=self.cfg.n_best,
             max_answer_tokens=max_tokens,

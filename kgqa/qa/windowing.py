@@ -82,7 +82,8 @@ def collapse_lone_spaces(window: Window, space_id: Optional[int]) -> Tuple[Offse
     if space_id is None:
         return window.offsets
     return tuple(
-        (o[0], o[0]) if o is not None and tok == space_id else o for tok, o in zip(window.input_ids, window.offsets)
+        (o[0], o[0]) if o is not None and tok == space_id else o
+        for tok, o in zip(window.input_ids, window.offsets)
     )
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 
-from rdflib import PROV, RDF, RDFS, XSD, DCTERMS, Graph, Literal, URIRef
+from rdflib import DCTERMS, PROV, RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from kgqa.errors import CatalogueError, RecordError
+from kgqa.errors import CatalogueError, ConfigError, RecordError
 from kgqa.rdf.config import RdfConfig
 from kgqa.rdf.iris import IriMinter
 from kgqa.rdf.literals import natural_literal, typed_literal
@@ -37,7 +39,18 @@ from kgqa.rdf.mapping import (
     mapping_for,
 )
 from kgqa.rdf.vocab import BTL2, KGQA, OA, RESQ, SCDM, bind_prefixes
-from kgqa.types import Answer, Assertion, Concept, Fact, Note, NoteError, RunInfo, ValueKind, ValueStatus
+from kgqa.types import (
+    Answer,
+    Assertion,
+    Concept,
+    EnumMember,
+    Fact,
+    Note,
+    NoteError,
+    RunInfo,
+    ValueKind,
+    ValueStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +70,18 @@ STATUS_IRIS: dict[ValueStatus, URIRef] = {
 _TERM_KINDS = (ValueKind.ENUM, ValueKind.DRUG, ValueKind.TEXT)
 
 
-def _double(x: float) -> Literal:
-    return Literal(repr(float(x)), datatype=XSD.double)
+def _score(x: float) -> Literal:
+    """A score as xsd:decimal in its shortest round-trip form.
+
+    Not xsd:double: rdflib's Turtle/TriG writer abbreviates doubles to six digits ("%e"), so
+    1.1796875 would come back as 1.179688 — the graph must survive its own serialisation.
+    Infinite or NaN scores (no xsd:decimal form) stay xsd:double.
+    """
+    x = float(x)
+    if not math.isfinite(x):
+        return Literal("NaN" if math.isnan(x) else ("INF" if x > 0 else "-INF"), datatype=XSD.double)
+    text = format(Decimal(repr(x)), "f")
+    return Literal(text if "." in text else text + ".0", datatype=XSD.decimal)
 
 
 def _count(n: int) -> Literal:
@@ -68,7 +91,11 @@ def _count(n: int) -> Literal:
 class RdfBuilder:
     """Builds the named graphs of a run from notes, facts and run provenance."""
 
-    def __init__(self, cfg: RdfConfig, catalogue: Iterable[Concept], *, environ=None) -> None:
+    def __init__(
+        self, cfg: RdfConfig, catalogue: Iterable[Concept], *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        """``catalogue``: a Catalogue or any iterable of concepts; ``environ``: where the pseudonym
+        key is read from (default ``os.environ``, read now, never at import)."""
         self.cfg = cfg
         self.iris = IriMinter.from_config(cfg, environ)
         # a Catalogue may carry its own CURIE prefixes (data:, rv: …)
@@ -78,8 +105,6 @@ class RdfBuilder:
             cid: mapping_for(c, self.prefixes) for cid, c in self.concepts.items()
         }
         if cfg.quote_context < 0:
-            from kgqa.errors import ConfigError
-
             raise ConfigError(f"rdf.quote_context: {cfg.quote_context} must be >= 0")
 
     # ------------------------------------------------------------------ note graphs
@@ -195,23 +220,33 @@ class RdfBuilder:
 
     # ------------------------------------------------------------------ domain layer
 
-    def _member(self, concept: Concept, fact: Fact):
+    def _member(self, concept: Concept, fact: Fact) -> EnumMember | None:
+        """The enumeration member a fact chose: by member IRI (vocabulary or target), else by id, else by link."""
         value = fact.value
-        for member in concept.members:
-            if (value.member_iri and member.iri == value.member_iri) or (
-                not value.member_iri and isinstance(value.value, str) and member.id == value.value
-            ):
-                return member
+        candidates = [value.member_iri] if value.member_iri else []
+        candidates += [link.iri for link in fact.links[:1]]
+        for iri in candidates:
+            for member in concept.members:
+                if iri in (member.iri, member.target_iri):
+                    return member
+        if not value.member_iri and isinstance(value.value, str):
+            for member in concept.members:
+                if member.id == value.value:
+                    return member
         return None
 
     def _term(self, fact: Fact, concept: Concept) -> URIRef | None:
-        """The ontology term a fact states: its enumeration member, else its best link."""
+        """The ontology term a fact states: its member's RES-Q/SNOMED IRI, else its member IRI or best link.
+
+        A catalogue member has kgqa's vocabulary IRI (``iri``) and the IRI the RES-Q PLUS mappings
+        write (``target_iri``, e.g. sct:422504002); the domain layer always uses the latter.
+        """
         where = f"note {fact.note_id!r} concept {concept.id!r}"
+        member = self._member(concept, fact)
+        if member is not None:
+            return expand(member.target_iri or member.iri, f"{where} member {member.id!r}", self.prefixes)
         if fact.value.member_iri:
             return expand(fact.value.member_iri, f"{where} member_iri", self.prefixes)
-        member = self._member(concept, fact)
-        if member is not None and member.iri:
-            return expand(member.iri, f"{where} member {member.id!r}", self.prefixes)
         if concept.kind in _TERM_KINDS and fact.best_link is not None:
             return expand(fact.best_link.iri, f"{where} link", self.prefixes)
         return None
@@ -219,13 +254,13 @@ class RdfBuilder:
     def _term_class(self, fact: Fact, concept: Concept) -> URIRef | None:
         """The class a represented procedure/reason/location node is typed with.
 
-        A member may name its own class (``extra.target_class`` — tenecteplase is typed
+        A member may name its own class (``extra.target_class``: tenecteplase is typed
         resq:ThrombolysisAlteplase in the mappings); otherwise the term itself is the class.
         """
         member = self._member(concept, fact)
-        member_extra = getattr(member, "extra", None) or {}
-        if member_extra.get("target_class"):
-            return expand(member_extra["target_class"], f"concept {concept.id!r} member target_class", self.prefixes)
+        if member is not None and member.extra.get("target_class"):
+            return expand(member.extra["target_class"], f"concept {concept.id!r} member {member.id!r} target_class",
+                          self.prefixes)
         return self._term(fact, concept)
 
     def _domain_triples(
@@ -263,9 +298,10 @@ class RdfBuilder:
 
         has_term = concept.kind in _TERM_KINDS
         term = self._term(fact, concept) if has_term else None
-        member_extra = getattr(self._member(concept, fact), "extra", None) or {}
+        member = self._member(concept, fact)
+        member_extra = member.extra if member is not None else {}
 
-        if m.pattern in (PROCEDURE, PROCEDURE_TEMPORAL) or (m.pattern == TEMPORAL and m.procedure is not None):
+        if m.pattern in (PROCEDURE, PROCEDURE_TEMPORAL):
             context = member_extra.get("procedure_context") or m.procedure_context
             if context:
                 triples.append((iri, SCDM.procedureContext, expand(context, where, self.prefixes)))
@@ -296,7 +332,8 @@ class RdfBuilder:
             observable = term if (m.member_observable and term is not None) else m.observable
             if observable is not None:
                 triples.append((iri, SCDM.hasObservable, observable))
-            if m.pattern == TEMPORAL and m.procedure is not None:
+            if m.procedure is not None:
+                # the imaging timestamp's value set; door-to-groin's thrombectomy (required by its RES-Q shape)
                 triples += self._case_node(case_id, "represented", m.procedure, iri, SCDM.representsProcedure)
             literals = self._literals(note, fact, concept, m, where)
             if not literals:
@@ -307,12 +344,11 @@ class RdfBuilder:
 
     def _literals(self, note: Note, fact: Fact, concept: Concept, m: DomainMapping, where: str) -> list[Literal]:
         value = fact.value
-        if concept.kind in (ValueKind.ENUM, ValueKind.TEXT):
-            if m.member_literal or concept.kind is ValueKind.TEXT:
-                member = self._member(concept, fact)
-                member_extra = getattr(member, "extra", None) or {}
-                text = member_extra.get("literal") or (member.id if member is not None else value.value)
-                return [Literal(str(text))] if text not in (None, "") else []
+        if concept.kind is ValueKind.TEXT or (concept.kind is ValueKind.ENUM and m.member_literal):
+            member = self._member(concept, fact)
+            member_extra = member.extra if member is not None else {}
+            text = member_extra.get("literal") or (member.id if member is not None else value.value)
+            return [Literal(str(text))] if text not in (None, "") else []
         if m.split_literals and isinstance(value.value, (dt.date, dt.time)):
             # symptom onset: the mappings write onset_date and onset_time as two literals
             v = value.value
@@ -387,16 +423,16 @@ class RdfBuilder:
 
         if answer.question:
             g.add((ann, KGQA.question, Literal(answer.question, lang=answer.question_lang or None)))
-        g.add((ann, KGQA.rawScore, _double(answer.score)))
-        g.add((ann, KGQA.nullScore, _double(answer.null_score)))
-        g.add((ann, KGQA.confidence, _double(answer.confidence)))
+        g.add((ann, KGQA.rawScore, _score(answer.score)))
+        g.add((ann, KGQA.nullScore, _score(answer.null_score)))
+        g.add((ann, KGQA.confidence, _score(answer.confidence)))
         g.add((ann, KGQA.answerRank, _count(answer.rank)))
         for rank, link in enumerate(fact.links):
             cand = URIRef(f"{ann}/link/{rank}")
             g.add((ann, KGQA.linkCandidate, cand))
             g.add((cand, RDF.type, KGQA.LinkCandidate))
             g.add((cand, KGQA.term, expand(link.iri, f"note {note.id!r} concept {fact.concept_id!r} link", self.prefixes)))
-            g.add((cand, KGQA.score, _double(link.score)))
+            g.add((cand, KGQA.score, _score(link.score)))
             g.add((cand, KGQA.rank, _count(rank)))
             if link.label:
                 g.add((cand, RDFS.label, Literal(link.label, lang=link.lang or None)))

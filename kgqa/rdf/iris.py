@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import quote
 
 from rdflib import URIRef
@@ -21,6 +22,14 @@ from rdflib import URIRef
 from kgqa.errors import ConfigError
 from kgqa.rdf.config import RdfConfig
 from kgqa.rdf.vocab import PREFIXES
+
+#: an absolute IRI (RFC 3987): a scheme, then no character IRIs forbid (space, <>"{}|\^` and controls)
+IRI_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]+$")
+
+
+def is_valid_iri(text: str) -> bool:
+    return bool(IRI_PATTERN.match(text))
+
 
 #: hex characters kept of the HMAC (128 bits: collisions are not a practical concern)
 PSEUDONYM_HEX = 32
@@ -53,9 +62,9 @@ class IriMinter:
             raise ConfigError("rdf.key_env: pseudonymising IRIs needs a key")
 
     @classmethod
-    def from_config(cls, cfg: RdfConfig, environ: Mapping[str, str] | None = None) -> "IriMinter":
+    def from_config(cls, cfg: RdfConfig, environ: Mapping[str, str] | None = None) -> IriMinter:
         base = cfg.base_iri
-        if not base or not base.endswith(("/", "#")) or ":" not in base:
+        if not is_valid_iri(base) or not base.endswith(("/", "#")):
             raise ConfigError(f"rdf.base_iri: {base!r} must be an absolute IRI ending with '/' or '#'")
         key: bytes | None = None
         if cfg.pseudonymise or cfg.pseudonymise_notes:

@@ -26,8 +26,9 @@ docs/rdf.md lists every ``extra`` key read here. Nothing in this module does I/O
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from rdflib import XSD, URIRef
 

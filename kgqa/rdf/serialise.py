@@ -8,10 +8,11 @@ context (https://www.w3.org/ns/anno.jsonld) is embedded from ``anno_context.json
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from rdflib import Dataset, Graph
 
@@ -71,7 +72,8 @@ def serialise(graphs: Iterable[Graph], fmt: str = "trig") -> str:
     if name == "trig":
         return ds.serialize(format="trig")
     if name == "nquads":
-        lines = ds.serialize(format="nquads").splitlines()
+        # split on "\n" only: str.splitlines would also break at U+001E, U+2028 … inside literals
+        lines = ds.serialize(format="nquads").split("\n")
         return "".join(sorted(line + "\n" for line in lines if line.strip()))
     text = ds.serialize(format="json-ld", context=jsonld_context(), auto_compact=True)
     data = json.loads(text)
@@ -80,7 +82,7 @@ def serialise(graphs: Iterable[Graph], fmt: str = "trig") -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def write_dataset(graphs: Iterable[Graph], path: str | Path, format: str = "trig") -> Path:  # noqa: A002
+def write_dataset(graphs: Iterable[Graph], path: str | Path, format: str = "trig") -> Path:
     """Write the graphs as one dataset file; returns the path written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,7 @@ def write_dataset(graphs: Iterable[Graph], path: str | Path, format: str = "trig
     return path
 
 
-def read_dataset(path: str | Path, format: str | None = None) -> Dataset:  # noqa: A002
+def read_dataset(path: str | Path, format: str | None = None) -> Dataset:
     """Parse a TriG / N-Quads / JSON-LD file (a plain Turtle/N-Triples file lands in the default graph)."""
     path = Path(path)
     name = format_name(format) if format else guess_format(path)

@@ -11,3 +11,7 @@ class ReportConfig:
     title: str = "kgqa review report"
     #: embed the summary figure (coverage per language, confidence histogram) in the index
     figure: bool = True
+
+
+#: the defaults (frozen, so safe to share as a default argument)
+DEFAULT_CONFIG = ReportConfig()

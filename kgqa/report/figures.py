@@ -14,10 +14,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: the report is drawn on servers and in CI without a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from kgqa.report.model import UNKNOWN_GROUP, ReportView  # noqa: E402
+from kgqa.report.model import UNKNOWN_GROUP, ReportView
 
 
 def coverage_table(report: ReportView) -> tuple[list[str], list[str], np.ndarray]:
@@ -42,7 +42,7 @@ def coverage_table(report: ReportView) -> tuple[list[str], list[str], np.ndarray
 
 def summary_png(report: ReportView, dpi: int = 96) -> bytes:
     groups, langs, matrix = coverage_table(report)
-    confidences = [f.confidence for v in report.notes for f in v.facts if f.confidence is not None]
+    accepted = [f.confidence for v in report.notes for f in v.facts if f.confidence is not None and not f.rejected]
     rejected = [f.confidence for v in report.notes for f in v.facts if f.confidence is not None and f.rejected]
     height = max(3.2, 0.28 * len(groups) + 1.4)
     fig, (ax_cov, ax_hist) = plt.subplots(1, 2, figsize=(11, height), gridspec_kw={"width_ratios": [1.2, 1]})
@@ -62,9 +62,8 @@ def summary_png(report: ReportView, dpi: int = 96) -> bytes:
             ax_cov.set_axis_off()
         ax_cov.set_title("Concept coverage per group and language")
         bins = np.linspace(0, 1, 21)
-        ax_hist.hist(confidences, bins=bins, color="#4c72b0", label=f"all facts ({len(confidences)})")
-        if rejected:
-            ax_hist.hist(rejected, bins=bins, color="#dd8452", label=f"rejected values ({len(rejected)})")
+        ax_hist.hist([accepted, rejected], bins=bins, stacked=True, color=["#4c72b0", "#dd8452"],
+                     label=[f"accepted values ({len(accepted)})", f"rejected / unparsed ({len(rejected)})"])
         ax_hist.set_xlim(0, 1)
         ax_hist.set_xlabel("reader confidence")
         ax_hist.set_ylabel("facts")

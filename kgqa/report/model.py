@@ -11,18 +11,19 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
-from kgqa.report.config import ReportConfig
+from kgqa.errors import RecordError
+from kgqa.report.config import DEFAULT_CONFIG, ReportConfig
 from kgqa.report.segments import Segment, Span, segment
 from kgqa.types import Assertion, Concept, Fact, Link, Note, NoteError, Value, ValueKind, ValueStatus
 
 log = logging.getLogger(__name__)
 
-#: group name used for facts whose concept is not in the catalogue (e.g. a newer run than the catalogue)
-UNKNOWN_GROUP = "(not in catalogue)"
+#: group of facts whose concept is not among the report's concepts (another catalogue or selection)
+UNKNOWN_GROUP = "(other concepts)"
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ class ReportView:
     groups: tuple[str, ...]
     errors: tuple[NoteError, ...] = ()
     run: Mapping[str, object] = field(default_factory=dict)
+    #: group -> description (from the catalogue), shown as the group's tooltip
+    group_titles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -222,7 +225,7 @@ def _fact_view(
 
 
 def build_note_view(
-    note: Note, facts: Iterable[Fact], concepts: Sequence[Concept], cfg: ReportConfig = ReportConfig()
+    note: Note, facts: Iterable[Fact], concepts: Sequence[Concept], cfg: ReportConfig = DEFAULT_CONFIG
 ) -> NoteView:
     """The page of one note: questionnaire rows in catalogue order, facts, and highlighted segments."""
     groups = _group_order(concepts)
@@ -256,10 +259,11 @@ def build_report_view(
     notes: Sequence[Note],
     facts: Sequence[Fact],
     concepts: Sequence[Concept],
-    cfg: ReportConfig = ReportConfig(),
+    cfg: ReportConfig = DEFAULT_CONFIG,
     *,
     errors: Sequence[NoteError] = (),
     run: Mapping[str, object] | None = None,
+    group_titles: Mapping[str, str] | None = None,
 ) -> ReportView:
     """All pages of a report. Facts whose note is not among ``notes`` are left out (logged)."""
     concepts = tuple(concepts)
@@ -270,7 +274,7 @@ def build_report_view(
     views = []
     for note in notes:
         if note.id in seen:
-            raise ValueError(f"note id {note.id!r} appears twice among the report's notes")
+            raise RecordError(f"note id {note.id!r} appears twice among the report's notes")
         seen.add(note.id)
         views.append(build_note_view(note, by_note.pop(note.id, ()), concepts, cfg))
     if by_note:
@@ -279,4 +283,4 @@ def build_report_view(
     groups = _group_order(concepts)
     if any(f.group == UNKNOWN_GROUP for v in views for f in v.facts):
         groups.append(UNKNOWN_GROUP)
-    return ReportView(tuple(views), tuple(groups), tuple(errors), dict(run or {}))
+    return ReportView(tuple(views), tuple(groups), tuple(errors), dict(run or {}), dict(group_titles or {}))

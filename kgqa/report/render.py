@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from itertools import groupby
@@ -19,16 +20,17 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from kgqa.report.config import ReportConfig
+from kgqa.report.config import DEFAULT_CONFIG, ReportConfig
 from kgqa.report.figures import png_data_uri, summary_png
 from kgqa.report.model import NoteView, ReportView
 
 log = logging.getLogger(__name__)
 
 #: light, mutually distinguishable highlight colours (concept group i gets PALETTE[i % len])
+#: (16: the RES-Q catalogue has 14 groups, so none share a colour)
 PALETTE: tuple[str, ...] = (
-    "#ffe08a", "#a8e6a1", "#9fd3f5", "#f7b2c4", "#d3b8f5", "#ffc48a",
-    "#b7efe6", "#e5e59a", "#f5b8a3", "#c2d0f0", "#d9f0a3", "#f0c2e8",
+    "#ffe08a", "#a8e6a1", "#9fd3f5", "#f7b2c4", "#d3b8f5", "#ffc48a", "#b7efe6", "#e5e59a",
+    "#f5b8a3", "#c2d0f0", "#d9f0a3", "#f0c2e8", "#c9b99a", "#9ee0c0", "#f2d0a9", "#b0b8ff",
 )
 
 # Characters that are invisible yet change what the reviewer sees or what the offsets count:
@@ -93,18 +95,18 @@ class RenderedReport:
 class ReportRenderer:
     """Renders pages; one instance can render many reports."""
 
-    def __init__(self, cfg: ReportConfig = ReportConfig()) -> None:
+    def __init__(self, cfg: ReportConfig = DEFAULT_CONFIG) -> None:
         self.cfg = cfg
         self.env = _environment()
         script, script_hash = _script()
         self.common = {"palette": PALETTE, "script": script, "script_hash": script_hash, "title": cfg.title, "cfg": cfg}
 
-    def note_page(self, view: NoteView, groups: tuple[str, ...]) -> str:
+    def note_page(self, view: NoteView, groups: tuple[str, ...], group_titles: Mapping[str, str] | None = None) -> str:
         row_groups = [(group, list(rows)) for group, rows in groupby(view.rows, key=lambda r: r.group)]
         labels = {r.concept_id: r.label for r in view.rows}
         return self.env.get_template("note.html.jinja").render(
             **self.common, view=view, facts=view.facts_by_key, groups=groups, row_groups=row_groups,
-            concept_labels=labels,
+            concept_labels=labels, group_titles=group_titles or {},
         )
 
     def index_page(self, report: ReportView) -> str:
@@ -126,7 +128,7 @@ class ReportRenderer:
         pages: dict[str, Path] = {}
         for view in report.notes:
             path = out / view.filename
-            path.write_text(self.note_page(view, report.groups), encoding="utf-8")
+            path.write_text(self.note_page(view, report.groups, report.group_titles), encoding="utf-8")
             pages[view.note.id] = path
         index = out / "index.html"
         index.write_text(self.index_page(report), encoding="utf-8")

@@ -10,8 +10,9 @@ and a span's text is the concatenation of the segments that carry its id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def segment(text: str, spans: Sequence[Span]) -> list[Segment]:
         starts.setdefault(span.start, []).append(span)
     active: list[Span] = []
     segments: list[Segment] = []
-    for left, right in zip(cuts, cuts[1:]):
+    for left, right in pairwise(cuts):
         active = [s for s in active if s.end > left]
         if left in starts:
             active = sorted(active + starts[left], key=_stack_order)

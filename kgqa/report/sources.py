@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from kgqa.errors import ConfigError, KgqaError
 from kgqa.types import Fact, Note, NoteError
@@ -24,8 +25,10 @@ FACTS_FILE = "facts.jsonl"
 ERRORS_FILE = "errors.jsonl"
 SUMMARY_FILE = "summary.json"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
-#: run summary keys shown in the index header, in this order
-RUN_KEYS = ("run_id", "model", "store", "notes", "notes_failed", "facts", "seconds")
+#: run summary keys shown in the index header, in this order, with their labels (the index
+#: counts notes and facts itself, from what it shows)
+RUN_KEYS = {"run_id": "run", "model": "model", "store": "store", "notes_failed": "notes failed",
+            "seconds": "run seconds"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,27 @@ def _run_catalogue(run_dir: Path) -> tuple[str | None, tuple[str, ...], tuple[st
             tuple(catalogue.get("groups") or ()))
 
 
+def _summary(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / SUMMARY_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise KgqaError(f"{path}: not valid JSON ({exc.msg})") from exc
+
+
+def read_run_summary(run_dir: Path) -> dict[str, Any]:
+    """The index header's run facts from ``summary.json``, labelled (empty when the run wrote none)."""
+    summary = _summary(run_dir)
+    return {label: summary[key] for key, label in RUN_KEYS.items() if key in summary}
+
+
+def read_run_id(run_dir: Path) -> str | None:
+    """The run id recorded in ``summary.json``, if any."""
+    return _summary(run_dir).get("run_id")
+
+
 def read_run_dir(run_dir: str | Path, note_ids: Sequence[str] = ()) -> ReportInput:
     """Records of a ``kgqa run`` output directory (``notes.jsonl``, ``facts.jsonl``, ``errors.jsonl``, ``summary.json``)."""
     from kgqa.records_io import read_facts_jsonl, read_notes_jsonl
@@ -104,9 +128,6 @@ def read_run_dir(run_dir: str | Path, note_ids: Sequence[str] = ()) -> ReportInp
     errors = _read_errors(run_dir / ERRORS_FILE)
     if note_ids:
         errors = [e for e in errors if e.note_id in wanted]
-    run: dict[str, Any] = {}
-    if (run_dir / SUMMARY_FILE).is_file():
-        summary = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-        run = {k: summary[k] for k in RUN_KEYS if k in summary}
+    run = read_run_summary(run_dir)
     path, concepts, groups = _run_catalogue(run_dir)
     return ReportInput(tuple(notes), tuple(facts), tuple(errors), run, path, concepts, groups)

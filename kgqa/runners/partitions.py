@@ -8,6 +8,9 @@ never holds millions of note texts; each worker reads its own partition. The sam
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +35,25 @@ class Partition:
     @property
     def name(self) -> str:
         return f"part-{self.index:05d}"
+
+    def fingerprint(self, salt: str) -> str:
+        """Digest of the partition's spec, the size and mtime of every input file it reads, and ``salt``
+        (the run's config digest): a shard made from other input or config is not resumed."""
+        if self.fmt == "txt":
+            files = sorted(set(self.items) | {str(Path(p).with_suffix(".json")) for p in self.items})  # + sidecars
+        elif self.fmt == "jsonl":
+            files = [self.root]
+        else:
+            files = sorted({str(i[0]) for i in self.items})
+        stats = []
+        for f in files:
+            try:
+                st = os.stat(f)
+                stats.append((f, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stats.append((f, -1, -1))
+        payload = json.dumps([self.fmt, self.root, list(self.items), stats, salt], default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def plan_partitions(path: str | Path, partition_size: int, fmt: str = "auto") -> list[Partition]:

@@ -9,15 +9,17 @@ ends up in its partition's error report; a failing partition does not stop the o
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from kgqa.config import RunConfig
 from kgqa.runners.partitions import Partition, plan_partitions, read_partition
-from kgqa.runners.shards import Manifest, read_manifest, write_shard
+from kgqa.runners.shards import Manifest, ShardEntry, read_manifest, write_shard
 from kgqa.types import Note, NoteError, RunInfo
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,49 @@ def _partition_to_json(part: Partition) -> str:
 def _partition_from_json(text: str) -> Partition:
     d = json.loads(text)
     return Partition(index=d["index"], fmt=d["fmt"], root=d["root"], items=tuple(tuple(i) if isinstance(i, list) else i for i in d["items"]))
+
+
+def config_key(run: RunInfo) -> str:
+    """What decides a shard's content besides the run id: the config without the runner's own settings
+    (actors, partition size … may change between a killed run and its resumption), the model, the catalogue."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(run.config_yaml) or {}
+    except yaml.YAMLError:
+        config = {}
+    if isinstance(config, dict):
+        config.pop("runner", None)
+        config.pop("run_id", None)
+    payload = json.dumps([config, run.model.sha256, run.catalogue_digest], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def resume_digest(run: RunInfo) -> str:
+    return hashlib.sha256(f"{config_key(run)}\x00{run.run_id}".encode("utf-8")).hexdigest()
+
+
+def resume_run(shard_dir: Path, run: RunInfo, run_id_fixed: bool) -> RunInfo:
+    """Continue the run recorded in ``shard_dir`` when it was made with the same config, else start afresh.
+
+    A resumed run keeps its run id and start time, so the facts of old and new shards name the same
+    ``prov:Activity``. Shards of another run are stale: their fingerprints differ and they are recomputed.
+    """
+    state = shard_dir / "run.json"
+    key = config_key(run)
+    if state.exists():
+        try:
+            saved = json.loads(state.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            saved = {}
+        if saved.get("config_key") == key and saved.get("run_id") and (not run_id_fixed or saved["run_id"] == run.run_id):
+            log.info("resuming run %s from %s", saved["run_id"], shard_dir)
+            return replace(run, run_id=saved["run_id"], started_at=dt.datetime.fromisoformat(saved["started_at"]))
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    state.write_text(
+        json.dumps({"run_id": run.run_id, "started_at": run.started_at.isoformat(), "config_key": key}), encoding="utf-8"
+    )
+    return run
 
 
 def process_partition(pipeline, cfg: RunConfig, run: RunInfo, part: Partition, shard_dir: Path) -> Manifest:
@@ -45,8 +90,8 @@ def process_partition(pipeline, cfg: RunConfig, run: RunInfo, part: Partition, s
     for k in range(0, len(notes), step):
         result = pipeline.process(notes[k : k + step], run)
         errors.extend(result.errors)
-        graphs.extend((r.note.id, r.graph) for r in result.results)
-    return write_shard(shard_dir, part.name, part.index, graphs, errors)
+        graphs.extend(ShardEntry(r.note.id, r.note.sha256, r.graph) for r in result.results)
+    return write_shard(shard_dir, part.name, part.index, graphs, errors, fingerprint=part.fingerprint(resume_digest(run)))
 
 
 class PartitionWorker:
@@ -82,10 +127,12 @@ def run_ray(cfg: RunConfig, out_dir: Path, run: RunInfo) -> dict[str, Any]:
     import ray
 
     shard_dir = Path(cfg.runner.shard_dir or out_dir / "shards")
+    run = resume_run(shard_dir, run, run_id_fixed=bool(cfg.run_id))
     parts = plan_partitions(cfg.notes.path, cfg.runner.partition_size, cfg.notes.format)
     if cfg.notes.limit:
         log.warning("notes.limit is ignored by runner=ray (partitions are planned over the whole input)")
-    done = {p.index: m for p in parts if (m := read_manifest(shard_dir, p.name)) is not None}
+    salt = resume_digest(run)
+    done = {p.index: m for p in parts if (m := read_manifest(shard_dir, p.name, p.fingerprint(salt))) is not None}
     todo = [p for p in parts if p.index not in done]
     log.info("%d partitions: %d already complete (resumed), %d to run", len(parts), len(done), len(todo))
     failed_partitions: dict[int, str] = {}
@@ -113,9 +160,10 @@ def run_ray(cfg: RunConfig, out_dir: Path, run: RunInfo) -> dict[str, Any]:
         for row in results.iter_rows():
             if row["error"]:
                 failed_partitions[int(row["partition"])] = str(row["error"])
-    manifests = {p.index: read_manifest(shard_dir, p.name) for p in parts}
+    manifests = {p.index: read_manifest(shard_dir, p.name, p.fingerprint(salt)) for p in parts}
     complete = [m for m in manifests.values() if m is not None]
     return {
+        "run": run,
         "shard_dir": str(shard_dir),
         "partitions": len(parts),
         "partitions_resumed": len(done),

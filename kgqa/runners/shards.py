@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
@@ -58,10 +58,12 @@ def sha256_file(path: Path) -> str:
 @dataclass
 class Manifest:
     partition: int
-    notes: list[dict] = field(default_factory=list)  # {"id", "graph", "triples"}
+    notes: list[dict] = field(default_factory=list)  # {"id", "sha256", "graph", "triples"}
     errors: list[dict] = field(default_factory=list)  # NoteError as dict
     triples: int = 0
     nquads_sha256: str = ""
+    #: what the shard was computed from (partition, input file stats, config); a mismatch means stale
+    fingerprint: str = ""
 
     @property
     def note_ids(self) -> list[str]:
@@ -72,27 +74,43 @@ def shard_paths(shard_dir: Path, name: str) -> tuple[Path, Path, Path]:
     return shard_dir / f"{name}.nq", shard_dir / f"{name}.manifest.json", shard_dir / f"{name}.errors.jsonl"
 
 
+class ShardEntry(NamedTuple):
+    note_id: str
+    note_sha256: str
+    graph: rdflib.Graph
+
+
 def write_shard(
-    shard_dir: Path, name: str, partition: int, graphs: list[tuple[str, rdflib.Graph]], errors: list[NoteError]
+    shard_dir: Path,
+    name: str,
+    partition: int,
+    entries: list[ShardEntry],
+    errors: list[NoteError],
+    fingerprint: str = "",
 ) -> Manifest:
     """Write one partition's shard, error report and (last) manifest."""
     shard_dir.mkdir(parents=True, exist_ok=True)
     nq, manifest_path, errors_path = shard_paths(shard_dir, name)
-    _atomic_write(nq, canonical_nquads(g for _, g in graphs))
+    _atomic_write(nq, canonical_nquads(e.graph for e in entries))
     _atomic_write(errors_path, "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in errors))
     manifest = Manifest(
         partition=partition,
-        notes=[{"id": note_id, "graph": str(g.identifier), "triples": len(g)} for note_id, g in graphs],
+        notes=[
+            {"id": e.note_id, "sha256": e.note_sha256, "graph": str(e.graph.identifier), "triples": len(e.graph)}
+            for e in entries
+        ],
         errors=[asdict(e) for e in errors],
-        triples=sum(len(g) for _, g in graphs),
+        triples=sum(len(e.graph) for e in entries),
         nquads_sha256=sha256_file(nq),
+        fingerprint=fingerprint,
     )
     _atomic_write(manifest_path, json.dumps(asdict(manifest), ensure_ascii=False, indent=1))
     return manifest
 
 
-def read_manifest(shard_dir: Path, name: str) -> Manifest | None:
-    """The shard's manifest if the shard is complete (manifest present, shard digest matching), else None."""
+def read_manifest(shard_dir: Path, name: str, fingerprint: str | None = None) -> Manifest | None:
+    """The shard's manifest if the shard is complete (manifest present, shard digest matching and, when
+    ``fingerprint`` is given, computed from the same input and config), else None."""
     nq, manifest_path, _ = shard_paths(shard_dir, name)
     if not manifest_path.exists() or not nq.exists():
         return None
@@ -100,6 +118,8 @@ def read_manifest(shard_dir: Path, name: str) -> Manifest | None:
         data = json.loads(manifest_path.read_text(encoding="utf-8"))
         manifest = Manifest(**data)
     except (json.JSONDecodeError, TypeError):
+        return None
+    if fingerprint is not None and manifest.fingerprint != fingerprint:
         return None
     return manifest if sha256_file(nq) == manifest.nquads_sha256 else None
 

@@ -7,7 +7,7 @@ and answer queries over the union of the named graphs. See docs/stores.md.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from kgqa.errors import ConfigError
 from kgqa.stores.base import Health, LoadReport, QueryResult, Store
@@ -33,7 +33,11 @@ def _graphdb(cfg: StoreConfig) -> Store:
 
 
 #: store.kind -> constructor
-STORES: dict[str, Callable[[StoreConfig], Store]] = {"embedded": _embedded, "sparql": _sparql, "graphdb": _graphdb}
+STORES: dict[str, Callable[[StoreConfig], Store]] = {
+    "embedded": _embedded,
+    "sparql": _sparql,
+    "graphdb": _graphdb,
+}
 
 
 def open_store(cfg: StoreConfig) -> Store:
@@ -45,4 +49,4 @@ def open_store(cfg: StoreConfig) -> Store:
     return factory(cfg)
 
 
-__all__ = ["Health", "LoadReport", "QueryResult", "STORES", "Store", "StoreConfig", "open_store"]
+__all__ = ["STORES", "Health", "LoadReport", "QueryResult", "Store", "StoreConfig", "open_store"]

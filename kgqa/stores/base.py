@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from types import MappingProxyType
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -27,6 +28,9 @@ from kgqa.stores.config import StoreConfig
 log = logging.getLogger("kgqa.stores")
 
 Row = tuple[Node | None, ...]
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class LoadReport:
     def succeeded(self) -> tuple[str, ...]:
         return self.loaded + self.replaced
 
-    def merge(self, other: "LoadReport") -> "LoadReport":
+    def merge(self, other: LoadReport) -> LoadReport:
         return LoadReport(
             loaded=self.loaded + other.loaded,
             replaced=self.replaced + other.replaced,
@@ -154,10 +158,7 @@ class Store(ABC):
         report = LoadReport()
         for chunk in batched(graphs, self.cfg.batch_size):
             report = report.merge(self._load_batch(chunk, verify))
-        report = LoadReport(
-            loaded=report.loaded, replaced=report.replaced, failed=report.failed,
-            verified=report.verified, triples=report.triples, seconds=time.monotonic() - t0,
-        )  # fmt: skip
+        report = replace(report, seconds=time.monotonic() - t0)
         if report.failed:
             log.warning("%s: %d of %d graphs failed to load", self.kind, len(report.failed),
                         len(report.failed) + len(report.succeeded))  # fmt: skip
@@ -176,10 +177,9 @@ class Store(ABC):
 
     def count(self, graph_iri: str | None = None) -> int:
         """Triples in one named graph, or in all named graphs (the default graph is kgqa's to ignore)."""
-        if graph_iri is None:
-            rows = self._query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows
-        else:
+        if graph_iri is not None:
             return self.counts([graph_iri]).get(graph_iri, 0)
+        rows = self._query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     def counts(self, graph_iris: Sequence[str]) -> dict[str, int]:
@@ -215,7 +215,7 @@ class Store(ABC):
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -240,7 +240,9 @@ class Store(ABC):
                 name = terms.graph_name(graph)
                 # The same graph twice in one batch: the later content wins, as it would across batches.
                 prepared.pop(name, None)
-                prepared[name] = PreparedGraph(name, terms.ntriples(graph, terms.bnode_scope(name)), len(graph))
+                prepared[name] = PreparedGraph(
+                    name, terms.ntriples(graph, terms.bnode_scope(name)), len(graph)
+                )
             except StoreError as exc:
                 failed[str(graph.identifier)] = str(exc)
         batch = list(prepared.values())

@@ -1,6 +1,6 @@
 """Typed config of the triplestore (Hydra group ``store``)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -26,7 +26,8 @@ class StoreConfig:
     ruleset: str = "empty"
     #: credentials; take the password from the environment, e.g. ${oc.env:KGQA_STORE_PASSWORD,""}
     username: str = ""
-    password: str = ""
+    #: kept out of repr(), so logging a config never shows it
+    password: str = field(default="", repr=False)
     #: basic | graphdb (GDB token from POST /rest/login/{user})
     auth: str = "basic"
     timeout_s: float = 30.0

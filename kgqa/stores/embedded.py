@@ -9,8 +9,8 @@ pyoxigraph applies in a single transaction: either the whole batch is new or the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pyoxigraph as ox
 
@@ -37,7 +37,9 @@ class EmbeddedStore(Store):
                 self._ox = ox.Store()
         except OSError as exc:
             # RocksDB holds a lock: a second process (another `kgqa run`) cannot open the same directory.
-            raise StoreError(f"cannot open the embedded store at {self.path} (config key store.path): {exc}") from exc
+            raise StoreError(
+                f"cannot open the embedded store at {self.path} (config key store.path): {exc}"
+            ) from exc
 
     @property
     def target(self) -> str:
@@ -71,7 +73,12 @@ class EmbeddedStore(Store):
     def health(self) -> Health:
         try:
             self._ox.query("ASK { }")
-        except Exception as exc:  # any failure is the answer here
+        except (
+            OSError,
+            SyntaxError,
+            RuntimeError,
+            AttributeError,
+        ) as exc:  # closed or broken: the answer here
             return Health(False, self.kind, self.target, str(exc))
         return Health(True, self.kind, self.target, "open")
 

@@ -9,12 +9,14 @@ GraphDB run in one transaction.
 
 from __future__ import annotations
 
+import ast
 import http.client
 import json
 import logging
 import socket
 import urllib.error
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from SPARQLWrapper import JSON, POST, POSTDIRECTLY, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
@@ -96,7 +98,9 @@ class SparqlEndpointStore(Store):
         try:
             return from_json(json.loads(body))
         except ValueError as exc:
-            raise StoreError(f"SPARQL endpoint {public_url(self.cfg.query_url)} sent malformed JSON: {exc}") from None
+            raise StoreError(
+                f"SPARQL endpoint {public_url(self.cfg.query_url)} sent malformed JSON: {exc}"
+            ) from None
 
     def update(self, sparql: str) -> None:
         self._call(sparql, update=True, what="update")
@@ -148,16 +152,22 @@ _STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404, 
 
 
 def _body(exc: SPARQLWrapperException) -> str:
-    raw = getattr(exc, "response", None)
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace")
-    return str(raw or exc)
+    """The server's response body, which SPARQLWrapper keeps only as the repr at the end of its message."""
+    text = str(exc)
+    _, sep, raw = text.partition("Response:\n")
+    if sep:
+        try:
+            value = ast.literal_eval(raw)
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        except (ValueError, SyntaxError):
+            return raw
+    return text
 
 
 def _read(exc: urllib.error.HTTPError) -> str:
     try:
         return exc.read().decode("utf-8", "replace")
-    except Exception:  # the body is a courtesy; the status says enough
+    except (OSError, ValueError):  # the body is a courtesy; the status says enough
         return exc.reason or ""
 
 

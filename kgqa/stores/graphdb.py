@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
@@ -62,7 +63,9 @@ class GraphDBStore(Store):
     def __init__(self, cfg: StoreConfig) -> None:
         super().__init__(cfg)
         if not cfg.url:
-            raise ConfigError("store.url is empty: the GraphDB store needs the server URL (e.g. http://127.0.0.1:7200)")
+            raise ConfigError(
+                "store.url is empty: the GraphDB store needs the server URL (e.g. http://127.0.0.1:7200)"
+            )
         if cfg.auth not in ("basic", "graphdb"):
             raise ConfigError(f"store.auth={cfg.auth!r}: expected 'basic' or 'graphdb'")
         self.base = cfg.url.rstrip("/") + "/"
@@ -72,7 +75,9 @@ class GraphDBStore(Store):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _request(self, method: str, url: str, *, what: str, retry: bool = True, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, url: str, *, what: str, retry: bool = True, **kwargs: Any
+    ) -> requests.Response:
         self._login_once()
         try:
             return self.http.request(method, url, what=what, retry=retry, **kwargs)
@@ -99,7 +104,9 @@ class GraphDBStore(Store):
         )
         token = response.headers.get("Authorization", "")
         if not token.startswith("GDB "):
-            raise StoreError(f"GraphDB login at {public_url(self.base)}: no 'Authorization: GDB …' header in the answer")
+            raise StoreError(
+                f"GraphDB login at {public_url(self.base)}: no 'Authorization: GDB …' header in the answer"
+            )
         self.http.session.headers["Authorization"] = token
         return token
 
@@ -157,7 +164,9 @@ class GraphDBStore(Store):
             raise StoreError(f"GraphDB /size answered {response.text[:80]!r}, not a number") from None
 
     def graphs(self) -> list[str]:
-        response = self._request("GET", f"{self.repo_url}/contexts", what="contexts", headers={"Accept": SPARQL_JSON})
+        response = self._request(
+            "GET", f"{self.repo_url}/contexts", what="contexts", headers={"Accept": SPARQL_JSON}
+        )
         result = from_json(response.json())
         return sorted(str(row[0]) for row in result.rows if row and row[0] is not None)
 
@@ -184,7 +193,9 @@ class GraphDBStore(Store):
                                      retry=False, ok=(201,))  # fmt: skip
         location = response.headers.get("Location")
         if not location:
-            raise StoreError(f"GraphDB {public_url(self.repo_url)}/transactions: 201 without a Location header")
+            raise StoreError(
+                f"GraphDB {public_url(self.repo_url)}/transactions: 201 without a Location header"
+            )
         location = urljoin(self.repo_url + "/", location)
         try:
             drops = " ;\n".join(f"DROP SILENT GRAPH {terms.iri(p.iri)}" for p in batch)
@@ -270,4 +281,3 @@ def _query_form(sparql: str) -> str:
     stripped = re.sub(r"#[^\n]*|<[^<>\s]*>|\"[^\"\n]*\"|'[^'\n]*'", " ", sparql)
     match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", stripped, re.IGNORECASE)
     return match.group(1).upper() if match else "SELECT"
-

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -49,7 +50,7 @@ class RetryPolicy:
     max_backoff_s: float = 8.0
 
     @classmethod
-    def from_config(cls, cfg: StoreConfig) -> "RetryPolicy":
+    def from_config(cls, cfg: StoreConfig) -> RetryPolicy:
         return cls(max(0, cfg.retries), max(0.0, cfg.backoff_s), max(0.0, cfg.max_backoff_s))
 
     def delay(self, retry: int) -> float:
@@ -128,12 +129,16 @@ class HttpClient:
 
         return with_retries(once, self.policy, what) if retry else once()
 
-    def _send(self, method: str, url: str, *, what: str, ok: tuple[int, ...], **kwargs: Any) -> requests.Response:
+    def _send(
+        self, method: str, url: str, *, what: str, ok: tuple[int, ...], **kwargs: Any
+    ) -> requests.Response:
         where = f"{self.name} {what} ({method} {public_url(url)})"
         try:
             response = self.session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientStoreError(self.redact(f"{where}: cannot reach the server: {_reason(exc)}")) from None
+            raise TransientStoreError(
+                self.redact(f"{where}: cannot reach the server: {_reason(exc)}")
+            ) from None
         except requests.RequestException as exc:
             raise StoreError(self.redact(f"{where}: {exc}")) from None
         if response.status_code in ok:

@@ -6,7 +6,8 @@ whether the backend wrote the datatype or not, so results compare equal across s
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -51,9 +52,7 @@ def from_json(doc: Mapping[str, Any]) -> QueryResult:
         bindings = doc["results"]["bindings"]
     except (KeyError, TypeError) as exc:
         raise StoreError(f"malformed SPARQL JSON results (missing {exc})") from None
-    rows = tuple(
-        tuple(from_json_term(b[c]) if c in b else None for c in columns) for b in bindings
-    )
+    rows = tuple(tuple(from_json_term(b[c]) if c in b else None for c in columns) for b in bindings)
     return QueryResult(kind="select", columns=columns, rows=rows)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
@@ -76,8 +76,13 @@ def term(node: Node, bnode_scope: str = "") -> str:
 
 def triples(graph: Graph, bnode_scope: str = "") -> Iterator[str]:
     """The graph's triples as N-Triples lines (no trailing newline)."""
+    # Note graphs repeat the same IRIs (fact, case, predicates) many times: write each term once.
+    cache: dict[Node, str] = {}
     for s, p, o in graph:
-        yield f"{term(s, bnode_scope)} {term(p, bnode_scope)} {term(o, bnode_scope)} ."
+        ts = cache.get(s) or cache.setdefault(s, term(s, bnode_scope))
+        tp = cache.get(p) or cache.setdefault(p, term(p, bnode_scope))
+        to = cache.get(o) or cache.setdefault(o, term(o, bnode_scope))
+        yield f"{ts} {tp} {to} ."
 
 
 def ntriples(graph: Graph, bnode_scope: str = "") -> str:
@@ -101,8 +106,10 @@ def graph_name(graph: Graph) -> str:
 
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Tokens that can contain braces or keywords without being syntax: strings, IRIs, comments.
-_SKIP = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-                   r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_SKIP = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*'
+)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -127,7 +134,7 @@ def bind(sparql: str, bindings: Mapping[str, Node] | None) -> str:
         names.append(f"?{name}")
         values.append(term(value))
     where = _where_brace(sparql)
-    block = f" VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }} "
+    block = f" VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }}"
     return sparql[: where + 1] + block + sparql[where + 1 :]
 
 

@@ -56,6 +56,11 @@ def to_pint(text: str) -> pint.Unit | None:
     return unit
 
 
+def is_alias(text: str) -> bool:
+    """Is ``text`` one of the note spellings kgqa knows as a unit (not just something pint parses)?"""
+    return _SPACE_RE.sub("", text.strip()).lower() in ALIASES
+
+
 def check_unit(text: str) -> str | None:
     """None when ``text`` is a unit pint parses, else the problem (used to validate the catalogue)."""
     if to_pint(text) is None:

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kgqa.qa.batching import length_sorted_batches, pad_batch
 from kgqa.qa.windowing import Window

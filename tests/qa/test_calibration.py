@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kgqa.errors import ConfigError
 from kgqa.qa.calibration import (
@@ -65,13 +67,17 @@ def test_per_concept_thresholds_need_enough_examples() -> None:
 
 
 def test_json_round_trip(tmp_path) -> None:
-    cal = Calibration(temperature=1.7, bias=-0.4, null_thresholds={"x": 1.2}, default_null_threshold=0.3, n_examples=9)
+    cal = Calibration(
+        temperature=1.7, bias=-0.4, null_thresholds={"x": 1.2}, default_null_threshold=0.3, n_examples=9
+    )
     path = cal.save(tmp_path)
     assert path.name == "kgqa_calibration.json"
     assert load_calibration(path) == cal
 
 
-@pytest.mark.parametrize("content", ["{not json", json.dumps({"version": 99}), json.dumps({"version": 1, "temperature": -1})])
+@pytest.mark.parametrize(
+    "content", ["{not json", json.dumps({"version": 99}), json.dumps({"version": 1, "temperature": -1})]
+)
 def test_bad_calibration_file_names_the_key(tmp_path, content) -> None:
     path = tmp_path / "cal.json"
     path.write_text(content)
@@ -90,9 +96,34 @@ def test_bad_calibration_file_names_the_key(tmp_path, content) -> None:
         ({"other": 1.0}, {"other": 2.0}, None, None, 5.0),
     ],
 )
-def test_threshold_resolution_order(config_thresholds, calibrated, concept_threshold, calibrated_default, expected):
+def test_threshold_resolution_order(
+    config_thresholds, calibrated, concept_threshold, calibrated_default, expected
+):
     cal = Calibration(null_thresholds=calibrated, default_null_threshold=calibrated_default)
     got = resolve_null_threshold(
         "c", concept_threshold, config_thresholds=config_thresholds, config_default=5.0, calibration=cal
     )
     assert got == expected
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0, -math.inf]), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_threshold_sweep_matches_brute_force(rows) -> None:
+    examples = [CalibrationExample("c", m, correct and has, has) for m, correct, has in rows]
+
+    def score(t: float) -> tuple[int, int]:
+        right = sum((e.correct if e.margin > t else not e.has_answer) for e in examples)
+        wrong = sum(e.margin > t and not e.correct for e in examples)
+        return right, -wrong
+
+    finite = sorted({e.margin for e in examples if math.isfinite(e.margin)})
+    cuts = [f - 1.0 for f in finite[:1]] + [(x + y) / 2 for x, y in zip(finite, finite[1:])] + finite[-1:]
+    best = max((score(c) for c in cuts), default=None)
+    t = best_null_threshold(examples)
+    if best is not None:
+        assert score(t) == best

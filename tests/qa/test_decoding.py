@@ -107,7 +107,13 @@ CASES = [
     ),
     (
         "list answers below the threshold are not padded in",
-        [Win(cls=(1, 1), starts={tok("alteplase"): 3, tok("aspirin"): 0.5}, ends={tok("alteplase"): 3, tok("aspirin"): 0.5})],
+        [
+            Win(
+                cls=(1, 1),
+                starts={tok("alteplase"): 3, tok("aspirin"): 0.5},
+                ends={tok("alteplase"): 3, tok("aspirin"): 0.5},
+            )
+        ],
         DecodeParams(max_answers=5),
         ["alteplase"],
     ),
@@ -123,7 +129,7 @@ CASES = [
     ),
     (
         "edges are trimmed of punctuation and brackets",
-        [Win(starts={tok("(") : 3}, ends={tok(".") : 3})],
+        [Win(starts={tok("("): 3}, ends={tok("."): 3})],
         DecodeParams(),
         ["door-to-needle 38 min"],
     ),
@@ -160,7 +166,9 @@ def test_scores_are_raw_logit_sums_comparable_across_windows() -> None:
 def test_n_best_bounds_the_candidates_per_window() -> None:
     rng = np.random.default_rng(0)
     window = Win().build()
-    window = WindowLogits(rng.normal(size=len(window.offsets)), rng.normal(size=len(window.offsets)), window.offsets)
+    window = WindowLogits(
+        rng.normal(size=len(window.offsets)), rng.normal(size=len(window.offsets)), window.offsets
+    )
     few = decode([window], TEXT, DecodeParams(n_best=3, trim=False))
     many = decode([window], TEXT, DecodeParams(n_best=50, trim=False))
     assert len(few.candidates) == 3
@@ -173,7 +181,9 @@ def test_candidates_match_an_exhaustive_search() -> None:
     for _ in range(20):
         window = Win(first=2, last=len(TOKENS) - 2).build()
         start, end = rng.normal(size=len(window.offsets)), rng.normal(size=len(window.offsets))
-        decoded = decode([WindowLogits(start, end, window.offsets)], TEXT, DecodeParams(max_answer_tokens=4, trim=False))
+        decoded = decode(
+            [WindowLogits(start, end, window.offsets)], TEXT, DecodeParams(max_answer_tokens=4, trim=False)
+        )
         best = max(
             (start[i] + end[j], i, j)
             for i, o in enumerate(window.offsets)
@@ -192,5 +202,7 @@ def test_no_windows_means_no_answer() -> None:
 
 def test_window_without_context_tokens_gives_no_candidates() -> None:
     offsets = [None] * 6
-    decoded = decode([WindowLogits(np.zeros(6), np.zeros(6), offsets)], TEXT, DecodeParams(null_threshold=-100))
+    decoded = decode(
+        [WindowLogits(np.zeros(6), np.zeros(6), offsets)], TEXT, DecodeParams(null_threshold=-100)
+    )
     assert decoded.spans == ()

@@ -21,12 +21,16 @@ def fp32(tiny_checkpoint) -> Reader:
 @pytest.fixture(scope="module")
 def windows(fp32, script_notes, concepts):
     pairs = fp32.pairs(script_notes, concepts)
-    return encode_windows(fp32.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], fp32.cfg.window)
+    return encode_windows(
+        fp32.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], fp32.cfg.window
+    )
 
 
 @pytest.mark.parametrize("precision,atol", MODES)
 def test_logits_match_fp32(tiny_checkpoint, tmp_path_factory, fp32, windows, precision, atol) -> None:
-    cfg = ReaderConfig(precision=precision, null_threshold=-1e9, onnx_cache_dir=str(tmp_path_factory.mktemp("onnx")))
+    cfg = ReaderConfig(
+        precision=precision, null_threshold=-1e9, onnx_cache_dir=str(tmp_path_factory.mktemp("onnx"))
+    )
     reader = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
     assert reader.model_info == fp32.model_info
     for (s_ref, e_ref), (s, e) in zip(fp32.infer(windows), reader.infer(windows)):
@@ -36,13 +40,17 @@ def test_logits_match_fp32(tiny_checkpoint, tmp_path_factory, fp32, windows, pre
 
 
 @pytest.mark.parametrize("precision,atol", MODES)
-def test_answers_match_fp32_where_fp32_is_decisive(tiny_checkpoint, fp32, windows, script_notes, concepts, precision, atol):
+def test_answers_match_fp32_where_fp32_is_decisive(
+    tiny_checkpoint, fp32, windows, script_notes, concepts, precision, atol
+):
     """Top-1 spans agree wherever fp32's winner leads the runner-up by more than the rounding can move.
 
     A span score is a start plus an end logit, so if no logit moved by more than ``delta_s`` /
     ``delta_e`` no score moved by more than their sum, and a lead above twice that cannot flip.
     """
-    reader = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(precision=precision, null_threshold=-1e9))
+    reader = Reader.from_config(
+        ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(precision=precision, null_threshold=-1e9)
+    )
     deviations = [
         (np.abs(s - s_ref).max(), np.abs(e - e_ref).max())
         for (s_ref, e_ref), (s, e) in zip(fp32.infer(windows), reader.infer(windows))
@@ -56,3 +64,16 @@ def test_answers_match_fp32_where_fp32_is_decisive(tiny_checkpoint, fp32, window
             decisive += 1
             assert (got.candidates[0].start, got.candidates[0].end) == (first.start, first.end)
     assert decisive >= len(pairs) // 4, f"only {decisive} of {len(pairs)} pairs decisive at bound {bound:.4f}"
+
+
+def test_onnx_export_is_cached_by_weights_digest(tiny_checkpoint, tmp_path) -> None:
+    cfg = ReaderConfig(precision="onnx-int8", onnx_cache_dir=str(tmp_path))
+    first = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+    (directory,) = [d for d in tmp_path.iterdir() if d.is_dir()]
+    assert directory.name.startswith(first.model_info.sha256[:16])
+    stamps = {p.name: p.stat().st_mtime_ns for p in directory.glob("*.onnx")}
+    assert {"model.raw.onnx", "model.onnx", "model.int8.onnx"} <= set(stamps)
+    Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+    assert {
+        p.name: p.stat().st_mtime_ns for p in directory.glob("*.onnx")
+    } == stamps  # reused, not re-exported

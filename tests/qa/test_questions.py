@@ -8,7 +8,13 @@ from kgqa.types import Concept
 
 
 def concept(*langs: str) -> Concept:
-    return Concept(id="c", group="g", kind="integer", target_class="x", questions={l: (f"q-{l}",) for l in langs})
+    return Concept(
+        id="c",
+        group="g",
+        kind="integer",
+        target_class="x",
+        questions={lang: (f"q-{lang}",) for lang in langs},
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,7 +34,9 @@ def test_choose_question(question_lang, fallback, note_lang, langs, expected) ->
     assert (question, lang) == (f"q-{expected}", expected)
 
 
-@pytest.mark.parametrize("question_lang,fallback,key", [("de", "en", "question_lang"), ("note", "xx", "fallback_lang")])
+@pytest.mark.parametrize(
+    "question_lang,fallback,key", [("de", "en", "question_lang"), ("note", "xx", "fallback_lang")]
+)
 def test_bad_question_lang_names_the_key(question_lang, fallback, key) -> None:
     with pytest.raises(ConfigError, match=f"reader.{key}"):
         check_question_lang(question_lang, fallback)

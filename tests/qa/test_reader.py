@@ -127,7 +127,7 @@ def test_note_without_tokens_gives_no_answers(reader, concepts) -> None:
 
 
 def test_long_note_is_windowed_and_read(reader, concepts, script_notes) -> None:
-    text = ("\r\n".join(script_notes[i % 7].text for i in range(400)))  # ~40,000 characters
+    text = "\r\n".join(script_notes[i % 7].text for i in range(400))  # ~40,000 characters
     note = Note(id="long", text=text, lang="en")
     assert len(text) > 30_000
     pairs = reader.pairs([note], concepts)
@@ -154,7 +154,9 @@ def test_over_long_question_is_cut_not_fatal(tiny_checkpoint, script_notes) -> N
         assert_exact_and_trimmed(result[note.id], {note.id: note})
 
 
-def test_null_thresholds_from_config_and_checkpoint_calibration(tiny_checkpoint, tmp_path, script_notes, concepts):
+def test_null_thresholds_from_config_and_checkpoint_calibration(
+    tiny_checkpoint, tmp_path, script_notes, concepts
+):
     # per-concept config threshold: silence one concept, keep the other
     cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, null_thresholds={"drugs": 1e9})
     result = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(script_notes, concepts)
@@ -192,7 +194,38 @@ def test_batching_does_not_change_logits(tiny_checkpoint, script_notes, concepts
     from kgqa.qa.windowing import encode_windows
 
     pairs = one.pairs(script_notes, concepts)
-    windows = encode_windows(one.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], one.cfg.window)
+    windows = encode_windows(
+        one.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], one.cfg.window
+    )
     for (s1, e1), (s2, e2) in zip(one.infer(windows), many.infer(windows)):
         np.testing.assert_allclose(s1, s2, atol=1e-4)
         np.testing.assert_allclose(e1, e2, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "concept_kwargs,cfg_kwargs,expected",
+    [
+        # (concept fields, reader config, (max_answer_tokens, max_answers, null_threshold))
+        ({}, {}, (30, 1, 0.0)),
+        ({"max_answer_tokens": 8}, {"max_answer_tokens": 50}, (8, 1, 0.0)),  # the concept's own limit wins
+        ({}, {"max_answer_tokens": 50}, (50, 1, 0.0)),
+        ({"kind": "date"}, {"max_answer_tokens_by_kind": {"date": 12}}, (12, 1, 0.0)),
+        ({"kind": "date", "max_answer_tokens": 5}, {"max_answer_tokens_by_kind": {"date": 12}}, (5, 1, 0.0)),
+        ({"cardinality": "many"}, {"max_answers_per_list": 3}, (30, 3, 0.0)),
+        ({"null_threshold": 2.0}, {"null_threshold": 1.0}, (30, 1, 2.0)),
+        ({"null_threshold": 2.0}, {"null_thresholds": {"c": 3.0}}, (30, 1, 3.0)),
+    ],
+)
+def test_decode_params_per_concept(reader, concept_kwargs, cfg_kwargs, expected) -> None:
+    fields = {"kind": "integer", **concept_kwargs}
+    concept = Concept(id="c", group="g", target_class="x", questions={"en": ("q?",)}, **fields)
+    custom = Reader(
+        reader.checkpoint,
+        reader.tokenizer,
+        reader.backend,
+        ReaderConfig(**cfg_kwargs),
+        Calibration(),
+        reader.model_info,
+    )
+    params = custom.decode_params(concept)
+    assert (params.max_answer_tokens, params.max_answers, params.null_threshold) == expected

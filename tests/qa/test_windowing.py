@@ -8,7 +8,13 @@ from transformers import AutoTokenizer
 
 from kgqa.qa.config import WindowConfig
 from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
-from kgqa.qa.windowing import LONE_SPACE, collapse_lone_spaces, encode_windows, lone_space_id, question_token_limit
+from kgqa.qa.windowing import (
+    LONE_SPACE,
+    collapse_lone_spaces,
+    encode_windows,
+    lone_space_id,
+    question_token_limit,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +33,9 @@ def test_lone_space_tokens_get_the_next_characters_offsets(tokenizer) -> None:
     assert window.offsets[i] == window.offsets[i + 1]  # the ▁ claims the next character
 
 
-@pytest.mark.parametrize("text", ["NIHSS 8 ok", "Ο ασθενής «x» 😀 y", "BP (180/95) … ok", "a\u00a0b\tc\r\nd \u200b e"])
+@pytest.mark.parametrize(
+    "text", ["NIHSS 8 ok", "Ο ασθενής «x» 😀 y", "BP (180/95) … ok", "a\u00a0b\tc\r\nd \u200b e"]
+)
 def test_a_span_ending_on_a_lone_space_ends_before_the_next_word(tokenizer, text) -> None:
     window = encode_windows(tokenizer, ["q"], [text], WindowConfig())[0]
     space = lone_space_id(tokenizer)
@@ -43,8 +51,8 @@ def test_a_span_ending_on_a_lone_space_ends_before_the_next_word(tokenizer, text
         decoded = decode([WindowLogits(start, end, offsets)], text, DecodeParams(max_answer_tokens=64))
         got = decoded.spans[0]
         next_char = window.offsets[i][0]
-        assert got.end <= next_char, f"span {text[got.start:got.end]!r} runs into the word after the ▁"
-        assert text[got.end : next_char].strip() == "" or not text[got.end:next_char].isalnum()
+        assert got.end <= next_char, f"span {text[got.start : got.end]!r} runs into the word after the ▁"
+        assert text[got.end : next_char].strip() == "" or not text[got.end : next_char].isalnum()
 
 
 def test_question_budget_leaves_room_for_the_stride(tokenizer) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from report_fixtures import CONCEPTS, HOSTILE, TEXTS, answer, facts_for, span_of
 
 from kgqa.types import Concept, Fact, Link, Note, Value, ValueKind, ValueStatus
-from report_fixtures import CONCEPTS, HOSTILE, TEXTS, answer, facts_for, span_of
 
 
 @pytest.fixture

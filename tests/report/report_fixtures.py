@@ -5,7 +5,6 @@ derived facts, plus hostile text (markup, bidi overrides, zero-width characters)
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from kgqa.types import Answer, Assertion, Concept, Fact, Link, Note, Value, ValueKind, ValueStatus
@@ -89,7 +88,7 @@ def facts_for(note: Note) -> list[Fact]:
              links=(Link("http://purl.bioontology.org/ontology/RXNORM/1191", "aspirin", 0.88, source="rxnorm"),
                     Link("http://www.whocc.no/atc_ddd_index/?code=B01AC06", "acetylsalicylic acid", 0.7,
                          source="atc"))),
-        Fact(note.id, "door_to_needle", Value(ValueKind.DURATION, Decimal("42")), derived_from=("onset_time",)),
+        Fact(note.id, "door_to_needle", Value(ValueKind.DURATION, Decimal(42)), derived_from=("onset_time",)),
     ]
     return facts
 

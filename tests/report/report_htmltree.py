@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Callable, Iterator
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -13,8 +13,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 class Element:
     tag: str
     attrs: dict[str, str | None]
-    children: list["Element | str"] = field(default_factory=list)
-    parent: "Element | None" = None
+    children: list[Element | str] = field(default_factory=list)
+    parent: Element | None = None
 
     @property
     def text(self) -> str:
@@ -24,24 +24,24 @@ class Element:
     def classes(self) -> set[str]:
         return set((self.attrs.get("class") or "").split())
 
-    def iter(self) -> Iterator["Element"]:
+    def iter(self) -> Iterator[Element]:
         yield self
         for child in self.children:
             if isinstance(child, Element):
                 yield from child.iter()
 
-    def find_all(self, pred: Callable[["Element"], bool]) -> list["Element"]:
+    def find_all(self, pred: Callable[[Element], bool]) -> list[Element]:
         return [e for e in self.iter() if pred(e)]
 
-    def by_class(self, cls: str, tag: str | None = None) -> list["Element"]:
+    def by_class(self, cls: str, tag: str | None = None) -> list[Element]:
         return self.find_all(lambda e: cls in e.classes and (tag is None or e.tag == tag))
 
-    def by_id(self, ident: str) -> "Element":
+    def by_id(self, ident: str) -> Element:
         found = self.find_all(lambda e: e.attrs.get("id") == ident)
         assert len(found) == 1, f"{len(found)} elements with id {ident!r}"
         return found[0]
 
-    def ancestors(self) -> Iterator["Element"]:
+    def ancestors(self) -> Iterator[Element]:
         node = self.parent
         while node is not None:
             yield node

@@ -20,7 +20,7 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)",
                 allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.by import By
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "report"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -86,6 +86,14 @@ def test_clicking_a_highlight_shows_its_fact(browser, report, notes, facts):
     colour = browser.execute_script("return getComputedStyle(arguments[0].querySelector('mark')).backgroundColor", seg)
     assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
 
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element(seg).perform()  # hover previews the facts
+    assert details.is_displayed()
+    assert [c.get_attribute("data-concept") for c in visible_cards(browser)] == ["thrombolysis"]
+    ActionChains(browser).move_to_element(browser.find_element(By.CSS_SELECTOR, "h1")).perform()
+    assert not details.is_displayed()
+
     seg.click()
     assert details.is_displayed()
     cards = visible_cards(browser)
@@ -104,7 +112,23 @@ def test_clicking_a_highlight_shows_its_fact(browser, report, notes, facts):
     assert path.stat().st_size > 10_000
     browser.find_element(By.ID, "details-close").click()
     assert not details.is_displayed()
+    seg.send_keys("\n")  # keyboard: a focused highlight opens like a click
+    assert [c.get_attribute("data-concept") for c in visible_cards(browser)] == ["thrombolysis"]
     assert console_errors(browser) == []
+
+
+def test_all_seven_scripts_render_with_every_span_visible(browser, report, notes, facts):
+    for note in notes:
+        open_page(browser, report.notes[note.id])
+        # the DOM holds the note's exact code points (CRs and invisible characters included)
+        assert browser.execute_script("return document.getElementById('note-text').textContent") == note.text
+        for fact in (f for f in facts if f.note_id == note.id and f.answer is not None):
+            segs = [s for s in browser.find_elements(By.CSS_SELECTOR, ".seg.hl")
+                    if int(s.get_attribute("data-start")) >= fact.answer.start
+                    and int(s.get_attribute("data-end")) <= fact.answer.end]
+            assert segs and all(s.size["width"] > 0 and s.size["height"] > 0 for s in segs), (note.id, fact.concept_id)
+        assert console_errors(browser) == [], note.id
+    screenshot(browser, "note-last.png")
 
 
 def test_questionnaire_value_jumps_to_its_span(browser, report, notes, facts):
@@ -115,6 +139,14 @@ def test_questionnaire_value_jumps_to_its_span(browser, report, notes, facts):
     drug = next(f for f in facts if f.note_id == note.id and f.concept_id == "discharge_antiplatelet")
     assert "".join(a.text for a in active) == drug.answer.text
     assert [c.get_attribute("data-concept") for c in visible_cards(browser)] == ["discharge_antiplatelet"]
+
+    def row(concept):
+        return browser.find_element(By.CSS_SELECTOR, f'tr[data-concept="{concept}"]')
+
+    assert row("onset_time").is_displayed()
+    browser.find_element(By.ID, "hide-not-found").click()
+    assert not row("onset_time").is_displayed() and row("stroke_type").is_displayed()
+    assert row("mrs_discharge").is_displayed()  # only a rejected value: still something to review
     assert console_errors(browser) == []
 
 

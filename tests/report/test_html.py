@@ -4,15 +4,15 @@ the page self-contained."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from report_htmltree import Element, parse
 
 from kgqa.report import ReportConfig, write_report
 from kgqa.report.render import note_text
 from kgqa.types import Fact, Note, Value, ValueKind
-
-from report_htmltree import Element, parse
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_segments_tile_the_note_text(report, notes):
         segs = segments(page(report, note.id))
         offsets = [(int(s.attrs["data-start"]), int(s.attrs["data-end"])) for s in segs]
         assert offsets[0][0] == 0 and offsets[-1][1] == len(note.text)
-        assert all(a[1] == b[0] for a, b in zip(offsets, offsets[1:]))
+        assert all(a[1] == b[0] for a, b in pairwise(offsets))
         for seg, (start, end) in zip(segs, offsets):
             assert seg.text == note.text[start:end]
         assert "".join(s.text for s in segs) == note.text

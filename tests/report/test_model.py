@@ -4,12 +4,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from report_fixtures import CONCEPTS
 
 from kgqa.report import ReportConfig, build_note_view, build_report_view
 from kgqa.report.model import UNKNOWN_GROUP, format_value, note_filename
 from kgqa.types import Answer, Assertion, Concept, EnumMember, Fact, Note, Value, ValueKind, ValueStatus
-
-from report_fixtures import CONCEPTS
 
 
 def test_rows_follow_catalogue_order_with_states(notes, facts, concepts):

@@ -7,7 +7,7 @@ import rdflib
 import rdflib.compare
 
 from kgqa.runners.partitions import plan_partitions, read_partition
-from kgqa.runners.shards import canonical_nquads, iter_shard_graphs, merge_shards, read_manifest, shard_paths, write_shard
+from kgqa.runners.shards import ShardEntry, canonical_nquads, iter_shard_graphs, merge_shards, read_manifest, shard_paths, write_shard
 from kgqa.types import Note, NoteError
 
 EX = rdflib.Namespace("https://ex.org/")
@@ -79,15 +79,15 @@ def test_canonical_nquads_do_not_depend_on_order_or_partitioning(tmp_path):
     graphs = [_graph(c, 3) for c in "abcde"]
     one = canonical_nquads(graphs)
     assert one == canonical_nquads(list(reversed(graphs)))
-    write_shard(tmp_path, "part-00000", 0, [(g.identifier, g) for g in graphs[:2]], [])
-    write_shard(tmp_path, "part-00001", 1, [(g.identifier, g) for g in graphs[2:]], [NoteError(source="x", reason="bad")])
+    write_shard(tmp_path, "part-00000", 0, [ShardEntry(str(g.identifier), 'x', g) for g in graphs[:2]], [])
+    write_shard(tmp_path, "part-00001", 1, [ShardEntry(str(g.identifier), 'x', g) for g in graphs[2:]], [NoteError(source="x", reason="bad")])
     merge_shards(tmp_path, ["part-00001", "part-00000"], tmp_path / "merged.nq")
     assert (tmp_path / "merged.nq").read_text(encoding="utf-8") == one
 
 
 def test_incomplete_shard_is_not_complete(tmp_path):
     g = _graph("a", 2)
-    manifest = write_shard(tmp_path, "part-00000", 0, [("a", g)], [])
+    manifest = write_shard(tmp_path, "part-00000", 0, [ShardEntry("a", "x", g)], [])
     assert read_manifest(tmp_path, "part-00000") == manifest
     nq, manifest_path, _ = shard_paths(tmp_path, "part-00000")
     nq.write_text(nq.read_text(encoding="utf-8")[:-10], encoding="utf-8")  # a torn write
@@ -98,7 +98,7 @@ def test_incomplete_shard_is_not_complete(tmp_path):
 
 def test_shard_graphs_round_trip(tmp_path):
     graphs = [_graph("a", 2), _graph("b", 3)]
-    write_shard(tmp_path, "part-00000", 0, [(g.identifier, g) for g in graphs], [])
+    write_shard(tmp_path, "part-00000", 0, [ShardEntry(str(g.identifier), 'x', g) for g in graphs], [])
     back = {g.identifier: g for g in iter_shard_graphs(shard_paths(tmp_path, "part-00000")[0])}
     assert set(back) == {g.identifier for g in graphs}
     for g in graphs:

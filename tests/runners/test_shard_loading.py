@@ -8,7 +8,7 @@ import pytest
 import rdflib
 
 from kgqa.runners.loading import complete_shards, graphdb_server_import, load_shards
-from kgqa.runners.shards import write_shard
+from kgqa.runners.shards import ShardEntry, write_shard
 from kgqa.stores.config import StoreConfig
 
 EX = rdflib.Namespace("https://ex.org/")
@@ -22,8 +22,8 @@ def _graph(name, n, tag="v1"):
 
 
 def _shards(tmp_path, tag="v1"):
-    write_shard(tmp_path, "part-00000", 0, [("a", _graph("a", 2, tag)), ("b", _graph("b", 3, tag))], [])
-    write_shard(tmp_path, "part-00001", 1, [("c", _graph("c", 4, tag))], [])
+    write_shard(tmp_path, "part-00000", 0, [ShardEntry("a", "x", _graph("a", 2, tag)), ShardEntry("b", "x", _graph("b", 3, tag))], [])
+    write_shard(tmp_path, "part-00001", 1, [ShardEntry("c", "x", _graph("c", 4, tag))], [])
     return tmp_path
 
 

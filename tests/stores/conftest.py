@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fake_graphdb import FakeGraphDB
-from store_servers import OxigraphServer, oxigraph_binary
+
+from kgqa.stores.testing import OxigraphServer, oxigraph_binary
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ import re
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyoxigraph as ox
@@ -29,6 +30,9 @@ import pyoxigraph as ox
 RDF_TYPES = {"application/n-triples": ox.RdfFormat.N_TRIPLES, "text/plain": ox.RdfFormat.N_TRIPLES,
              "text/turtle": ox.RdfFormat.TURTLE, "application/n-quads": ox.RdfFormat.N_QUADS}  # fmt: skip
 _NT_IRI = re.compile(r"^<([^<>\"{}|^`\\\x00-\x20]*)>$")
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
 
 @dataclass
@@ -55,11 +59,18 @@ class GraphDBState:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def fail(self, status: int, body: str, *, times: int = 1, method: str | None = None,
+    def fail(self, status: int, body: str, *, times: int = 1, skip: int = 0, method: str | None = None,
              path: str | None = None, action: str | None = None) -> None:  # fmt: skip
+        """Answer ``status``/``body`` to ``times`` matching requests, after letting ``skip`` of them through."""
+        passed = {"n": 0}
+
         def match(m: str, p: str, q: dict) -> bool:
-            return ((method is None or m == method) and (path is None or path in p)
-                    and (action is None or q.get("action", [""])[0] == action))  # fmt: skip
+            hit = ((method is None or m == method) and (path is None or path in p)
+                   and (action is None or q.get("action", [""])[0] == action))  # fmt: skip
+            if hit and passed["n"] < skip:
+                passed["n"] += 1
+                return False
+            return hit
 
         self.faults.append(Fault(status, body, times, match))
 
@@ -270,7 +281,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "PUT":
             fmt = self._rdf_format()
             target = graph if given else None
-            update = f"DROP SILENT GRAPH {_nt(target)}" if isinstance(target, ox.NamedNode) else "DROP SILENT ALL"
+            update = (
+                f"DROP SILENT GRAPH {_nt(target)}" if isinstance(target, ox.NamedNode) else "DROP SILENT ALL"
+            )
             data = _as_insert(body, fmt, target)
             store.update(f"{update} ; {data}")  # one transaction: the context is replaced atomically
             return 204, b"", {}
@@ -297,7 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif self._content_type() == "application/sparql-update":
                 text = body.decode()
             else:
-                raise GraphDBError(415, f"UNSUPPORTED MEDIA TYPE: Unsupported MIME type: {self._content_type()}")
+                raise GraphDBError(
+                    415, f"UNSUPPORTED MEDIA TYPE: Unsupported MIME type: {self._content_type()}"
+                )
             tx.actions.append(text)
             return 200, b"", {}
         if action == "ADD":
@@ -330,7 +345,9 @@ def _as_insert(body: bytes, fmt: ox.RdfFormat, graph) -> str:
 
 
 class FakeGraphDB:
-    def __init__(self, users: dict[str, str] | None = None, repositories: tuple[str, ...] = ("kgqa",)) -> None:
+    def __init__(
+        self, users: dict[str, str] | None = None, repositories: tuple[str, ...] = ("kgqa",)
+    ) -> None:
         self.state = GraphDBState(users=dict(users or {}))
         for repo in repositories:
             self.state.repositories[repo] = ox.Store()
@@ -345,7 +362,7 @@ class FakeGraphDB:
     def repo(self, repo_id: str = "kgqa") -> ox.Store:
         return self.state.repositories[repo_id]
 
-    def __enter__(self) -> "FakeGraphDB":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -1,73 +1,18 @@
-"""Servers the store tests talk to, all on 127.0.0.1: a real Oxigraph server, and a proxy that
-injects faults (5xx, 4xx, Basic auth) in front of it."""
+"""A proxy on 127.0.0.1 that injects faults (5xx, 4xx, Basic auth) in front of a real Oxigraph server."""
 
 from __future__ import annotations
 
 import base64
 import http.client
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def oxigraph_binary() -> str | None:
-    venv_bin = Path(os.sys.executable).parent / "oxigraph"
-    return str(venv_bin) if venv_bin.exists() else shutil.which("oxigraph")
-
-
-class OxigraphServer:
-    """``oxigraph serve --location DIR --bind 127.0.0.1:PORT``; restartable on the same dir and port."""
-
-    def __init__(self, location: Path, port: int | None = None) -> None:
-        self.location = location
-        self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout_s: float = 20.0) -> "OxigraphServer":
-        binary = oxigraph_binary()
-        assert binary, "the oxigraph server binary (PyPI package `oxigraph`) is not installed"
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"oxigraph exited: {self.proc.stderr.read().decode(errors='replace')}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("oxigraph did not start listening in time")
-
-    def kill(self) -> None:
-        """SIGKILL, like a crash: no clean shutdown."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
-        self.proc = None
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
 
 @dataclass
@@ -76,6 +21,9 @@ class Fault:
     body: str
     times: int = 1
     method: str | None = None
+    path: str | None = None
+    #: seconds to stall before answering (a hung server); status 0 = then forward as usual
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -86,14 +34,26 @@ class ProxyState:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail(self, status: int, body: str, times: int = 1, method: str | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        body: str,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
         with self.lock:
-            self.faults.append(Fault(status, body, times, method))
+            self.faults.append(Fault(status, body, times, method, path, delay_s))
 
-    def take_fault(self, method: str) -> Fault | None:
+    def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.method in (None, method):
+                if (
+                    fault.times > 0
+                    and fault.method in (None, method)
+                    and (fault.path is None or fault.path in path)
+                ):
                     fault.times -= 1
                     return fault
         return None
@@ -112,13 +72,19 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if state.credentials:
             expected = "Basic " + base64.b64encode(":".join(state.credentials).encode()).decode()
             if self.headers.get("Authorization") != expected:
-                return self._reply(401, b"Unauthorized: bad user name or password", {"WWW-Authenticate": 'Basic realm="x"'})
-        fault = state.take_fault(self.command)
-        if fault:
+                return self._reply(
+                    401, b"Unauthorized: bad user name or password", {"WWW-Authenticate": 'Basic realm="x"'}
+                )
+        fault = state.take_fault(self.command, self.path)
+        if fault and fault.delay_s:
+            time.sleep(fault.delay_s)
+        if fault and fault.status:
             return self._reply(fault.status, fault.body.encode())
         up = urlsplit(state.upstream)
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")
+        }
         try:
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -143,18 +109,26 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out on a stalled request closes the socket: expected here, not noise.
+        pass
+
+
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.state = ProxyState(upstream)
         handler = type("Handler", (_ProxyHandler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _QuietServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 from rdflib import Literal, URIRef
-from store_helpers import EX, NASTY, graphdb_config, nasty_graph, note_graph, quads, sparql_config, store_quads
+from store_helpers import (
+    EX,
+    NASTY,
+    graphdb_config,
+    nasty_graph,
+    note_graph,
+    quads,
+    sparql_config,
+    store_quads,
+)
 
 from kgqa.stores import StoreConfig, open_store
 
@@ -43,7 +52,9 @@ def test_replace_semantics_load_then_replace(store):
     # Re-running notes 0-2 with new content replaces exactly their graphs: nothing piles up, nothing is lost.
     v2 = [note_graph(f"n{i}", 2, n=3) for i in range(3)]
     second = store.replace_graphs(v2)
-    assert second.ok and sorted(second.replaced) == sorted(str(g.identifier) for g in v2) and not second.loaded
+    assert (
+        second.ok and sorted(second.replaced) == sorted(str(g.identifier) for g in v2) and not second.loaded
+    )
     assert store_quads(store) == quads(v2 + v1[3:])
     assert second.verified == {str(g.identifier): len(g) for g in v2}
     assert second.triples == sum(len(g) for g in v2)
@@ -104,7 +115,14 @@ def test_injection_literals_round_trip_and_bind_exactly(store):
 
 @pytest.mark.parametrize(
     "bad_iri",
-    ["https://x/a> <https://x/b", "https://x/a\n", "https://x/a}", "https://x/a b", 'https://x/"q', "https://x/a\\u003E"],
+    [
+        "https://x/a> <https://x/b",
+        "https://x/a\n",
+        "https://x/a}",
+        "https://x/a b",
+        'https://x/"q',
+        "https://x/a\\u003E",
+    ],
 )
 def test_iris_that_could_break_out_are_refused(store, bad_iri):
     good = note_graph("ok", 1)

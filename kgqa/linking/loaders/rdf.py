@@ -29,6 +29,7 @@ _LABEL_PROPS = (
 )
 _FORMATS = {".ttl": "turtle", ".owl": "xml", ".rdf": "xml", ".xml": "xml", ".nt": "nt", ".n3": "n3", ".jsonld": "json-ld", ".trig": "trig"}
 _LINE = re.compile(r"line (\d+)")
+_WHY = re.compile(r"Bad syntax \([^)]*\)")
 
 
 def load_rdf(path: Path, lang: str = ANY_LANG, format: str | None = None, **_: object) -> Iterator[Term]:
@@ -40,9 +41,14 @@ def load_rdf(path: Path, lang: str = ANY_LANG, format: str | None = None, **_: o
     try:
         graph.parse(path, format=fmt)
     except Exception as exc:  # rdflib raises BadSyntax, SAXParseException, ValueError … depending on format
-        m = _LINE.search(str(exc))
-        line = int(m.group(1)) if m else getattr(exc, "lines", None) or getattr(exc, "getLineNumber", lambda: None)()
-        raise error(path, line, f"cannot parse as {fmt}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
+        text = str(exc)
+        m = _LINE.search(text)
+        line = int(m.group(1)) if m else None
+        if line is None and hasattr(exc, "getLineNumber"):  # RDF/XML: SAXParseException
+            line = exc.getLineNumber()
+        why = _WHY.search(text)
+        reason = why.group(0) if why else (text.strip().splitlines() or [type(exc).__name__])[-1]
+        raise error(path, line, f"cannot parse as {fmt}: {reason}") from exc
     subjects = set(graph.subjects(RDF.type, SKOS.Concept)) | set(graph.subjects(RDF.type, OWL.Class))
     nsm = graph.namespace_manager
 

@@ -25,13 +25,19 @@
       });
     }
 
-    text.addEventListener("click", function (event) {
-      var seg = event.target.closest(".seg.hl");
-      if (!seg) return;
+    function activate(seg) {
       clearActive();
       seg.classList.add("active");
       pinned = true;
       show(seg.dataset.facts.split(" "));
+    }
+    text.addEventListener("click", function (event) {
+      var seg = event.target.closest(".seg.hl");
+      if (seg) activate(seg);
+    });
+    text.addEventListener("keydown", function (event) {  // highlights are focusable (tabindex)
+      var seg = event.target.closest(".seg.hl");
+      if (seg && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); activate(seg); }
     });
     text.addEventListener("mouseover", function (event) {
       var seg = event.target.closest(".seg.hl");
@@ -53,6 +59,10 @@
       });
     });
     document.getElementById("details-close").addEventListener("click", hide);
+    var hideNotFound = document.getElementById("hide-not-found");
+    hideNotFound.addEventListener("change", function () {
+      document.getElementById("concepts").classList.toggle("hide-nf", hideNotFound.checked);
+    });
     document.addEventListener("keydown", function (event) { if (event.key === "Escape") hide(); });
   }
 

@@ -1,0 +1,513 @@
+"""Reader throughput: kgqa's Reader against the per-(question, note) baseline, in one process.
+
+Workload (identical for every side): notes of ~800 words in the seven languages x N questions,
+on a randomly initialised model with the real ``xlm-roberta-base`` architecture (and a small
+one), with a SentencePiece tokenizer trained locally. Nothing is downloaded.
+
+Baselines:
+  (a) what the current transformers QA guide shows: ``AutoModelForQuestionAnswering`` called per
+      (question, note), fp32, with the same windowing (all windows of the pair in one padded
+      batch) and the same span constraints (max answer length, context-only, trimmed edges).
+  (b) ``QuestionAnsweringPipeline`` of transformers <= 5.2 (removed in 5.3), when
+      ``--pipeline-python`` names an interpreter of an environment that still has it; it runs in
+      a subprocess on the same checkpoint, notes and questions.
+
+Reported per (model size, mode): question-note pairs/s of each side and their ratio, the
+achieved GFLOP/s (useful FLOPs of the unpadded windows / wall time) against a matmul peak
+measured here for that precision, and top-1 agreement on contexts that fit one window (with
+baseline (a) for fp32, with the reader's own fp32 output for other modes).
+The last line of output is one JSON object.
+
+    python benchmarks/qa_throughput.py --quick
+    python benchmarks/qa_throughput.py --sizes base,small --modes fp32,int8,onnx,onnx-int8
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_var] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from kgqa.qa import Reader  # noqa: E402
+from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig  # noqa: E402
+from kgqa.qa.tiny import SEED_TEXTS  # noqa: E402
+from kgqa.qa.trimming import trim_span  # noqa: E402
+from kgqa.qa.windowing import collapse_lone_spaces, encode_windows, lone_space_id  # noqa: E402
+from kgqa.tokenizer import train_unigram_tokenizer  # noqa: E402
+from kgqa.types import Concept, Note  # noqa: E402
+
+log = logging.getLogger("qa_throughput")
+
+#: xlm-roberta-base's architecture (its config.json), and a small one for a quick second point
+SIZES = {
+    "base": dict(
+        vocab_size=250002,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+    ),
+    "small": dict(
+        vocab_size=250002, hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024
+    ),
+}
+MAX_ANSWER_TOKENS = 30
+
+# ----------------------------------------------------------------------------- workload
+
+_EXTRA = (
+    "Blood pressure on admission 185/100 mmHg, heart rate 92/min, atrial fibrillation on ECG.",
+    "CT angiography showed occlusion of the left middle cerebral artery (M1 segment).",
+    "Mechanical thrombectomy started at 15:10, TICI 2b reperfusion at 15:52.",
+    "Discharged home on apixaban 5 mg twice daily and atorvastatin 40 mg; mRS 2 at discharge.",
+    "Dysphagia screening was performed within 4 hours; no aspiration pneumonia.",
+    "Tlak krve při přijetí 170/90 mmHg, glykémie 8,1 mmol/l, CT bez známek krvácení.",
+    "Ciśnienie tętnicze 160/95 mmHg, wypisany do domu w stanie dobrym, mRS 1.",
+    "Presión arterial 150/85 mmHg; se inició tratamiento con ácido acetilsalicílico 100 mg.",
+    "Η αρτηριακή πίεση ήταν 160/90 mmHg και η γλυκόζη 7,4 mmol/l κατά την εισαγωγή.",
+    "Артериалното налягане при приема е 170/100 mmHg; назначен е аторвастатин 20 мг.",
+    "La externare pacientul a primit clopidogrel 75 mg și atorvastatină 40 mg.",
+)
+_SUBJECTS = (
+    "NIHSS score",
+    "blood pressure",
+    "glucose level",
+    "door-to-needle time",
+    "thrombolysis drug",
+    "thrombectomy start time",
+    "discharge destination",
+    "mRS score",
+    "antiplatelet drug",
+    "anticoagulant",
+    "statin dose",
+    "occluded artery",
+    "stroke type",
+    "onset time",
+    "arrival time",
+    "CT result",
+    "reperfusion grade",
+    "heart rhythm",
+    "smoking status",
+    "dysphagia screening",
+    "cholesterol",
+    "INR value",
+    "body temperature",
+    "heart rate",
+    "hospital stay length",
+)
+_TIMES = ("on admission", "at discharge", "before the stroke", "after treatment")
+
+
+def make_notes(n: int, words: int, seed: int = 0) -> List[Note]:
+    rng = random.Random(seed)
+    pool = list(SEED_TEXTS) + list(_EXTRA)
+    langs = ("en", "bg", "cs", "el", "es", "pl", "ro")
+    notes = []
+    for i in range(n):
+        parts: List[str] = []
+        while sum(len(p.split()) for p in parts) < words:
+            parts.append(rng.choice(pool).replace("8", str(rng.randint(0, 42)), 1))
+        notes.append(Note(id=f"bench-{i}", text="\r\n".join(parts), lang=langs[i % len(langs)]))
+    return notes
+
+
+def make_concepts(n: int) -> List[Concept]:
+    questions = [f"What was the {s} {t}?" for t in _TIMES for s in _SUBJECTS][:n]
+    return [
+        Concept(id=f"q{i}", group="bench", kind="text", target_class="x", questions={"en": (q,)})
+        for i, q in enumerate(questions)
+    ]
+
+
+def short_contexts(notes: Sequence[Note], words: int) -> List[Note]:
+    """Contexts that fit one window: the top of each note."""
+    return [Note(id=f"{n.id}-short", text=" ".join(n.text.split(" ")[:words]), lang=n.lang) for n in notes]
+
+
+def build_checkpoint(path: Path, size: str, notes: Sequence[Note]) -> Path:
+    if (path / "config.json").exists():
+        return path
+    from transformers import AutoModelForQuestionAnswering, XLMRobertaConfig
+
+    log.info("building a random %s checkpoint at %s", size, path)
+    tokenizer = train_unigram_tokenizer(
+        list(SEED_TEXTS) + list(_EXTRA) + [n.text for n in notes], vocab_size=8000
+    )
+    config = XLMRobertaConfig(
+        **SIZES[size],
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    model = AutoModelForQuestionAnswering.from_config(config)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- baseline (a)
+
+
+class GuideBaseline:
+    """AutoModelForQuestionAnswering per (question, note), fp32, as the transformers QA guide does it."""
+
+    def __init__(self, checkpoint: Path, window: WindowConfig) -> None:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
+        self.model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint)).eval()
+        self.window = window
+        self.space_id = lone_space_id(self.tokenizer)
+
+    def answer(self, question: str, text: str) -> Optional[Tuple[int, int]]:
+        windows = encode_windows(self.tokenizer, [question], [text], self.window)
+        width = max(len(w) for w in windows)
+        ids = torch.full((len(windows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, w in enumerate(windows):
+            ids[row, : len(w)] = torch.tensor(w.input_ids)
+            mask[row, : len(w)] = 1
+        with torch.no_grad():
+            out = self.model(input_ids=ids, attention_mask=mask)
+        best: Tuple[float, Optional[Tuple[int, int]]] = (-np.inf, None)
+        for row, w in enumerate(windows):
+            offsets = collapse_lone_spaces(w, self.space_id)
+            s = out.start_logits[row, : len(w)].numpy()
+            e = out.end_logits[row, : len(w)].numpy()
+            # exhaustive search: every (start, end) of context tokens within the length limit
+            for i, first in enumerate(offsets):
+                for j in range(i, min(i + MAX_ANSWER_TOKENS, len(offsets))) if first is not None else ():
+                    if offsets[j] is not None and s[i] + e[j] > best[0]:
+                        span = trim_span(text, offsets[i][0], offsets[j][1])
+                        if span is not None:
+                            best = (float(s[i] + e[j]), span)
+        return best[1]
+
+
+# ----------------------------------------------------------------------------- FLOPs and peaks
+
+
+def window_flops(n: int, cfg: dict) -> float:
+    """Matmul FLOPs of one forward over n tokens (projections, FFN, attention, QA head)."""
+    h, i, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    return layers * (8 * n * h * h + 4 * n * h * i + 4 * n * n * h) + 4 * n * h
+
+
+def _best_time(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def matmul_peak_gflops(mode: str, repeats: int = 5) -> float:
+    """GFLOP/s of a transformer-shaped GEMM (384x768 @ 768x3072) in the kernel the mode uses."""
+    m, k, n = 384, 768, 3072
+    flops = 2 * m * k * n
+    x = torch.randn(m, k)
+    if mode in ("fp32", "bf16"):
+        dtype = torch.float32 if mode == "fp32" else torch.bfloat16
+        a, w = x.to(dtype), torch.randn(k, n).to(dtype)
+        return flops / _best_time(lambda: torch.matmul(a, w), repeats) / 1e9
+    if mode == "int8":
+        lin = torch.ao.quantization.quantize_dynamic(
+            torch.nn.Sequential(torch.nn.Linear(k, n)), {torch.nn.Linear}
+        )
+        with torch.inference_mode():
+            return flops / _best_time(lambda: lin(x), repeats) / 1e9
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.random.randn(k, n).astype(np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["Y"])],
+        "gemm",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gemm.onnx"
+        onnx.save(model, path)
+        if mode == "onnx-int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(path), str(Path(tmp) / "gemm.int8.onnx"), weight_type=QuantType.QInt8)
+            path = Path(tmp) / "gemm.int8.onnx"
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        xs = x.numpy()
+        return flops / _best_time(lambda: session.run(None, {"X": xs}), repeats) / 1e9
+
+
+# ----------------------------------------------------------------------------- sides
+
+
+def top1(decoded) -> Optional[Tuple[int, int]]:
+    return (decoded.candidates[0].start, decoded.candidates[0].end) if decoded.candidates else None
+
+
+def agreement(a: Sequence[Optional[Tuple[int, int]]], b: Sequence[Optional[Tuple[int, int]]]) -> float:
+    return float(np.mean([x == y for x, y in zip(a, b)])) if a else float("nan")
+
+
+def run_pipeline_baseline(python: str, checkpoint: Path, work: "Workload", window: WindowConfig) -> dict:
+    """transformers <= 5.2's QuestionAnsweringPipeline in another interpreter, same inputs.
+
+    Returns its pairs/s on the workload and its top-1 spans on the single-window contexts, trimmed
+    like the reader's (on one window its softmax ranking equals the raw start + end ranking).
+    """
+    script = r"""
+import json, sys, time
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, QuestionAnsweringPipeline
+job = json.load(open(sys.argv[1]))
+tok = AutoTokenizer.from_pretrained(job["checkpoint"])
+model = AutoModelForQuestionAnswering.from_pretrained(job["checkpoint"]).eval()
+pipe = QuestionAnsweringPipeline(model=model, tokenizer=tok, device=-1)
+kw = dict(max_seq_len=job["max_seq_length"], doc_stride=job["doc_stride"],
+          max_question_len=job["max_question_length"], max_answer_len=job["max_answer_len"],
+          top_k=1, handle_impossible_answer=False)
+pipe(question=job["pairs"][0][0], context=job["pairs"][0][1], **kw)
+t0 = time.perf_counter()
+out = [pipe(question=q, context=c, **kw) for q, c in job["pairs"]]
+seconds = time.perf_counter() - t0
+agree = [pipe(question=q, context=c, **kw) for q, c in job["agree_pairs"]]
+print(json.dumps({"seconds": seconds, "agree_spans": [[o["start"], o["end"]] for o in agree]}))
+"""
+    pairs = [[c.questions["en"][0], n.text] for n in work.notes for c in work.concepts]
+    short = [(c.questions["en"][0], n.text) for n in work.short for c in work.agree_concepts]
+    job = dict(
+        checkpoint=str(checkpoint),
+        pairs=pairs,
+        agree_pairs=short,
+        max_seq_length=window.max_seq_length,
+        doc_stride=window.doc_stride,
+        max_question_length=window.max_question_length,
+        max_answer_len=MAX_ANSWER_TOKENS,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "job.json").write_text(json.dumps(job))
+        (Path(tmp) / "run.py").write_text(script)
+        proc = subprocess.run(
+            [python, str(Path(tmp) / "run.py"), str(Path(tmp) / "job.json")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": ""},
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"--pipeline-python {python}: {proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    spans = [trim_span(text, start, end) for (_, text), (start, end) in zip(short, result["agree_spans"])]
+    return {"pairs_per_s": len(pairs) / result["seconds"], "top1": spans}
+
+
+@dataclass
+class Workload:
+    notes: List[Note]
+    concepts: List[Concept]
+    short: List[Note]
+    agree_concepts: List[Concept]
+
+    @property
+    def pairs(self) -> int:
+        return len(self.notes) * len(self.concepts)
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, args) -> List[dict]:
+    """One model size: every mode timed right after a baseline run, so both see the same machine load.
+
+    The CPU is shared, so each side is run ``args.rounds`` times, alternating, and its best time counts.
+    """
+    checkpoint = build_checkpoint(workdir / f"xlmr-{size}-random", size, work.notes)
+    window = WindowConfig()
+    model_cfg = ModelConfig(path=str(checkpoint), name=f"random-xlmr-{size}")
+    arch = SIZES[size]
+
+    baseline = GuideBaseline(checkpoint, window)
+    baseline.answer(work.concepts[0].questions["en"][0], work.short[0].text)  # warm-up
+
+    def run_baseline() -> None:
+        for note in work.notes:
+            for concept in work.concepts:
+                baseline.answer(concept.questions["en"][0], note.text)
+
+    base_top1 = [
+        baseline.answer(c.questions["en"][0], n.text) for n in work.short for c in work.agree_concepts
+    ]
+
+    pipeline = None
+    if args.pipeline_python:
+        pipeline = run_pipeline_baseline(args.pipeline_python, checkpoint, work, window)
+        log.info("[%s] baseline (b) pipeline 5.2: %.3f pairs/s", size, pipeline["pairs_per_s"])
+
+    results = []
+    fp32_top1 = None
+    for mode in modes:
+        cfg = ReaderConfig(
+            window=window,
+            precision=mode,
+            null_threshold=-1e9,
+            max_answer_tokens=MAX_ANSWER_TOKENS,
+            threads=args.threads,
+        )
+        t_load = time.perf_counter()
+        reader = Reader.from_config(model_cfg, cfg)
+        load_s = time.perf_counter() - t_load
+        reader.read(work.short[:1], work.concepts[:1])  # warm-up (allocators, ORT first run)
+        run_kgqa = functools.partial(reader.read, work.notes, work.concepts)
+        base_times, kgqa_times, peaks = [], [], []
+        for _ in range(args.rounds):
+            base_times.append(_timed(run_baseline))
+            # the peak is sampled next to the timed run, under the same machine load
+            peaks.append(matmul_peak_gflops(mode))
+            kgqa_times.append(_timed(run_kgqa))
+            peaks.append(matmul_peak_gflops(mode))
+        base_rate = work.pairs / min(base_times)
+        kgqa_s = min(kgqa_times)
+        pairs = reader.pairs(work.notes, work.concepts)
+        windows = encode_windows(
+            reader.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], window
+        )
+        flops = sum(window_flops(len(w), arch) for w in windows)
+        short_pairs = reader.pairs(work.short, work.agree_concepts)
+        mode_top1 = [top1(d) for d in reader.decode_pairs(short_pairs)]
+        if mode == "fp32":
+            fp32_top1 = mode_top1
+        del reader, run_kgqa
+        peak = max(peaks)
+        achieved = flops / kgqa_s / 1e9
+        rate = work.pairs / kgqa_s
+        row = {
+            "model_size": size,
+            "mode": mode,
+            "kgqa_pairs_per_s": round(rate, 4),
+            "baseline_pairs_per_s": round(base_rate, 4),
+            "ratio": round(rate / base_rate, 3),
+            "top1_agreement": round(agreement(mode_top1, base_top1), 4),
+            "top1_agreement_vs_fp32": None
+            if fp32_top1 is None
+            else round(agreement(mode_top1, fp32_top1), 4),
+            "achieved_gflops": round(achieved, 2),
+            "matmul_peak_gflops": round(peak, 2),
+            "gemm_peak_fraction": round(achieved / peak, 3),
+            "windows": len(windows),
+            "load_s": round(load_s, 1),
+        }
+        if pipeline:
+            row["pipeline52_pairs_per_s"] = round(pipeline["pairs_per_s"], 4)
+            row["ratio_vs_pipeline52"] = round(rate / pipeline["pairs_per_s"], 3)
+            row["top1_agreement_vs_pipeline52"] = round(agreement(mode_top1, pipeline["top1"]), 4)
+        log.info("[%s] %s", size, json.dumps(row))
+        results.append(row)
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 notes (400 words) x 3 questions, 1 round, 3 modes"
+    )
+    parser.add_argument("--notes", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--words", type=int, default=800)
+    parser.add_argument("--sizes", default="base,small", help="comma-separated: base, small")
+    parser.add_argument(
+        "--modes", default="", help="default: fp32,bf16,int8,onnx,onnx-int8 (--quick: fp32,bf16,onnx-int8)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch/ORT threads (0 = their default)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating timed runs per side; the best counts"
+    )
+    parser.add_argument(
+        "--pipeline-python", default="", help="python of an env with transformers<=5.2 (baseline b)"
+    )
+    parser.add_argument("--workdir", default=str(Path.home() / ".cache" / "kgqa" / "bench"))
+    args = parser.parse_args(argv)
+    # onnxruntime.quantization logs every tensor on the root logger at INFO: keep the root at WARNING
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    warnings.filterwarnings("ignore")
+    if args.quick:
+        args.notes, args.questions, args.words, args.rounds = 2, 3, 400, 1
+    if not args.modes:
+        args.modes = "fp32,bf16,onnx-int8" if args.quick else "fp32,bf16,int8,onnx,onnx-int8"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    notes = make_notes(args.notes, args.words)
+    concepts = make_concepts(args.questions)
+    short = short_contexts(make_notes(max(args.notes, 4), 120, seed=1), 120)
+    work = Workload(notes, concepts, short, make_concepts(min(args.questions, 10) if args.quick else 25))
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if "fp32" in modes:  # fp32 first: the other modes' agreement is measured against it
+        modes = ["fp32"] + [m for m in modes if m != "fp32"]
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
+        results.extend(bench_size(size, modes, work, workdir, args))
+    # headline: the fastest mode on the first (largest) size
+    first = [r for r in results if r["model_size"] == results[0]["model_size"]]
+    head = max(first, key=lambda r: r["kgqa_pairs_per_s"])
+    summary = {
+        **{
+            k: head[k]
+            for k in (
+                "kgqa_pairs_per_s",
+                "baseline_pairs_per_s",
+                "ratio",
+                "top1_agreement",
+                "mode",
+                "model_size",
+                "gemm_peak_fraction",
+                "top1_agreement_vs_fp32",
+                "pipeline52_pairs_per_s",
+                "ratio_vs_pipeline52",
+            )
+            if k in head
+        },
+        "pairs": work.pairs,
+        "threads": torch.get_num_threads(),
+        "quick": args.quick,
+        "results": results,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

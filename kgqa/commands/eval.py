@@ -1,0 +1,143 @@
+"""``kgqa eval GOLD.jsonl [--out DIR] [--limit N] [--concepts gold|all] [hydra overrides…]``.
+
+Runs the configured pipeline (reader → values → linker; no RDF, no store) over the notes of a
+gold file (kgqa's gold format, see kgqa/evaluation/gold.py and docs/demo-model.md) and scores
+the facts per concept, concept group and language: span P/R/F1 (exact and overlap), value
+micro-F1 and accuracy after normalisation, linking accuracy, null-decision accuracy, and the
+reliability of confidences. Writes ``report.json``, ``reliability.png`` and ``facts.jsonl``
+into ``--out`` and prints the tables; the LAST line of output is one JSON object with the
+overall and per-language micro-F1 of extracted values.
+
+    kgqa eval .cache/synth/heldout.gold.jsonl --out outputs/eval/demo model.path=models/kgqa-demo-xlmr-small
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str]) -> Tuple[argparse.Namespace, List[str]]:
+    p = argparse.ArgumentParser(prog="kgqa eval", description=__doc__.split("\n\n")[1],
+                                epilog="Other arguments are Hydra overrides of the run config (conf/config.yaml).")
+    p.add_argument("gold", type=Path, help="gold notes (JSONL, kgqa's gold format)")
+    p.add_argument("--out", type=Path, default=None, help="report directory (default outputs/eval/<time>)")
+    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N notes (0 = all)")
+    p.add_argument("--concepts", choices=("gold", "all"), default="gold",
+                   help="gold: the catalogue concepts annotated somewhere in the gold file (default); "
+                        "all: every concept of the configured catalogue")
+    args, rest = p.parse_known_args(list(argv))
+    unknown = [a for a in rest if "=" not in a]
+    if unknown:
+        p.error(f"unrecognised arguments: {' '.join(unknown)} (Hydra overrides look like key=value)")
+    return args, rest
+
+
+def compose_run_config(overrides: Sequence[str]):
+    from hydra import compose, initialize_config_dir
+    from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE, RunConfig, register_configs, to_object
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=HYDRA_VERSION_BASE):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return to_object(cfg, RunConfig)
+
+
+class _NoGraph:
+    """Evaluation needs facts only: building RDF per note would be wasted work."""
+
+    def note_graph(self, note, facts, run):
+        import rdflib
+
+        return rdflib.Graph()
+
+
+def extract(cfg, golds, concept_ids: Sequence[str]) -> Tuple[Dict[str, list], list, object]:
+    """Run reader → values → linker over the gold notes; facts by note id, note errors, the pipeline."""
+    from kgqa import __version__
+    from kgqa.commands.run import build_pipeline
+    from kgqa.types import RunInfo
+
+    cfg.catalogue.concepts = list(concept_ids)
+    cfg.catalogue.groups = []
+    pipeline = build_pipeline(cfg)
+    pipeline.builder = _NoGraph()
+    run = RunInfo(run_id="eval", started_at=dt.datetime.now(dt.timezone.utc), kgqa_version=__version__,
+                  model=pipeline.reader.model_info, config_digest="")
+    facts: Dict[str, list] = {}
+    errors = []
+    notes = [g.note for g in golds]
+    size = max(1, cfg.runner.notes_per_batch)
+    for i in range(0, len(notes), size):
+        batch = pipeline.process(notes[i : i + size], run)
+        errors.extend(batch.errors)
+        for result in batch.results:
+            facts[result.note.id] = list(result.facts)
+        log.info("evaluated %d/%d notes", min(i + size, len(notes)), len(notes))
+    return facts, errors, pipeline
+
+
+def main(argv: Sequence[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args, overrides = parse_args(argv)
+    from kgqa.catalogue import load_catalogue
+    from kgqa.errors import KgqaError
+    from kgqa.evaluation.gold import read_gold_jsonl
+    from kgqa.evaluation.reliability import plot_reliability, reliability_bins
+    from kgqa.evaluation.report import render, summary_line
+    from kgqa.evaluation.scoring import report_dict, score
+    from kgqa.records_io import write_facts_jsonl
+
+    try:
+        cfg = compose_run_config(overrides)
+        golds = list(read_gold_jsonl(args.gold))
+        if args.limit:
+            golds = golds[: args.limit]
+        if not golds:
+            print(f"kgqa eval: no gold notes in {args.gold}", file=sys.stderr)
+            return 2
+        catalogue = load_catalogue(cfg.catalogue.path)
+        if args.concepts == "gold":
+            annotated = {a.concept_id for g in golds for a in g.annotations}
+            missing = sorted(annotated - set(catalogue.ids))
+            if missing:
+                log.warning("gold concepts not in the catalogue (not scored): %s", ", ".join(missing))
+            concept_ids = [cid for cid in catalogue.ids if cid in annotated]
+        else:
+            sel = catalogue.select(ids=tuple(cfg.catalogue.concepts), groups=tuple(cfg.catalogue.groups)) \
+                if cfg.catalogue.concepts or cfg.catalogue.groups else catalogue
+            concept_ids = list(sel.ids)
+        concepts = [catalogue.get(cid) for cid in concept_ids]
+        facts, errors, pipeline = extract(cfg, golds, concept_ids)
+    except KgqaError as exc:
+        print(f"kgqa eval: {exc}", file=sys.stderr)
+        return 1
+    for e in errors:
+        log.warning("note %s failed in stage %s: %s", e.note_id, e.stage, e.reason)
+
+    scores = score(golds, facts, concepts)
+    report = report_dict(scores)
+    calibration = reliability_bins(scores.calibration)
+    report["calibration"] = calibration
+    report["model"] = {"path": pipeline.reader.model_info.path, "sha256": pipeline.reader.model_info.sha256}
+    report["gold"] = str(args.gold)
+    report["concepts"] = concept_ids
+    report["errors"] = [{"note": e.note_id, "stage": e.stage, "reason": e.reason} for e in errors]
+
+    out = args.out or Path("outputs") / "eval" / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    plot_reliability(calibration, out / "reliability.png", title=f"kgqa eval ({len(golds)} notes)")
+    write_facts_jsonl((f for fs in facts.values() for f in fs), out / "facts.jsonl")
+
+    print(render(report))
+    print(f"\nreport: {out / 'report.json'}; reliability diagram: {out / 'reliability.png'}")
+    print(json.dumps(summary_line(report), ensure_ascii=False))
+    return 0

@@ -1,0 +1,46 @@
+"""Human-readable tables and the one-line JSON summary of an evaluation report (pure)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "  -  " if x is None else f"{x:5.3f}"
+
+
+def table(title: str, rows: Dict[str, Dict[str, Any]]) -> str:
+    """One line per bucket: support, value P/R/F1, span exact/overlap F1, value/linking/null accuracy."""
+    head = (f"{title:<28} {'gold':>5} {'pred':>5}  {'val-P':>5} {'val-R':>5} {'val-F1':>6}  "
+            f"{'exF1':>5} {'ovF1':>5}  {'valAc':>5} {'link':>5} {'null':>5}")
+    lines: List[str] = [head, "-" * len(head)]
+    for name, m in rows.items():
+        lines.append(
+            f"{name:<28} {m['support']:>5} {m['predicted']:>5}  {_fmt(m['value']['precision'])} "
+            f"{_fmt(m['value']['recall'])} {_fmt(m['value']['f1']):>6}  {_fmt(m['span_exact']['f1'])} "
+            f"{_fmt(m['span_overlap']['f1'])}  {_fmt(m['value_accuracy'])} {_fmt(m['linking_accuracy'])} "
+            f"{_fmt(m['null_accuracy'])}"
+        )
+    return "\n".join(lines)
+
+
+def render(report: Dict[str, Any]) -> str:
+    parts = [
+        table("overall", {"all": report["overall"]}),
+        table("language", report["by_lang"]),
+        table("concept group", report["by_group"]),
+        table("concept", report["by_concept"]),
+    ]
+    cal = report.get("calibration") or {}
+    if cal.get("ece") is not None:
+        parts.append(f"calibration: ECE {cal['ece']:.3f} over {cal['count']} answers")
+    return "\n\n".join(parts)
+
+
+def summary_line(report: Dict[str, Any]) -> Dict[str, Any]:
+    """The command's last line: overall and per-language micro-F1 of extracted values."""
+    return {
+        "micro_f1": report["overall"]["value"]["f1"],
+        "per_lang": {lang: m["value"]["f1"] for lang, m in report["by_lang"].items()},
+        "notes": report["notes"],
+    }

@@ -1,0 +1,240 @@
+"""Assertion status of an answer (negated, historical, hypothetical, family, possible) in the ConText manner.
+
+Cues are looked for in the answer's own sentence of ``note.text``, in the cue lists of the
+note's language (plus English, which notes mix in), in two windows:
+
+* before the span, from the sentence start (or the last scope terminator such as "but", "ale",
+  "но", "αλλά", "pero", "lecz", "dar") and at most :data:`PRE_WORDS` words back, the span included
+  (a span may be "bez trombolýzy");
+* after the span, up to the next comma, terminator or sentence end and at most :data:`POST_WORDS`
+  words (many languages negate after the noun: "Trombolýza nebyla podána", "tromboliza nie była").
+
+Statuses other than negation do not reach back across a comma.
+Pseudo-cues ("no change", "bez změny", "sin cambios") are removed first; a longer cue wins over a
+cue inside it ("no se descarta" is *possible*, not negated). Precedence when several statuses
+are cued: family > negated > hypothetical > possible > historical.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+from kgqa.types import Assertion
+
+PRE_WORDS = 8
+POST_WORDS = 6
+
+# ---------------------------------------------------------------------------------------------- cue lists
+NEGATION: Mapping[str, tuple[str, ...]] = {
+    "en": ("no", "not", "without", "denies", "denied", "negative for", "absence of", "absent", "ruled out",
+           "free of", "never", "neither", "nor", "none", "no evidence of", "was not", "were not", "did not",
+           "not given", "not performed", "not done", "withheld", "contraindicated", "excluded", "n't"),
+    "bg": ("не", "няма", "без", "отрича", "липсва", "липсват", "не е", "не са", "не се", "не бе", "нито",
+           "отхвърлен", "изключен", "изключена", "не е проведена", "не е приложена", "отрицателен", "отрицателна"),
+    "cs": ("ne", "bez", "nebyl", "nebyla", "nebylo", "nebyly", "neprovedena", "neproveden", "neprovedeno",
+           "nepodána", "nepodán", "nepodáno", "neindikována", "neindikován", "nekouří", "neužívá", "neužíval",
+           "neužívala", "nemá", "není", "nejsou", "nezjištěn", "nezjištěna", "neprokázán", "neprokázána",
+           "nepřítomen", "nepřítomna", "vyloučen", "vyloučena", "žádné", "žádná", "žádný", "negativní", "nikdy"),
+    "el": ("δεν", "όχι", "χωρίς", "ουδέποτε", "ποτέ", "αρνείται", "απουσία", "μη", "ούτε", "αποκλείστηκε",
+           "αρνητικό", "αρνητική", "δεν χορηγήθηκε", "δεν έγινε", "δεν διενεργήθηκε"),
+    "es": ("no", "sin", "niega", "ausencia de", "negativo para", "negativo", "negativa", "descartado",
+           "descartada", "ni", "nunca", "tampoco", "no se", "ningún", "ninguna", "no se realizó", "no realizada",
+           "no realizado", "contraindicada", "contraindicado"),
+    "pl": ("nie", "bez", "brak", "nigdy", "ani", "zaprzecza", "wykluczono", "nie stwierdzono", "negatywny",
+           "ujemny", "ujemna", "żadnych", "nie podano", "nie wykonano", "przeciwwskazana", "przeciwwskazany"),
+    "ro": ("nu", "fără", "nici", "neagă", "absența", "absent", "absentă", "niciodată", "exclus", "exclusă",
+           "nu s-a", "negativ", "negativă", "neefectuată", "neefectuat", "contraindicată", "contraindicat"),
+}
+PSEUDO: Mapping[str, tuple[str, ...]] = {
+    "en": ("no change", "not only", "no increase", "no further", "not certain whether", "no longer"),
+    "bg": ("без промяна", "без динамика", "не само"),
+    "cs": ("bez změny", "beze změn", "nejen", "bez dynamiky"),
+    "el": ("χωρίς μεταβολή", "χωρίς αλλαγή", "όχι μόνο"),
+    "es": ("sin cambios", "no solo", "no sólo", "sin incidencias"),
+    "pl": ("bez zmian", "nie tylko", "bez dynamiki"),
+    "ro": ("fără modificări", "nu numai", "fără dinamică"),
+}
+HISTORICAL: Mapping[str, tuple[str, ...]] = {
+    "en": ("history of", "previous", "prior", "past", "old", "in the past", "known", "previously", "h/o", "pmh",
+           "status post", "s/p", "former"),
+    "bg": ("анамнеза", "в анамнезата", "прекаран", "прекарана", "прекарани", "преди години", "в миналото",
+           "стар", "стари", "предходен", "предходна", "известна", "известен", "състояние след"),
+    "cs": ("v anamnéze", "anamnesticky", "prodělal", "prodělala", "prodělaná", "prodělaný", "dříve", "stav po",
+           "st. p.", "st.p.", "v minulosti", "předchozí", "starý", "stará", "staré", "známá", "známý"),
+    "el": ("ιστορικό", "προηγούμενο", "προηγούμενη", "παλαιό", "παλαιά", "γνωστή", "γνωστό", "στο παρελθόν",
+           "παλαιότερο"),
+    "es": ("antecedentes de", "antecedente de", "previo", "previa", "antiguo", "antigua", "conocida", "conocido",
+           "en el pasado", "ap de"),
+    "pl": ("w wywiadzie", "przebyty", "przebyta", "przebyte", "stan po", "wcześniej", "uprzednio", "stary",
+           "stare", "znane", "znany"),
+    "ro": ("antecedente", "în antecedente", "anterior", "anterioară", "vechi", "cunoscut", "cunoscută",
+           "în trecut", "sechele"),
+}
+FAMILY: Mapping[str, tuple[str, ...]] = {
+    "en": ("mother", "father", "brother", "sister", "family history", "familial", "parents", "fh", "sibling"),
+    "bg": ("майка", "майката", "баща", "бащата", "брат", "сестра", "фамилна анамнеза", "в рода", "родители"),
+    "cs": ("matka", "otec", "bratr", "sestra", "rodinná anamnéza", "ra:", "v rodině", "rodiče"),
+    "el": ("μητέρα", "πατέρας", "αδελφός", "αδελφή", "οικογενειακό ιστορικό", "γονείς"),
+    "es": ("madre", "padre", "hermano", "hermana", "antecedentes familiares", "familiar de primer grado"),
+    "pl": ("matka", "ojciec", "brat", "siostra", "wywiad rodzinny", "w rodzinie", "rodzice"),
+    "ro": ("mama", "mamă", "tatăl", "tata", "frate", "soră", "antecedente heredocolaterale", "ahc", "în familie"),
+}
+HYPOTHETICAL: Mapping[str, tuple[str, ...]] = {
+    "en": ("if", "should", "in case of", "consider", "to be considered", "planned", "plan to", "would",
+           "pending", "scheduled"),
+    "bg": ("ако", "при нужда", "при необходимост", "да се обсъди", "планирана", "планиран", "предстои"),
+    "cs": ("pokud", "v případě", "zvážit", "zvážena", "plánována", "plánován", "plánované", "v plánu"),
+    "el": ("εάν", "αν", "σε περίπτωση", "προγραμματίζεται", "να εξεταστεί", "προγραμματισμένη"),
+    "es": ("si", "en caso de", "valorar", "se planea", "programada", "programado", "pendiente de"),
+    "pl": ("jeśli", "jeżeli", "w razie", "rozważyć", "planowana", "planowany", "zaplanowano"),
+    "ro": ("dacă", "în caz de", "se va", "planificat", "planificată", "programat", "programată"),
+}
+POSSIBLE: Mapping[str, tuple[str, ...]] = {
+    "en": ("possible", "possibly", "probable", "probably", "suspected", "likely", "suspicion of",
+           "cannot be excluded", "can not be ruled out", "r/o", "questionable"),
+    "bg": ("възможен", "възможна", "вероятен", "вероятна", "вероятно", "съмнение за", "не може да се изключи"),
+    "cs": ("možná", "pravděpodobně", "pravděpodobná", "suspektní", "susp.", "podezření na", "nelze vyloučit"),
+    "el": ("πιθανή", "πιθανό", "πιθανώς", "ύποπτο", "υποψία", "δεν αποκλείεται"),
+    "es": ("posible", "probable", "probablemente", "sospecha de", "no se descarta", "no se puede descartar"),
+    "pl": ("możliwy", "możliwa", "prawdopodobnie", "prawdopodobny", "podejrzenie", "nie można wykluczyć"),
+    "ro": ("posibil", "posibilă", "probabil", "probabilă", "suspiciune de", "suspect", "nu se exclude"),
+}
+TERMINATORS: Mapping[str, tuple[str, ...]] = {
+    "en": ("but", "however", "although", "though", "except", "apart from", "yet"),
+    "bg": ("но", "обаче", "въпреки", "освен"),
+    "cs": ("ale", "avšak", "však", "přestože", "kromě"),
+    "el": ("αλλά", "όμως", "ωστόσο", "παρότι", "εκτός από"),
+    "es": ("pero", "sin embargo", "aunque", "excepto", "salvo"),
+    "pl": ("ale", "lecz", "jednak", "chociaż", "oprócz", "poza"),
+    "ro": ("dar", "însă", "totuși", "deși", "cu excepția"),
+}
+
+_PRECEDENCE = (
+    (Assertion.FAMILY, FAMILY),
+    (Assertion.NEGATED, NEGATION),
+    (Assertion.HYPOTHETICAL, HYPOTHETICAL),
+    (Assertion.POSSIBLE, POSSIBLE),
+    (Assertion.HISTORICAL, HISTORICAL),
+)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Cue:
+    status: Assertion
+    text: str
+    start: int
+    end: int
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """[s, e) of the sentence containing [start, end): ends at . ! ? ; or a newline followed by text.
+
+    A period ends a sentence only before whitespace and an upper-case letter or a line end, so
+    "NIHSS 8 b. v 14:35" and "ca. 5" do not split.
+    """
+    s = 0
+    for m in re.finditer(r"\n|[.!?;](?=\s+[^\W\d_])", text):
+        if m.end() > start:
+            break
+        if m.group(0) == "\n" or _next_is_upper(text, m.end()):
+            s = m.end()
+    e = len(text)
+    for m in re.finditer(r"\n|[.!?;](?=\s|$)", text[end:]):
+        pos = end + m.start()
+        if m.group(0) == "\n" or pos + 1 >= len(text) or _next_is_upper(text, pos + 1):
+            e = pos
+            break
+    return s, e
+
+
+def _next_is_upper(text: str, pos: int) -> bool:
+    rest = text[pos:].lstrip()
+    return not rest or rest[0].isupper()
+
+
+@functools.lru_cache(maxsize=None)
+def _cue_regex(cues: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled alternation per cue list, longest first (so "no se descarta" beats "no")."""
+    if not cues:
+        return None
+    alternatives = "|".join(re.escape(c) for c in sorted(set(cues), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def _find(table: Mapping[str, tuple[str, ...]], lang: str, low: str) -> Iterator[re.Match[str]]:
+    rx = _cue_regex(tuple(table.get(lang, ())))
+    return rx.finditer(low) if rx is not None else iter(())
+
+
+def _cues_in(window: str, offset: int, langs: tuple[str, ...]) -> list[Cue]:
+    low = window.lower()
+    found: list[Cue] = [
+        Cue(status, m.group(0), offset + m.start(), offset + m.end())
+        for status, table in _PRECEDENCE
+        for lang in langs
+        for m in _find(table, lang, low)
+    ]
+    pseudo = [(offset + m.start(), offset + m.end()) for lang in langs for m in _find(PSEUDO, lang, low)]
+    # a cue inside a longer cue or a pseudo-cue does not count on its own
+    found.sort(key=lambda c: c.start - c.end)
+    kept: list[Cue] = []
+    for c in found:
+        if any(ps <= c.start and c.end <= pe for ps, pe in pseudo):
+            continue
+        if any(k.start <= c.start and c.end <= k.end and (k.end - k.start) > (c.end - c.start) for k in kept):
+            continue
+        kept.append(c)
+    return kept
+
+
+def _clip_pre(text: str, s: int, start: int, langs: tuple[str, ...]) -> int:
+    """Start of the pre-window: after the last terminator, at most PRE_WORDS words before ``start``."""
+    base = s
+    low = text[base:start].lower()
+    for lang in langs:
+        for m in _find(TERMINATORS, lang, low):
+            s = max(s, base + m.end())
+    words = list(_WORD_RE.finditer(text, s, start))
+    if len(words) > PRE_WORDS:
+        s = words[-PRE_WORDS].start()
+    return s
+
+
+def _clip_post(text: str, end: int, e: int, langs: tuple[str, ...]) -> int:
+    """End of the post-window: the next comma/terminator, at most POST_WORDS words after ``end``."""
+    m = re.search(r"[,:(]", text[end:e])
+    if m:
+        e = end + m.start()
+    low = text[end:e].lower()
+    for lang in langs:
+        for mt in _find(TERMINATORS, lang, low):
+            e = min(e, end + mt.start())
+            break
+    words = list(_WORD_RE.finditer(text, end, e))
+    if len(words) > POST_WORDS:
+        e = words[POST_WORDS - 1].end()
+    return e
+
+
+def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue | None]:
+    """The assertion status of the span [start, end) of ``text`` and the cue that decided it."""
+    langs = (lang, "en") if lang != "en" else ("en",)
+    s, e = sentence_bounds(text, start, end)
+    pre_start = _clip_pre(text, s, start, langs)
+    post_end = _clip_post(text, end, e, langs)
+    # Negation reaches across list commas ("No diabetes, hypertension or AF"); the other statuses
+    # qualify the nearest phrase only ("compared to the previous study, infarct ..." is not history).
+    pre = [
+        c for c in _cues_in(text[pre_start:end], pre_start, langs)
+        if c.status is Assertion.NEGATED or c.end > start or not re.search(r"[,:]", text[c.end : start])
+    ]
+    cues = pre + [c for c in _cues_in(text[start:post_end], start, langs) if c.start >= end]
+    for status, _ in _PRECEDENCE:
+        for c in cues:
+            if c.status is status:
+                return status, c
+    return Assertion.PRESENT, None

@@ -1,0 +1,236 @@
+"""Dates, times and datetimes in the seven languages' conventions.
+
+Numeric dates are read by regex, day first (all seven languages write D.M.Y; ISO Y-M-D is
+recognised by its 4-digit year first). Dates with month *names* ("24 декември 2023",
+"12 Μαρτίου", "12. března 2024") go to ``dateparser`` restricted to the note's language, with
+``REQUIRE_PARTS`` so it never fills a missing part from today's date.
+
+Completion from the admission date (``Note.admission_date``), never from the clock:
+
+* a date without a year ("24.12.") takes the year that puts it closest to admission
+  (a 24.12. note for a 3 January admission is the previous December);
+* a bare day ("on the 12th", "dne 12.") takes the month that puts it closest to admission;
+* a time alone ("at 14:35") for a datetime concept takes the admission date.
+
+Nothing is invented: without an admission date those stay unparsed (with the reason), and a
+datetime concept whose span has only a date yields a DATE value, never a made-up midnight.
+Two-digit years pivot at the reference year + 1 ("24" -> 2024, "98" -> 1998).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import logging
+import re
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatePart:
+    date: dt.date
+    start: int
+    end: int
+    #: how much was completed from the admission date: "" (nothing), "year", "month+year", "date"
+    completed: str = ""
+
+
+@dataclass(frozen=True)
+class TimePart:
+    time: dt.time
+    start: int
+    end: int
+
+
+# ----------------------------------------------------------------------------- times
+
+_AMPM = r"(?P<ampm>a\.?\s?m\.?|p\.?\s?m\.?|π\.?\s?μ\.?|μ\.?\s?μ\.?)"
+_TIME_RE = re.compile(
+    r"(?<![\d.,:])(?P<h>[01]?\d|2[0-3])\s?(?:[:]|h|ч|\.(?=[0-5]\d(?![\d.,])))\s?(?P<m>[0-5]\d)(?![\d.,]\d)"
+    r"(?::(?P<s>[0-5]\d))?(?:\s?" + _AMPM + r")?",
+    re.IGNORECASE,
+)
+# "at 14 h", "в 14 ч.", "o godz. 14", "a las 14 h", "2 pm": an hour without minutes needs an hour word or am/pm
+_HOUR_ONLY_RE = re.compile(
+    r"(?<![\d.,:])(?P<h>[01]?\d|2[0-3])"
+    r"(?:\s?(?:h|hod\.?|ч\.?|hrs?|uhr)(?!\w)|\s?" + _AMPM + r")",
+    re.IGNORECASE,
+)
+
+
+def _apply_ampm(hour: int, ampm: str | None) -> int | None:
+    if not ampm:
+        return hour
+    pm = ampm.lower().replace(".", "").replace(" ", "") in ("pm", "μμ")
+    if hour < 1 or hour > 12:
+        return None
+    if pm:
+        return 12 if hour == 12 else hour + 12
+    return 0 if hour == 12 else hour
+
+
+def find_time(text: str) -> TimePart | None:
+    """The first clock time in ``text`` (24-hour, or 12-hour with am/pm / π.μ./μ.μ.)."""
+    m = _TIME_RE.search(text)
+    if m:
+        hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
+        if hour is not None:
+            return TimePart(dt.time(hour, int(m.group("m")), int(m.group("s") or 0)), m.start(), m.end())
+    for m in _HOUR_ONLY_RE.finditer(text):
+        hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
+        if hour is not None:
+            return TimePart(dt.time(hour, 0), m.start(), m.end())
+    return None
+
+
+# ----------------------------------------------------------------------------- dates
+
+_ISO_RE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)")
+_DMY_RE = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\s?(?P<sep>[./-])\s?(?P<m>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}|\d{2})(?![\d:])")
+# "24.12." — a trailing dot marks a day-month date (not a decimal, not a time)
+_DM_RE = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.(?!\s?\d)")
+_WORD_DATE_RE = re.compile(
+    r"(?<!\d)(?P<d>\d{1,2})(?:\.|-?(?:го|ти|ви|ри))?\s*(?:de\s+|του\s+)?(?P<mon>[^\W\d_]{3,}\.?)"
+    r"(?:,?\s*(?:de\s+|del\s+)?(?P<y>\d{4}|\d{2})(?!\d|:))?"
+    r"|(?P<mon2>[^\W\d_]{3,}\.?)\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?:,?\s*(?P<y2>\d{4}))?(?![\d:])",
+    re.IGNORECASE,
+)
+_DAY_ONLY_RE = re.compile(
+    r"(?:(?:on\s+)?the\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?|(?P<d2>\d{1,2})(?:st|nd|rd|th)"
+    r"|(?:dne|dnia|el\s+día|el|pe|на|στις)\s+(?P<d3>\d{1,2})\.?)(?![\d.:,]?\d)",
+    re.IGNORECASE,
+)
+_RELATIVE_DAYS = {
+    0: ("today", "днес", "dnes", "σήμερα", "hoy", "dziś", "dzisiaj", "azi", "astăzi"),
+    -1: ("yesterday", "вчера", "včera", "χθες", "χτες", "ayer", "wczoraj", "ieri"),
+}
+
+
+def two_digit_year(yy: int, reference_year: int) -> int:
+    """A 2-digit year in the century that does not put it after reference_year + 1."""
+    year = 2000 + yy
+    return year if year <= reference_year + 1 else 1900 + yy
+
+
+def closest_year(day: int, month: int, admission: dt.date) -> dt.date | None:
+    """The (day, month) in the year that puts it closest to the admission date."""
+    best = None
+    for year in (admission.year - 1, admission.year, admission.year + 1):
+        try:
+            cand = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if best is None or abs((cand - admission).days) < abs((best - admission).days):
+            best = cand
+    return best
+
+
+def closest_month(day: int, admission: dt.date) -> dt.date | None:
+    """The day of month in the month (around admission) that puts it closest to the admission date."""
+    best = None
+    for delta in (-1, 0, 1):
+        month_index = admission.year * 12 + admission.month - 1 + delta
+        year, month = divmod(month_index, 12)
+        if day > calendar.monthrange(year, month + 1)[1]:
+            continue
+        cand = dt.date(year, month + 1, day)
+        if best is None or abs((cand - admission).days) < abs((best - admission).days):
+            best = cand
+    return best
+
+
+class DateError(ValueError):
+    """A date that cannot be read or completed; the message is the reason kept in the value."""
+
+
+def find_date(text: str, lang: str, admission: dt.date | None) -> DatePart | None:
+    """The first date in ``text``; raises :class:`DateError` for a date that is invalid or cannot be completed."""
+    ref_year = admission.year if admission else dt.date.today().year
+    m = _ISO_RE.search(text)
+    if m:
+        return DatePart(_make(int(m["y"]), int(m["m"]), int(m["d"]), m.group(0)), m.start(), m.end())
+    m = _DMY_RE.search(text)
+    if m:
+        y = int(m["y"])
+        if len(m["y"]) == 2:
+            y = two_digit_year(y, ref_year)
+        return DatePart(_make(y, int(m["m"]), int(m["d"]), m.group(0)), m.start(), m.end())
+    m = _DM_RE.search(text)
+    if m:
+        day, month = int(m["d"]), int(m["m"])
+        _make(2000, month, day, m.group(0))  # validates day/month (2000 is a leap year: 29.2. passes)
+        if admission is None:
+            raise DateError(f"date {m.group(0).strip()!r} has no year and the note has no admission date")
+        return DatePart(closest_year(day, month, admission), m.start(), m.end(), completed="year")  # type: ignore[arg-type]
+    for m in _WORD_DATE_RE.finditer(text):
+        part = _word_date(m, lang, admission, ref_year)
+        if part is not None:
+            return part
+    lowered = text.lower()
+    for offset, words in _RELATIVE_DAYS.items():
+        for w in words:
+            i = _find_word(lowered, w)
+            if i >= 0:
+                if admission is None:
+                    raise DateError(f"relative date {w!r} and the note has no admission date")
+                return DatePart(admission + dt.timedelta(days=offset), i, i + len(w), completed="date")
+    m = _DAY_ONLY_RE.search(text)
+    if m:
+        day = int(m["d1"] or m["d2"] or m["d3"])
+        if admission is None:
+            raise DateError(f"day {m.group(0).strip()!r} has no month and the note has no admission date")
+        date = closest_month(day, admission)
+        if date is None:
+            raise DateError(f"day {day} does not exist around the admission date")
+        return DatePart(date, m.start(), m.end(), completed="month+year")
+    return None
+
+
+def _find_word(text: str, word: str) -> int:
+    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)
+    return m.start() if m else -1
+
+
+def _make(y: int, m: int, d: int, raw: str) -> dt.date:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        raise DateError(f"{raw.strip()!r} is not a valid date (day {d}, month {m}, year {y})") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _parser(lang: str, require_year: bool):
+    from dateparser.date import DateDataParser
+
+    parts = ["day", "month", "year"] if require_year else ["day", "month"]
+    settings = {"DATE_ORDER": "DMY", "REQUIRE_PARTS": parts, "PREFER_DAY_OF_MONTH": "first",
+                "RETURN_TIME_AS_PERIOD": False, "RELATIVE_BASE": dt.datetime(2000, 1, 1)}
+    return DateDataParser(languages=[lang], settings=settings)
+
+
+def _word_date(m: re.Match, lang: str, admission: dt.date | None, ref_year: int) -> DatePart | None:
+    day = m["d"] or m["d2"]
+    mon = m["mon"] or m["mon2"]
+    year = m["y"] or m["y2"]
+    candidate = f"{day} {mon} {year}" if year else f"{day} {mon}"
+    try:
+        data = _parser(lang, bool(year)).get_date_data(candidate)
+    except Exception:  # dateparser raises assorted errors on odd input; a miss is not a failure here
+        log.debug("dateparser failed on a candidate date", exc_info=True)
+        return None
+    if data is None or data.date_obj is None:
+        return None
+    parsed = data.date_obj.date()
+    if int(day) != parsed.day:  # dateparser read the number as something else
+        return None
+    if year:
+        y = int(year)
+        if len(year) == 2:
+            y = two_digit_year(y, ref_year)
+        return DatePart(_make(y, parsed.month, parsed.day, m.group(0)), m.start(), m.end())
+    if admission is None:
+        raise DateError(f"date {m.group(0).strip()!r} has no year and the note has no admission date")
+    return DatePart(closest_year(parsed.day, parsed.month, admission), m.start(), m.end(), completed="year")  # type: ignore[arg-type]

@@ -1,0 +1,108 @@
+"""Facts derived from other facts of the same note, as the catalogue declares them.
+
+* ``extra.derive: {from: [A, B], op: minutes_between}`` — door-to-needle from arrival and bolus
+  times, door-to-groin, door-to-door. Only when the note does not state the duration itself
+  (a stated value wins), both source values are OK and present (not negated), and the result
+  passes the concept's range check (a negative or absurd duration is returned as REJECTED).
+  Two clock times without dates are taken on the same day, or across midnight when the
+  second is earlier (23:50 -> 00:20 = 30 min); a datetime and a time share the datetime's date.
+* ``extra.derive_from_score: {concept: C, bands: {member: [lo, hi]}}`` — the GCS level from the
+  GCS score.
+
+Derived facts have no answer; their evidence is ``derived_from`` (the source concept ids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from kgqa.types import Assertion, Concept, Fact, Note, Value, ValueKind
+from kgqa.values.normalise import check_range
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _usable(fact: Fact | None) -> bool:
+    return fact is not None and fact.value.ok and fact.value.assertion is Assertion.PRESENT
+
+
+def _as_datetime(v: Value, other: Value) -> dt.datetime | None:
+    if isinstance(v.value, dt.datetime):
+        return v.value
+    if isinstance(v.value, dt.time):
+        if isinstance(other.value, dt.datetime):
+            return dt.datetime.combine(other.value.date(), v.value)
+        return dt.datetime.combine(dt.date(2000, 1, 1), v.value)
+    return None
+
+
+def minutes_between(a: Value, b: Value) -> float | None:
+    """Minutes from ``a`` to ``b`` (datetimes or clock times); None when either has no time of day."""
+    start, end = _as_datetime(a, b), _as_datetime(b, a)
+    if start is None or end is None:
+        return None
+    minutes = (end - start).total_seconds() / 60
+    both_times = isinstance(a.value, dt.time) and isinstance(b.value, dt.time)
+    if both_times and minutes < 0:
+        minutes += 24 * 60  # across midnight
+    return minutes
+
+
+#: op name -> function of the two source values
+OPS: Mapping[str, Callable[[Value, Value], float | None]] = {"minutes_between": minutes_between}
+
+
+def derive(facts: Sequence[Fact], catalogue: Iterable[Concept], note: Note) -> list[Fact]:
+    """Facts the catalogue derives from ``facts`` (of one note); never facts the note already states."""
+    by_concept: dict[str, Fact] = {}
+    for f in facts:
+        if f.note_id == note.id and _usable(f):
+            by_concept.setdefault(f.concept_id, f)
+    stated = {f.concept_id for f in facts if f.note_id == note.id and f.value.ok}
+    out: list[Fact] = []
+    for concept in catalogue:
+        if concept.id in stated:
+            continue
+        rule: Any = concept.extra.get("derive")
+        if rule:
+            fact = _derive_op(concept, rule, by_concept, note)
+            if fact is not None:
+                out.append(fact)
+        band_rule: Any = concept.extra.get("derive_from_score")
+        if band_rule:
+            fact = _derive_band(concept, band_rule, by_concept, note)
+            if fact is not None:
+                out.append(fact)
+    return out
+
+
+def _derive_op(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note) -> Fact | None:
+    sources = list(rule.get("from", ()))
+    op = OPS.get(str(rule.get("op")))
+    if op is None or len(sources) != 2 or not all(_usable(facts.get(s)) for s in sources):
+        return None
+    a, b = facts[sources[0]].value, facts[sources[1]].value
+    minutes = op(a, b)
+    if minutes is None:
+        return None
+    value = Value(kind=ValueKind.DURATION, value=int(round(minutes)), unit=concept.unit or "minute",
+                  datatype=concept.datatype or XSD + "integer",
+                  reason=f"derived: {op.__name__}({sources[0]}, {sources[1]})")
+    return Fact(note_id=note.id, concept_id=concept.id, value=check_range(value, concept), derived_from=tuple(sources))
+
+
+def _derive_band(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note) -> Fact | None:
+    source = facts.get(str(rule.get("concept")))
+    if not _usable(source) or source is None:
+        return None
+    score = float(source.value.value)  # type: ignore[arg-type]
+    for member_id, (lo, hi) in dict(rule.get("bands", {})).items():
+        if lo <= score <= hi:
+            member = next((m for m in concept.members if m.id == member_id), None)
+            if member is None:
+                return None
+            value = Value(kind=concept.kind, value=member.id, member_iri=member.iri, datatype=XSD + "string",
+                          reason=f"derived from {source.concept_id} = {score:g}")
+            return Fact(note_id=note.id, concept_id=concept.id, value=value, derived_from=(source.concept_id,))
+    return None

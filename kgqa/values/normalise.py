@@ -1,0 +1,254 @@
+"""Answer span + concept + note -> typed :class:`~kgqa.types.Value` (pure; never raises).
+
+Dispatch is a registry from value kind to reader; each reader returns a Value. Afterwards the
+assertion status (``assertion.detect``) is attached, booleans that are negated become False, and
+numeric values are checked against the concept's range: out-of-range values are kept as REJECTED
+with the reason, never dropped silently and never emitted as OK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import replace
+from decimal import Decimal
+from typing import Callable, Mapping
+
+from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
+from kgqa.values import assertion as assertion_mod
+from kgqa.values import dates, enums, measures
+
+log = logging.getLogger(__name__)
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+class _Ctx:
+    """What a reader needs: the span text, its offset in the note, the concept and the note."""
+
+    def __init__(self, answer: Answer, concept: Concept, note: Note) -> None:
+        self.text = answer.text
+        self.offset = answer.start
+        self.concept = concept
+        self.note = note
+        self.lang = note.lang
+
+    def unparsed(self, reason: str) -> Value:
+        return Value(kind=self.concept.kind, value=None, status=ValueStatus.UNPARSED,
+                     reason=f"{self.concept.id}: {reason}", datatype=self.concept.datatype)
+
+    def number(self, meas: measures.Measure, unit: str | None = None) -> Value:
+        c = self.concept
+        integral = c.kind in (ValueKind.INTEGER, ValueKind.DURATION)
+        value: int | Decimal
+        if integral:
+            if not float(meas.value).is_integer() and not meas.approximate and c.kind is ValueKind.INTEGER:
+                return Value(kind=c.kind, value=Decimal(str(meas.value)), status=ValueStatus.REJECTED,
+                             reason=f"{c.id}: {meas.value:g} is not a whole number", datatype=c.datatype, unit=unit,
+                             source_start=self.offset + meas.start, source_end=self.offset + meas.end)
+            value = int(round(meas.value))
+        else:
+            # rounded to 3 decimals: pint conversions leave float noise ("6.66089...")
+            value = Decimal(str(round(meas.value, 3))).normalize()
+        return Value(kind=c.kind, value=value, unit=unit, datatype=c.datatype,
+                     source_start=self.offset + meas.start, source_end=self.offset + meas.end,
+                     approximate=meas.approximate, low=meas.low, high=meas.high)
+
+
+# ----------------------------------------------------------------------------------------- readers
+
+
+def _numeric(ctx: _Ctx) -> Value:
+    c = ctx.concept
+    extra = c.extra
+    if extra.get("blood_pressure"):
+        meas = measures.read_blood_pressure(ctx.text, ctx.lang, str(extra["blood_pressure"]))
+    elif extra.get("score_scale") or (c.unit is None and c.kind is ValueKind.INTEGER):
+        meas = measures.read_score(ctx.text, ctx.lang, extra.get("score_scale"), c.maximum)
+    elif c.kind is ValueKind.DURATION:
+        meas = measures.read_minutes(ctx.text, ctx.lang)
+        if isinstance(meas, str):
+            return ctx.unparsed(meas)
+        return ctx.number(meas, c.unit)
+    else:
+        meas = measures.read_quantity_with_unit(ctx.text, ctx.lang, c.unit, extra.get("molar_mass_g_per_mol"))
+    if isinstance(meas, str):
+        return ctx.unparsed(meas)
+    if c.unit:
+        converted = measures.to_canonical(meas, c.unit, extra.get("molar_mass_g_per_mol"))
+        if isinstance(converted, str):
+            return Value(kind=c.kind, value=None, status=ValueStatus.REJECTED, reason=f"{c.id}: {converted}",
+                         datatype=c.datatype, source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end)
+        meas = converted
+    return ctx.number(meas, c.unit)
+
+
+def _date(ctx: _Ctx) -> Value:
+    try:
+        part = dates.find_date(ctx.text, ctx.lang, ctx.note.admission_date)
+    except dates.DateError as exc:
+        return ctx.unparsed(str(exc))
+    if part is None:
+        return ctx.unparsed("no date in the span")
+    return Value(kind=ValueKind.DATE, value=part.date, datatype=XSD + "date",
+                 source_start=ctx.offset + part.start, source_end=ctx.offset + part.end,
+                 reason=f"completed {part.completed} from the admission date" if part.completed else None)
+
+
+def _time(ctx: _Ctx) -> Value:
+    part = dates.find_time(ctx.text)
+    if part is None:
+        return ctx.unparsed("no clock time in the span")
+    return Value(kind=ValueKind.TIME, value=part.time, datatype=XSD + "time",
+                 source_start=ctx.offset + part.start, source_end=ctx.offset + part.end)
+
+
+def _datetime(ctx: _Ctx) -> Value:
+    time_part = dates.find_time(ctx.text)
+    # read the date from the span with the time blanked out, so "12.3. 14:35" cannot misread 14.35
+    blanked = ctx.text
+    if time_part is not None:
+        blanked = ctx.text[: time_part.start] + " " * (time_part.end - time_part.start) + ctx.text[time_part.end :]
+    try:
+        date_part = dates.find_date(blanked, ctx.lang, ctx.note.admission_date)
+    except dates.DateError as exc:
+        return ctx.unparsed(str(exc))
+    if date_part is None and time_part is None:
+        return ctx.unparsed("no date or time in the span")
+    if time_part is None:
+        assert date_part is not None
+        # a date without a time: kept as a date, never given an invented midnight
+        return Value(kind=ValueKind.DATE, value=date_part.date, datatype=XSD + "date",
+                     source_start=ctx.offset + date_part.start, source_end=ctx.offset + date_part.end,
+                     reason="no time in the span: kept as a date"
+                     + (f"; completed {date_part.completed} from the admission date" if date_part.completed else ""))
+    completed = date_part.completed if date_part else "date"
+    if date_part is None:
+        if ctx.note.admission_date is None:
+            return ctx.unparsed("a time without a date and the note has no admission date")
+        day = ctx.note.admission_date
+        start, end = time_part.start, time_part.end
+    else:
+        day = date_part.date
+        start, end = min(date_part.start, time_part.start), max(date_part.end, time_part.end)
+    return Value(kind=ValueKind.DATETIME, value=dt.datetime.combine(day, time_part.time), datatype=XSD + "dateTime",
+                 source_start=ctx.offset + start, source_end=ctx.offset + end,
+                 reason=f"completed {completed} from the admission date" if completed else None)
+
+
+def _boolean(ctx: _Ctx) -> Value:
+    said = enums.yes_no(ctx.text, ctx.lang)
+    value = True if said is None else said
+    return Value(kind=ValueKind.BOOLEAN, value=value, datatype=XSD + "boolean",
+                 assertion=Assertion.PRESENT if value else Assertion.NEGATED,
+                 source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+
+
+def _members(ctx: _Ctx) -> Value:
+    c = ctx.concept
+    text = ctx.text.strip()
+    hit = enums.match_member(ctx.text, c.members, ctx.lang) if c.members else None
+    if hit is None and c.members:
+        hit_by_number = _member_by_number(ctx)
+        if hit_by_number is not None:
+            return hit_by_number
+    if hit is None:
+        # no exact label: keep the text for the linker (it links fuzzily within the concept's scope)
+        return Value(kind=c.kind, value=" ".join(text.split()), datatype=XSD + "string",
+                     source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+    member, label = hit
+    literal = member.extra.get("literal")
+    return Value(kind=c.kind, value=literal if literal is not None else member.id, member_iri=member.iri,
+                 datatype=XSD + "string", source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+
+
+def _member_by_number(ctx: _Ctx) -> Value | None:
+    """Members defined by a numeric band (stenosis 50-70 %, TIA < 10 min): pick the band the number is in."""
+    c = ctx.concept
+    bands = [(m, m.extra) for m in c.members if any(k.startswith(("min_", "max_")) for k in m.extra)]
+    if not bands:
+        return None
+    minutes = any(k.endswith("_minutes") for _, e in bands for k in e)
+    meas = measures.read_minutes(ctx.text, ctx.lang) if minutes else measures.read_quantity_with_unit(ctx.text, ctx.lang)
+    if isinstance(meas, str):
+        return None
+    suffix = "_minutes" if minutes else "_percent"
+    for member, e in bands:
+        lo, hi = e.get("min" + suffix, float("-inf")), e.get("max" + suffix, float("inf"))
+        if lo <= meas.value <= hi:
+            return Value(kind=c.kind, value=member.extra.get("literal", member.id), member_iri=member.iri,
+                         datatype=XSD + "string", source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end,
+                         approximate=meas.approximate)
+    return Value(kind=c.kind, value=None, status=ValueStatus.REJECTED, datatype=XSD + "string",
+                 reason=f"{c.id}: {meas.value:g} is in none of the member bands",
+                 source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end)
+
+
+def _text(ctx: _Ctx) -> Value:
+    return Value(kind=ValueKind.TEXT, value=" ".join(ctx.text.split()), datatype=XSD + "string",
+                 source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+
+
+#: value kind -> reader
+READERS: Mapping[ValueKind, Callable[[_Ctx], Value]] = {
+    ValueKind.INTEGER: _numeric,
+    ValueKind.DECIMAL: _numeric,
+    ValueKind.DURATION: _numeric,
+    ValueKind.DATE: _date,
+    ValueKind.TIME: _time,
+    ValueKind.DATETIME: _datetime,
+    ValueKind.BOOLEAN: _boolean,
+    ValueKind.ENUM: _members,
+    ValueKind.DRUG: _members,
+    ValueKind.TEXT: _text,
+}
+
+
+# ----------------------------------------------------------------------------------------- checks
+
+
+def check_range(value: Value, concept: Concept) -> Value:
+    """REJECTED (with the reason) when a numeric value lies outside the concept's [minimum, maximum]."""
+    if not value.ok or concept.kind not in (ValueKind.INTEGER, ValueKind.DECIMAL, ValueKind.DURATION):
+        return value
+    if not isinstance(value.value, (int, float, Decimal)) or isinstance(value.value, bool):
+        return value
+    v = float(value.value)
+    lo, hi = concept.minimum, concept.maximum
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+        unit = f" {concept.unit}" if concept.unit else ""
+        return replace(value, status=ValueStatus.REJECTED,
+                       reason=f"{concept.id}: {v:g}{unit} is outside the allowed range {rng}")
+    return value
+
+
+def _assertion(answer: Answer, concept: Concept, note: Note) -> Assertion:
+    if note.text[answer.start : answer.end] == answer.text:
+        status, _ = assertion_mod.detect(note.text, answer.start, answer.end, note.lang)
+    else:  # an answer that does not slice this note: judge the span alone
+        status, _ = assertion_mod.detect(answer.text, 0, len(answer.text), note.lang)
+    if status is Assertion.HISTORICAL and concept.extra.get("history_expected"):
+        # risk factors and pre-stroke medication are history by definition
+        return Assertion.PRESENT
+    return status
+
+
+def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
+    """The typed value of ``answer`` for ``concept``; UNPARSED/REJECTED values carry the reason. Never raises."""
+    try:
+        ctx = _Ctx(answer, concept, note)
+        value = READERS[concept.kind](ctx)
+        status = _assertion(answer, concept, note)
+        if concept.kind is ValueKind.BOOLEAN:
+            if value.value is True and status is Assertion.NEGATED:
+                value = replace(value, value=False)
+            if value.value is False:
+                status = Assertion.NEGATED
+        value = replace(value, assertion=status)
+        return check_range(value, concept)
+    except Exception as exc:  # a batch must survive any one odd span; the reason says what broke
+        log.warning("value of %s in note %s could not be normalised: %s", concept.id, note.id, type(exc).__name__,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        return Value(kind=concept.kind, value=None, status=ValueStatus.UNPARSED,
+                     reason=f"{concept.id}: internal error {type(exc).__name__} while normalising")

@@ -1,0 +1,107 @@
+"""Scores of the hand-made fixture (tests/evaluation/conftest.py), worked out by hand."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from kgqa.evaluation.reliability import plot_reliability, reliability_bins
+from kgqa.evaluation.scoring import report_dict, score, values_equal
+from kgqa.types import Assertion, Concept, EnumMember, Value, ValueKind
+
+approx = pytest.approx
+
+
+def test_overall_scores_match_the_hand_computation(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    s = score(golds, facts, concepts)
+    m = s.metrics(("overall",))
+    # 6 gold spans (5 en + 1 es), 6 predicted spans (all en)
+    assert (m["support"], m["predicted"]) == (6, 6)
+    # exact: nihss, thrombolysis, stroke type
+    assert m["span_exact"] == {"precision": approx(3 / 6), "recall": approx(3 / 6), "f1": approx(0.5)}
+    # overlap adds the systolic "180/95"
+    assert m["span_overlap"]["precision"] == approx(4 / 6) and m["span_overlap"]["recall"] == approx(4 / 6)
+    # values: nihss 8, systolic 180, thrombolysis False
+    assert m["value"]["f1"] == approx(0.5)
+    # of the 4 overlapping pairs, the stroke type's value is wrong
+    assert m["value_accuracy"] == approx(3 / 4)
+    assert m["linking_accuracy"] == approx(0.0)
+    # 12 (note, concept) pairs; wrong: glucose in en (answered, absent), nihss in es (missed)
+    assert m["null_accuracy"] == approx(10 / 12)
+
+
+def test_per_language_and_group(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    s = score(golds, facts, concepts)
+    en, es = s.metrics(("lang", "en")), s.metrics(("lang", "es"))
+    # en: 3 right values of 6 predictions and 5 gold -> P .5, R .6
+    assert en["value"]["precision"] == approx(0.5) and en["value"]["recall"] == approx(0.6)
+    assert en["value"]["f1"] == approx(2 * 0.5 * 0.6 / 1.1)
+    # es: nothing predicted, one gold: recall 0, precision undefined, F1 0
+    assert es["value"] == {"precision": None, "recall": 0.0, "f1": 0.0}
+    scores_group = s.metrics(("group", "scores"))
+    # nihss right (en), discharge nihss wrong (en), nihss missed (es)
+    assert scores_group["value"]["precision"] == approx(1 / 2) and scores_group["value"]["recall"] == approx(1 / 3)
+    vitals = s.metrics(("group", "vitals"))
+    assert vitals["span_exact"]["f1"] == 0.0 and vitals["span_overlap"]["recall"] == approx(1.0)
+    assert s.metrics(("concept", "stroke_type"))["linking_accuracy"] == 0.0
+    assert s.metrics(("concept", "glucose"))["null_accuracy"] == approx(1 / 2)
+
+
+def test_report_dict_has_every_bucket(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    r = report_dict(score(golds, facts, concepts))
+    assert set(r["by_lang"]) == {"en", "es"}
+    assert set(r["by_group"]) == {"scores", "vitals", "treatment", "imaging"}
+    assert set(r["by_concept"]) == {c.id for c in concepts}
+    assert "en/scores" in r["by_lang_group"] and r["notes"] == 2
+
+
+def test_duplicate_answers_are_false_positives(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    facts = {**facts, "n-en": facts["n-en"] + [facts["n-en"][0]]}
+    m = score(golds, facts, concepts).metrics(("concept", "nihss_score"))
+    assert m["span_exact"]["precision"] == approx(1 / 2)
+
+
+def test_reliability_bins_and_ece(fixture_eval, tmp_path):
+    golds, facts, concepts = fixture_eval
+    s = score(golds, facts, concepts)
+    # confidences: .95 right, .95 wrong, .15 right, .15 right, .55 wrong, .55 wrong
+    summary = reliability_bins(s.calibration, n_bins=10)
+    by_low = {round(b["low"], 1): b for b in summary["bins"] if b["count"]}
+    assert {k: (b["count"], b["accuracy"]) for k, b in by_low.items()} == {0.9: (2, 0.5), 0.1: (2, 1.0), 0.5: (2, 0.0)}
+    assert summary["ece"] == approx((2 * 0.45 + 2 * 0.85 + 2 * 0.55) / 6)
+    png = plot_reliability(summary, tmp_path / "rel.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+STROKE = Concept(id="stroke_type", group="g", kind=ValueKind.ENUM, questions={"en": ("q",)}, target_class="x:C",
+                 members=(EnumMember("ischemic", "iri:isch"),))
+NUM = Concept(id="n", group="g", kind=ValueKind.INTEGER, questions={"en": ("q",)}, target_class="x:C")
+
+
+@pytest.mark.parametrize(
+    "gold, value, concept, expected",
+    [
+        (8, Value(ValueKind.INTEGER, 8), NUM, True),
+        (7.2, Value(ValueKind.DECIMAL, Decimal("7.2")), NUM, True),
+        (7.2, Value(ValueKind.DECIMAL, Decimal("7.3")), NUM, False),
+        (1, Value(ValueKind.BOOLEAN, True), NUM, False),  # a boolean is not the number 1
+        (False, Value(ValueKind.BOOLEAN, False, assertion=Assertion.NEGATED), NUM, True),
+        (False, Value(ValueKind.BOOLEAN, True, assertion=Assertion.NEGATED), NUM, True),
+        (True, Value(ValueKind.BOOLEAN, True), NUM, True),
+        (True, Value(ValueKind.BOOLEAN, False, assertion=Assertion.NEGATED), NUM, False),
+        ("ischemic", Value(ValueKind.ENUM, "x", member_iri="iri:isch"), STROKE, True),
+        ("ischemic", Value(ValueKind.ENUM, "ischemic stroke"), STROKE, False),
+        (dt.date(2024, 3, 1), Value(ValueKind.DATE, dt.date(2024, 3, 1)), NUM, True),
+        (dt.date(2024, 3, 1), Value(ValueKind.DATETIME, dt.datetime(2024, 3, 1, 10, 5)), NUM, True),
+        (dt.datetime(2024, 3, 1, 10, 5), Value(ValueKind.DATETIME, dt.datetime(2024, 3, 1, 10, 5)), NUM, True),
+        (dt.datetime(2024, 3, 1, 10, 5), Value(ValueKind.DATETIME, dt.datetime(2024, 3, 2, 10, 5)), NUM, False),
+        (dt.datetime(2024, 3, 1, 10, 5), Value(ValueKind.TIME, dt.time(10, 5)), NUM, True),
+        (dt.datetime(2024, 3, 1, 10, 5), Value(ValueKind.DATE, dt.date(2024, 3, 1)), NUM, False),
+    ],
+)
+def test_values_equal(gold, value, concept, expected):
+    assert values_equal(gold, value, concept) is expected

@@ -1,0 +1,144 @@
+"""The synthetic-note generator: offsets, variety, distractors, negation, template split."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from kgqa.evaluation.gold import GoldNote, read_gold_jsonl, write_gold_jsonl
+from kgqa.synth.generator import DISTRACTOR_SLOTS, SECTION_ORDERS, generate_corpus, generate_note
+from kgqa.synth.languages import LEXICONS, lexicon_for
+from kgqa.synth.lexicon import split_options
+from kgqa.synth.squad import GOLD_CONCEPTS
+from kgqa.synth.templates import TextBuilder, parse, slots
+from kgqa.types import LANGUAGES
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[GoldNote]:
+    return list(generate_corpus(12, split="train")) + list(generate_corpus(12, split="heldout"))
+
+
+def test_every_language_has_a_lexicon_with_the_same_groups():
+    assert set(LEXICONS) == set(LANGUAGES)
+    groups = set(lexicon_for("en").groups)
+    for lang, lex in LEXICONS.items():
+        assert set(lex.groups) == groups, lang
+        for group, options in lex.groups.items():
+            # at least two alternatives, so that both template splits have one
+            assert len(options) >= 2, (lang, group)
+            # every slot is a gold concept or a known distractor (a typo would silently drop a fact)
+            for option in options:
+                assert set(slots(option)) <= set(GOLD_CONCEPTS) | DISTRACTOR_SLOTS, (lang, group, option)
+
+
+def test_gold_offsets_always_slice_to_the_gold_text(corpus):
+    for gold in corpus:
+        for a in gold.annotations:
+            assert gold.note.text[a.start : a.end] == a.text
+            assert a.text.strip() == a.text and a.text
+
+
+def test_all_languages_and_both_splits_are_generated(corpus):
+    assert Counter(g.note.lang for g in corpus) == {lang: 24 for lang in LANGUAGES}
+    assert Counter(g.split for g in corpus) == {"train": 84, "heldout": 84}
+    assert len({g.note.id for g in corpus}) == len(corpus)
+
+
+def test_generation_is_deterministic():
+    a, b = generate_note("pl", 3, split="heldout", seed=7), generate_note("pl", 3, split="heldout", seed=7)
+    assert a == b
+    assert generate_note("pl", 4, split="heldout", seed=7).note.text != a.note.text
+
+
+def test_held_out_templates_are_never_used_by_training_notes(corpus):
+    train = {p for g in corpus if g.split == "train" for p in g.phrasings}
+    heldout = {p for g in corpus if g.split == "heldout" for p in g.phrasings}
+    assert train and heldout
+    assert not train & heldout
+
+
+@pytest.mark.parametrize("n, held", [(1, 0), (2, 1), (3, 1), (4, 1), (6, 2), (9, 3)])
+def test_split_options_holds_out_the_last_third(n, held):
+    options = tuple(range(n))
+    train, heldout = split_options(options, "train"), split_options(options, "heldout")
+    if n == 1:
+        assert train == heldout == options
+    else:
+        assert len(heldout) == held and set(train) | set(heldout) == set(options) and not set(train) & set(heldout)
+
+
+def test_real_variety(corpus):
+    en = [g for g in corpus if g.note.lang == "en"]
+    assert len({g.note.text.splitlines()[0] for g in en}) >= 3  # titles
+    assert len({p for g in en for p in g.phrasings if ".nihss_score." in p}) >= 3
+    assert len({p for g in corpus for p in g.phrasings if "section_order" in p}) == len(SECTION_ORDERS)
+    texts = [a.text for g in corpus for a in g.annotations if a.concept_id == "glucose"]
+    assert any("," in t for t in texts) and any("." in t for t in texts)  # decimal comma and point
+
+
+def test_distractor_pairs_are_annotated_apart(corpus):
+    both = [g for g in corpus if g.for_concept("nihss_score") and g.for_concept("discharge_nihss_score")]
+    assert both
+    for g in both:
+        (adm,), (dis,) = g.for_concept("nihss_score"), g.for_concept("discharge_nihss_score")
+        assert adm.start != dis.start
+    bp = [g for g in corpus if g.for_concept("systolic_pressure")]
+    for g in bp:
+        (s,), (d,) = g.for_concept("systolic_pressure"), g.for_concept("diastolic_pressure")
+        assert s.value > d.value and s.end <= d.start
+
+
+def test_negated_and_absent_facts(corpus):
+    negated = [a for g in corpus for a in g.annotations if a.assertion == "negated"]
+    assert {a.concept_id for a in negated} >= {"thrombolysis", "thrombectomy", "risk_previous_stroke"}
+    assert all(a.value is False for a in negated)
+    # some gold concepts are absent from some notes: the null decision is exercised
+    assert any(not g.for_concept("nihss_score") for g in corpus)
+
+
+def test_values_are_canonical(corpus):
+    kinds = {}
+    for g in corpus:
+        for a in g.annotations:
+            kinds.setdefault(a.concept_id, set()).add(type(a.value))
+    assert kinds["hospital_timestamp"] == {dt.datetime}
+    assert kinds["discharge_date"] == {dt.date}
+    assert kinds["glucose"] == {float}
+    assert kinds["nihss_score"] == {int}
+    assert kinds["stroke_type"] == {str}
+    assert set(kinds) <= set(GOLD_CONCEPTS)
+
+
+def test_acute_times_fall_on_the_admission_day(corpus):
+    for g in corpus:
+        for a in g.annotations:
+            if isinstance(a.value, dt.datetime):
+                assert a.value.date() == g.note.admission_date
+
+
+def test_gold_jsonl_round_trip(corpus, tmp_path):
+    path = tmp_path / "gold.jsonl"
+    assert write_gold_jsonl(corpus[:10], path) == 10
+    assert list(read_gold_jsonl(path)) == corpus[:10]
+
+
+@pytest.mark.parametrize(
+    "phrasing, values, text, spans",
+    [
+        ("NIHSS {nihss_score}.", {"nihss_score": "8"}, "NIHSS 8.", [("nihss_score", "8")]),
+        ("{sex}, {age} y.", {"sex": "man", "age": "70"}, "Man, 70 y.", [("sex", "Man"), ("age", "70")]),
+        ("<<thrombolysis|No IVT>> given.", {}, "No IVT given.", [("thrombolysis", "No IVT")]),
+    ],
+)
+def test_text_builder_records_slots(phrasing, values, text, spans):
+    out = TextBuilder()
+    out.write("X ")
+    out.write_phrasing(phrasing, values.__getitem__)
+    assert out.text == "X " + text
+    assert [(s.concept, s.text) for s in out.spans] == spans
+    assert all(out.text[s.start : s.end] == s.text for s in out.spans)
+
+
+def test_parse_keeps_literals():
+    assert "".join(p.literal or p.words or "{}" for p in parse("a {x} b <<y|c d>>.")) == "a {} b c d."

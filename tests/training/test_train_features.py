@@ -1,0 +1,91 @@
+"""Start/end labels on top of the reader's windows, in all seven scripts, and dataset weighting."""
+
+from collections import Counter
+
+import pytest
+
+from kgqa.qa.config import WindowConfig
+from kgqa.qa.windowing import encode_windows
+from kgqa.tokenizer import train_unigram_tokenizer
+from kgqa.qa.tiny import SEED_TEXTS
+from training.qa_features import CLS_INDEX, answer_token_span, apply_weights, build_train_features, label_windows
+from training.squad import AnswerSpan, QaExample
+
+# (lang, context, answer) — one per script kgqa reads
+SCRIPTS = [
+    ("en", "The patient received alteplase 0.9 mg/kg at 14:35 on admission.", "alteplase"),
+    ("es", "Se administró aspirina 300 mg al alta del paciente.", "aspirina 300 mg"),
+    ("pl", "Ciśnienie tętnicze wynosiło 180/95 mmHg przy przyjęciu.", "180/95 mmHg"),
+    ("cs", "Pacient přijat s akutní ischemickou cévní mozkovou příhodou.", "ischemickou"),
+    ("ro", "Glicemia a fost 7,2 mmol/l la internare.", "7,2 mmol/l"),
+    ("el", "Ο ασθενής εισήχθη με οξύ ισχαιμικό επεισόδιο στις 10:15.", "ισχαιμικό"),
+    ("bg", "Пациентът е приет с остър исхемичен инсулт, NIHSS 8 точки.", "исхемичен инсулт"),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_unigram_tokenizer(list(SEED_TEXTS) + [c for _, c, _ in SCRIPTS], vocab_size=400)
+
+
+def _example(context, answer, qid="q", lang="en"):
+    start = context.index(answer)
+    return QaExample(qid, "What?", context, (AnswerSpan(answer, start),), "t", lang, (answer,))
+
+
+@pytest.mark.parametrize("lang, context, answer", SCRIPTS, ids=[s[0] for s in SCRIPTS])
+def test_labels_cover_exactly_the_answer_tokens(tokenizer, lang, context, answer):
+    ex = _example(context, answer, lang=lang)
+    windows = encode_windows(tokenizer, [ex.question], [context], WindowConfig(max_seq_length=128, doc_stride=32))
+    (lw,) = label_windows(windows, [ex])
+    s, e = lw.start_position, lw.end_position
+    assert CLS_INDEX < s <= e
+    offsets = lw.window.offsets
+    a = ex.answers[0]
+    # the labelled tokens cover the answer, and the first/last of them overlap it (no extra tokens)
+    assert offsets[s][0] <= a.start and offsets[e][1] >= a.end
+    assert offsets[s][1] > a.start and offsets[e][0] < a.end
+    assert answer in context[offsets[s][0] : offsets[e][1]]
+
+
+def test_windows_without_the_whole_answer_point_at_cls(tokenizer):
+    filler = "Kontrola za tři měsíce v ambulanci. " * 12
+    context = filler + "Propuštěn s apixabanem 5 mg. " + filler
+    ex = _example(context, "apixabanem 5 mg")
+    windows = encode_windows(tokenizer, [ex.question], [context], WindowConfig(max_seq_length=48, doc_stride=16))
+    labelled = label_windows(windows, [ex])
+    assert len(labelled) > 3
+    answered = [lw for lw in labelled if lw.start_position != CLS_INDEX]
+    assert answered, "some window must contain the answer"
+    for lw in labelled:
+        offs = [o for o in lw.window.offsets if o is not None]
+        contains = offs[0][0] <= ex.answers[0].start and offs[-1][1] >= ex.answers[0].end
+        assert (lw.start_position != CLS_INDEX) == contains
+
+
+def test_answer_token_span_table():
+    offsets = [None, None, (0, 3), (4, 9), (9, 10), (11, 14), None]  # "abc defgh. xyz"
+    assert answer_token_span(offsets, 4, 9) == (3, 3)
+    assert answer_token_span(offsets, 4, 10) == (3, 4)
+    assert answer_token_span(offsets, 5, 7) == (3, 3)  # inside one token: that token
+    assert answer_token_span(offsets, 11, 20) == (CLS_INDEX, CLS_INDEX)  # runs past the window
+    assert answer_token_span([None, (5, 5), (5, 8)], 5, 8) == (2, 2)  # zero-width token ignored
+
+
+def test_unaligned_and_unanswerable_examples(tokenizer):
+    good = _example("Aspirin 100 mg daily.", "Aspirin")
+    impossible = QaExample("n", "Dose of heparin?", "Aspirin 100 mg daily.", (), "t", "en", (), is_impossible=True)
+    unaligned = QaExample("u", "Route?", "Aspirin 100 mg daily.", (), "t", "en", ("orally",))
+    cols = build_train_features(tokenizer, [good, impossible, unaligned], WindowConfig(max_seq_length=64, doc_stride=16))
+    assert len(cols["input_ids"]) == 2  # the unaligned answerable question has no label: left out
+    assert cols["start_positions"][1] == cols["end_positions"][1] == CLS_INDEX
+    assert cols["start_positions"][0] > CLS_INDEX
+
+
+def test_apply_weights_expected_copies():
+    exs = [QaExample(str(i), "q", "c", (), d, "en", ()) for d in ("a", "b") for i in range(2000)]
+    mixed = apply_weights(exs, {"a": 2.0, "b": 0.25}, seed=1)
+    counts = Counter(ex.dataset for ex in mixed)
+    assert counts["a"] == 4000
+    assert 400 < counts["b"] < 600  # 2000 * 0.25 = 500 in expectation
+    assert apply_weights(exs, {"b": 0.25}, seed=1) == apply_weights(exs, {"b": 0.25}, seed=1)
