@@ -11,6 +11,7 @@ disk (CRLF, tabs, zero-width characters included).
 
 from __future__ import annotations
 
+import copyreg
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -23,6 +24,15 @@ from kgqa.errors import RecordError
 
 #: The languages kgqa asks questions in and reads notes in.
 LANGUAGES: tuple[str, ...] = ("bg", "cs", "el", "en", "es", "pl", "ro")
+
+
+# MappingProxyType keeps records immutable but cannot be pickled by default; records travel between
+# processes (Ray actors, multiprocessing), so teach pickle to rebuild the proxy from a dict copy.
+def _mapping_proxy(items: dict) -> Mapping[str, Any]:
+    return MappingProxyType(items)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (_mapping_proxy, (dict(proxy),)))
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

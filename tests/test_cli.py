@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import PROJECT_ROOT
+from kgqa import PROJECT_ROOT
 
 
 def _kgqa(*args, cwd, timeout=900):

@@ -8,7 +8,7 @@ from kgqa.errors import ConfigError
 from kgqa.notes import detect_language, read_notes
 from kgqa.types import text_sha256
 
-from conftest import PROJECT_ROOT
+from kgqa import PROJECT_ROOT
 
 
 def _write(path, data: bytes | str):

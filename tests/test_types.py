@@ -118,3 +118,15 @@ def test_note_admission_date_kept():
     note = Note(id="x", text="t", lang="en", admission_date=dt.date(2025, 1, 2), patient_id="P1")
     assert note.case_id == "P1"
     assert Note(id="y", text="t", lang="en").case_id == "y"
+
+
+def test_records_pickle_round_trip():
+    import pickle
+
+    concept = Concept(id="c", group="g", kind="enum", questions={"en": ["Which?"]}, target_class="x", extra={"a": 1})
+    note, back_concept = pickle.loads(pickle.dumps((NOTE, concept)))
+    assert (note, back_concept) == (NOTE, concept)
+    with pytest.raises(TypeError):  # still read-only after the trip
+        back_concept.questions["de"] = ("?",)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        note.metadata["x"] = 1  # type: ignore[index]

@@ -2,8 +2,8 @@
 
 The Hydra app (config groups, overrides, ``-m`` sweeps, ``--cfg job``, one directory per run)
 is here and nowhere else; the training functions receive typed schema objects. After a sweep a
-summary table across its runs is written into the sweep directory (``kgqa-train summary DIR``
-builds it for any directory of runs, e.g. after a sweep run by an out-of-process launcher).
+summary table across its runs is written into the sweep directory by a Hydra callback
+(``kgqa-train summary DIR`` builds it for any directory of runs).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 from kgqa.errors import KgqaError
 
@@ -43,7 +43,7 @@ def _offline() -> None:
 def _task(kind: str) -> Callable:
     from training.config import MlmRunConfig, QaRunConfig
 
-    def run(cfg, run_dir: Path) -> Optional[float]:
+    def run(cfg, run_dir: Path) -> float | None:
         from kgqa.config import to_object
 
         if kind == "mlm":
@@ -59,32 +59,28 @@ def _task(kind: str) -> Callable:
     return run
 
 
-def run_app(kind: str, overrides: List[str]) -> int:
+def run_app(kind: str, overrides: list[str]) -> int:
     """Run the Hydra app for ``kind`` with command-line style ``overrides``; 0 when every run succeeded."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
 
     from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE
     from training.config import register_configs
-    from training.sweep import write_summary
 
     register_configs()
     task = _task(kind)
-    state: Dict[str, object] = {"failed": 0, "sweep_dir": None}
+    failed = 0
 
     @hydra.main(config_path=str(CONF_DIR), config_name=f"train_{kind}", version_base=HYDRA_VERSION_BASE)
-    def app(cfg) -> Optional[float]:
-        hc = HydraConfig.get()
-        run_dir = Path(cfg.output_dir) if cfg.output_dir else Path(hc.runtime.output_dir)
-        if hc.mode == RunMode.MULTIRUN:
-            state["sweep_dir"] = hc.sweep.dir
+    def app(cfg) -> float | None:
+        nonlocal failed
+        run_dir = Path(cfg.output_dir) if cfg.output_dir else Path(HydraConfig.get().runtime.output_dir)
         try:
             return task(cfg, run_dir)
         except KgqaError as exc:
             # a clear one-line error, no traceback: the message names the key or file at fault
             log.error("%s run in %s failed: %s", kind, run_dir, exc)
-            state["failed"] = int(state["failed"]) + 1
+            failed += 1
             return None
 
     # argparse stops taking overrides after a flag: `… experiment=x -m a=1,2` must work like `-m experiment=x a=1,2`
@@ -100,12 +96,11 @@ def run_app(kind: str, overrides: List[str]) -> int:
             return code
     finally:
         sys.argv = saved_argv
-    if state["sweep_dir"]:
-        write_summary(str(state["sweep_dir"]))
-    return 1 if state["failed"] else 0
+    # (the sweep summary is written by training.sweep.SweepSummaryCallback, configured in conf/train_*.yaml)
+    return 1 if failed else 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _offline()
     if not argv or argv[0] in ("-h", "--help", "help"):

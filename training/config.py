@@ -9,7 +9,6 @@ Only ``training/cli.py`` sees DictConfig; the training code receives these datac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -50,7 +49,7 @@ class CorpusSourceConfig:
 
     #: a file or a directory
     path: str = MISSING
-    #: auto | text | jsonl | codiesp | obo | tsv (auto decides from the path; see training/corpus.py)
+    #: auto | text | jsonl | codiesp | obo | tsv | conllu | json | squad (see training/corpus.py)
     format: str = "auto"
     #: language of the text; empty = per record (jsonl ``lang_field``) or "und" (undetermined)
     lang: str = ""
@@ -59,8 +58,10 @@ class CorpusSourceConfig:
     #: jsonl: the fields holding text and language
     text_field: str = "text"
     lang_field: str = "lang"
+    #: json: fields of the same object appended to the text
+    join_fields: list[str] = field(default_factory=list)
     #: tsv: 0-based columns whose cells are texts (ontology labels, synonyms, definitions)
-    columns: List[int] = field(default_factory=lambda: [1])
+    columns: list[int] = field(default_factory=lambda: [1])
     #: tsv: lines to skip at the top (headers)
     skip_rows: int = 1
     #: text/codiesp directories: file name pattern
@@ -72,9 +73,9 @@ class CorpusSourceConfig:
 @dataclass
 class MlmDataConfig:
     #: named sources (a dict so presets and overrides can add or drop one by name)
-    sources: Dict[str, CorpusSourceConfig] = field(default_factory=dict)
+    sources: dict[str, CorpusSourceConfig] = field(default_factory=dict)
     #: language -> expected copies per epoch of each text in that language (missing languages: 1.0)
-    lang_weights: Dict[str, float] = field(default_factory=dict)
+    lang_weights: dict[str, float] = field(default_factory=dict)
     #: drop exact duplicates (after whitespace normalisation) across all sources
     dedup: bool = True
     #: texts shorter than this (characters, stripped) are dropped
@@ -111,9 +112,9 @@ class QaDatasetConfig:
 @dataclass
 class QaDataConfig:
     #: named training datasets (mixed with their weights)
-    train: Dict[str, QaDatasetConfig] = field(default_factory=dict)
+    train: dict[str, QaDatasetConfig] = field(default_factory=dict)
     #: named evaluation datasets (metrics per dataset and per language)
-    eval: Dict[str, QaDatasetConfig] = field(default_factory=dict)
+    eval: dict[str, QaDatasetConfig] = field(default_factory=dict)
     #: when ``eval`` is empty, hold out this fraction of the training examples (by context) for evaluation
     eval_fraction: float = 0.1
     #: windowing shared with the reader (kgqa.qa.windowing)

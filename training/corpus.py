@@ -5,10 +5,15 @@ when ``data.streaming`` is on. Formats (``data.sources.<name>.format``):
 
 - ``text``: a ``.txt`` file or a directory of them (recursive, ``glob``); one text per file.
 - ``jsonl``: one JSON object per line with ``text_field`` (and optionally ``lang_field``).
-- ``codiesp``: CodiEsp-style case files — a directory tree of one clinical case per ``.txt``;
-  a folder named ``*_<lang>`` (``text_files_en``) gives its files that language (machine translations).
+- ``codiesp``: CodiEsp-style case files — a directory tree of one clinical case per ``.txt`` in
+  folders named ``text_files*``; ``text_files_<lang>`` (``text_files_en``) gives its files that
+  language (machine translations), other files in the tree (README, licences) are ignored.
 - ``obo``: an OBO ontology; one text per non-obsolete term: name, synonyms and definition.
 - ``tsv``: a table; the ``columns`` of each row (labels, synonyms, definitions) make one text.
+- ``conllu``: a Universal Dependencies treebank; one text per sentence (``# text = …``).
+- ``json``: any JSON; every object with ``text_field`` (plus its ``join_fields``) is a text.
+- ``squad``: the contexts of a SQuAD-format file (use training sets only: evaluation contexts
+  seen during MLM would inflate QA scores).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ import json
 import logging
 import random
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, Mapping, Optional
 
 from kgqa.errors import ConfigError
 from training.config import CorpusSourceConfig, MlmDataConfig
@@ -54,6 +59,9 @@ _LANG_DIR = re.compile(r"_([a-z]{2})$")
 
 def read_codiesp(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
     for f in sorted(Path(cfg.path).rglob(cfg.glob)):
+        # only the case folders: the release's README.txt and licence files are not clinical text
+        if not f.parent.name.startswith("text_files"):
+            continue
         m = _LANG_DIR.search(f.parent.name)
         lang = m.group(1) if m else _source_lang(cfg, "es")
         yield CorpusText(f.read_text(encoding="utf-8", errors="replace"), lang, name)
@@ -85,15 +93,16 @@ _OBO_QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"')
 
 def read_obo(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
     """One text per ``[Term]``: "name (synonym; synonym): definition"."""
-    term: Dict[str, list] = {}
+    term: dict[str, list] = {}
     in_term = False
 
-    def flush() -> Optional[CorpusText]:
+    def flush() -> CorpusText | None:
         if not in_term or term.get("is_obsolete") or not term.get("name"):
             return None
         text = term["name"][0]
-        if term.get("synonym"):
-            text += " (" + "; ".join(term["synonym"]) + ")"
+        synonyms = [syn for syn in dict.fromkeys(term.get("synonym", [])) if syn.lower() != text.lower()]
+        if synonyms:
+            text += " (" + "; ".join(synonyms) + ")"
         if term.get("def"):
             text += ": " + term["def"][0]
         return CorpusText(text, _source_lang(cfg, "en"), name)
@@ -135,24 +144,81 @@ def read_tsv(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
                 yield CorpusText(". ".join(cells), _source_lang(cfg), name)
 
 
+def read_conllu(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
+    """Universal Dependencies treebanks: one text per sentence (its ``# text = …`` comment)."""
+    path = Path(cfg.path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.conllu"))
+    for f in files:
+        with f.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("# text = "):
+                    yield CorpusText(line[len("# text = ") :].strip(), _source_lang(cfg), name)
+
+
+def read_json(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
+    """Any JSON document: every object with a string ``text_field`` is a text, followed by its
+    ``join_fields`` (e.g. a multiple-choice question followed by its correct answer)."""
+    try:
+        doc = json.loads(Path(cfg.path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{cfg.path}: not JSON ({exc}) in corpus source {name!r}") from None
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get(cfg.text_field), str):
+                parts = [node[cfg.text_field]] + [str(node[f]) for f in cfg.join_fields if node.get(f)]
+                lang = node.get(cfg.lang_field) or _source_lang(cfg)
+                yield CorpusText(" ".join(parts), str(lang), name)
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+
+
+def read_squad_contexts(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
+    """The contexts of a SQuAD-format file (in-language prose; never use an evaluation set's)."""
+    doc = json.loads(Path(cfg.path).read_text(encoding="utf-8"))
+    for article in doc.get("data", []):
+        for para in article.get("paragraphs", []):
+            if isinstance(para.get("context"), str):
+                yield CorpusText(para["context"], _source_lang(cfg), name)
+
+
 #: format name -> reader (data.sources.<name>.format)
-READERS: Dict[str, Callable[[str, CorpusSourceConfig], Iterator[CorpusText]]] = {
+READERS: dict[str, Callable[[str, CorpusSourceConfig], Iterator[CorpusText]]] = {
     "text": read_text_files,
     "jsonl": read_jsonl,
     "codiesp": read_codiesp,
     "obo": read_obo,
     "tsv": read_tsv,
+    "conllu": read_conllu,
+    "json": read_json,
+    "squad": read_squad_contexts,
 }
+
+
+def _is_squad(path: Path) -> bool:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    data = doc.get("data") if isinstance(doc, dict) else None
+    return isinstance(data, list) and bool(data) and isinstance(data[0], dict) and "paragraphs" in data[0]
 
 
 def detect_format(cfg: CorpusSourceConfig) -> str:
     path = Path(cfg.path)
     if path.is_dir():
-        if any(path.rglob("*.jsonl")) and not any(path.rglob(cfg.glob)):
-            return "jsonl"
-        return "codiesp" if any(p.name.startswith("text_files") for p in path.rglob("text_files*")) else "text"
+        if any(p.name.startswith("text_files") for p in path.rglob("text_files*")):
+            return "codiesp"
+        for fmt, pattern in (("jsonl", "*.jsonl"), ("conllu", "*.conllu")):
+            if any(path.rglob(pattern)) and not any(path.rglob(cfg.glob)):
+                return fmt
+        return "text"
     suffix = path.suffix.lower()
-    return {".jsonl": "jsonl", ".obo": "obo", ".tsv": "tsv", ".txt": "text"}.get(suffix, "text")
+    if suffix == ".json":
+        return "squad" if _is_squad(path) else "json"
+    return {".jsonl": "jsonl", ".obo": "obo", ".tsv": "tsv", ".conllu": "conllu"}.get(suffix, "text")
 
 
 def read_source(name: str, cfg: CorpusSourceConfig) -> Iterator[CorpusText]:
@@ -176,7 +242,9 @@ def normalise_whitespace(text: str) -> str:
 
 
 def text_digest(text: str) -> bytes:
-    return hashlib.blake2b(normalise_whitespace(text).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        normalise_whitespace(text).encode("utf-8", "surrogatepass"), digest_size=16
+    ).digest()
 
 
 def is_validation(text: str, fraction: float) -> bool:
@@ -192,15 +260,15 @@ class CorpusStats:
     kept: int = 0
     too_short: int = 0
     duplicates: int = 0
-    by_lang: Optional[Dict[str, int]] = None
-    by_source: Optional[Dict[str, int]] = None
+    by_lang: dict[str, int] | None = None
+    by_source: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         self.by_lang = self.by_lang or {}
         self.by_source = self.by_source or {}
 
 
-def iter_corpus(cfg: MlmDataConfig, stats: Optional[CorpusStats] = None) -> Iterator[CorpusText]:
+def iter_corpus(cfg: MlmDataConfig, stats: CorpusStats | None = None) -> Iterator[CorpusText]:
     """All sources in config order, filtered (min_chars) and, with ``dedup``, exact duplicates dropped.
 
     Duplicates are detected after whitespace normalisation with 16-byte digests, so the memory

@@ -16,8 +16,8 @@ import collections
 import math
 import re
 import string
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation)
@@ -31,7 +31,7 @@ def normalize_answer(s: str) -> str:
     return " ".join(s.split())
 
 
-def _tokens(s: str) -> List[str]:
+def _tokens(s: str) -> list[str]:
     return normalize_answer(s).split() if s else []
 
 
@@ -53,7 +53,7 @@ def compute_f1(gold: str, pred: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def gold_answers(texts: Iterable[str]) -> List[str]:
+def gold_answers(texts: Iterable[str]) -> list[str]:
     """The official gold list: non-empty (after normalisation) texts, or [""] for an unanswerable question."""
     golds = [t for t in texts if normalize_answer(t)]
     return golds or [""]
@@ -70,7 +70,7 @@ class ScoredPrediction:
     margin: float
 
 
-def per_question_scores(gold: Sequence[str], pred: str) -> Tuple[float, float]:
+def per_question_scores(gold: Sequence[str], pred: str) -> tuple[float, float]:
     """(exact, f1) of one prediction against its gold answers: the max over them."""
     golds = gold_answers(gold)
     return float(max(compute_exact(g, pred) for g in golds)), max(compute_f1(g, pred) for g in golds)
@@ -78,7 +78,7 @@ def per_question_scores(gold: Sequence[str], pred: str) -> Tuple[float, float]:
 
 def _score_at(
     gold: Mapping[str, Sequence[str]], preds: Mapping[str, ScoredPrediction], threshold: float
-) -> Dict[str, Tuple[float, float]]:
+) -> dict[str, tuple[float, float]]:
     out = {}
     for qid, golds in gold.items():
         p = preds.get(qid)
@@ -89,7 +89,7 @@ def _score_at(
 
 def best_threshold(
     gold: Mapping[str, Sequence[str]], preds: Mapping[str, ScoredPrediction], which: int
-) -> Tuple[float, float]:
+) -> tuple[float, float]:
     """(best score in %, threshold) over all cut-offs of the margins; ``which`` 0 = exact, 1 = f1.
 
     Starting from "answer nothing", the threshold is lowered past the questions in order of
@@ -131,7 +131,7 @@ def best_threshold(
 
 def squad_metrics(
     gold: Mapping[str, Sequence[str]], preds: Mapping[str, ScoredPrediction], threshold: float = 0.0
-) -> Dict[str, float]:
+) -> dict[str, float]:
     """Official-style metrics: exact/f1 at ``threshold``, HasAns/NoAns splits, best_exact/best_f1.
 
     ``gold`` maps question id -> published answer texts (empty for unanswerable questions).
@@ -139,7 +139,7 @@ def squad_metrics(
     """
     scores = _score_at(gold, preds, threshold)
     total = len(scores)
-    out: Dict[str, float] = {"total": float(total)}
+    out: dict[str, float] = {"total": float(total)}
     if not total:
         return out
     out["exact"] = 100.0 * sum(s[0] for s in scores.values()) / total
@@ -160,7 +160,7 @@ def grouped_metrics(
     preds: Mapping[str, ScoredPrediction],
     groups: Mapping[str, Mapping[str, str]],
     threshold: float = 0.0,
-) -> Dict[str, Dict[str, float]]:
+) -> dict[str, dict[str, float]]:
     """Metrics overall (key "all") and per group value, e.g. ``{"dataset": {qid: name}, "lang": {qid: lang}}``.
 
     Keys of the result: "all", "dataset=<name>", "lang=<code>".

@@ -16,12 +16,17 @@ import hashlib
 import itertools
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
 
 from datasets import Dataset, IterableDataset, load_from_disk
-from transformers import DataCollatorForLanguageModeling, EarlyStoppingCallback, PreTrainedTokenizerBase, Trainer
+from transformers import (
+    DataCollatorForLanguageModeling,
+    EarlyStoppingCallback,
+    PreTrainedTokenizerBase,
+    Trainer,
+)
 
 import kgqa
 from kgqa.errors import ConfigError
@@ -51,11 +56,13 @@ class MlmRunResult:
     run_dir: Path
     model_dir: Path
     global_step: int
-    eval_loss: Optional[float]
-    train_blocks: Optional[int]
+    eval_loss: float | None
+    train_blocks: int | None
 
 
-def tokenize_and_pack(batch: Dict[str, List[str]], tokenizer: PreTrainedTokenizerBase, block_size: int) -> Dict[str, list]:
+def tokenize_and_pack(
+    batch: dict[str, list[str]], tokenizer: PreTrainedTokenizerBase, block_size: int
+) -> dict[str, list]:
     """Tokenise a batch of texts, concatenate, and cut into full blocks (the remainder is dropped)."""
     enc = tokenizer(batch["text"], add_special_tokens=True, return_special_tokens_mask=True, truncation=False)
     ids = list(itertools.chain.from_iterable(enc["input_ids"]))
@@ -71,7 +78,7 @@ def _tokenizer_digest(tokenizer: PreTrainedTokenizerBase) -> str:
     return hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest()[:16]
 
 
-def _split(cfg: MlmDataConfig, seed: int, stats: CorpusStats) -> Tuple[List[CorpusText], List[CorpusText]]:
+def _split(cfg: MlmDataConfig, stats: CorpusStats) -> tuple[list[CorpusText], list[CorpusText]]:
     train, valid = [], []
     for t in iter_corpus(cfg, stats):
         (valid if is_validation(t.text, cfg.validation_fraction) else train).append(t)
@@ -80,13 +87,15 @@ def _split(cfg: MlmDataConfig, seed: int, stats: CorpusStats) -> Tuple[List[Corp
 
 def build_datasets(
     cfg: MlmDataConfig, tokenizer: PreTrainedTokenizerBase, seed: int, stats: CorpusStats
-) -> Tuple[Dataset, Optional[Dataset]]:
+) -> tuple[Dataset, Dataset | None]:
     """Packed train/validation datasets, from the cache when the same corpus was packed before."""
-    train_texts, valid_texts = _split(cfg, seed, stats)
+    train_texts, valid_texts = _split(cfg, stats)
     source_weights = {name: s.weight for name, s in cfg.sources.items()}
     train_texts = list(weighted(train_texts, source_weights, cfg.lang_weights, seed))
     if not train_texts:
-        raise ConfigError("the MLM corpus is empty after filtering and weighting (check data.sources and data.min_chars)")
+        raise ConfigError(
+            "the MLM corpus is empty after filtering and weighting (check data.sources and data.min_chars)"
+        )
     h = hashlib.sha256()
     for part in (train_texts, [None], valid_texts):
         for t in part:
@@ -99,7 +108,7 @@ def build_datasets(
         valid = load_from_disk(str(cache / "valid")) if (cache / "valid").is_dir() else None
         return train, valid
 
-    def pack(texts: List[CorpusText], what: str) -> Dataset:
+    def pack(texts: list[CorpusText], what: str) -> Dataset:
         ds = Dataset.from_dict({"text": [t.text for t in texts]})
         return ds.map(
             tokenize_and_pack,
@@ -125,11 +134,11 @@ def build_datasets(
 
 def build_streaming(
     cfg: MlmDataConfig, tokenizer: PreTrainedTokenizerBase, seed: int
-) -> Tuple[IterableDataset, IterableDataset]:
+) -> tuple[IterableDataset, IterableDataset]:
     """Streaming train/validation datasets: texts are read, weighted and packed on the fly."""
     source_weights = {name: s.weight for name, s in cfg.sources.items()}
 
-    def texts(validation: bool) -> Iterator[Dict[str, str]]:
+    def texts(validation: bool) -> Iterator[dict[str, str]]:
         items = (t for t in iter_corpus(cfg) if is_validation(t.text, cfg.validation_fraction) == validation)
         if not validation:
             items = weighted(items, source_weights, cfg.lang_weights, seed)
@@ -156,28 +165,48 @@ def train_mlm(cfg: MlmRunConfig, run_dir: str | Path, callbacks=()) -> MlmRunRes
     run_dir.mkdir(parents=True, exist_ok=True)
     resume_from = resume_checkpoint(run_dir, cfg.resume)
     seed = cfg.trainer.seed
-    tokenizer = load_tokenizer(cfg.model, run_dir, lambda: (t.text for t in iter_corpus(cfg.data)))
-    if cfg.data.block_size > tokenizer.model_max_length and not cfg.model.checkpoint:
-        raise ConfigError(
-            f"data.block_size={cfg.data.block_size} exceeds the tokenizer's model_max_length {tokenizer.model_max_length}"
+    metric = cfg.trainer.metric_for_best_model or "loss"
+
+    def arguments(has_eval: bool):
+        return training_arguments(
+            cfg.trainer,
+            run_dir,
+            run_name=cfg.run_name,
+            metric=metric,
+            has_eval=has_eval,
+            streaming=cfg.data.streaming,
         )
+
+    args = arguments(cfg.data.validation_fraction > 0)
     stats = CorpusStats()
-    if cfg.data.streaming:
-        train_ds, valid_ds = build_streaming(cfg.data, tokenizer, seed)
-        train_blocks = None
-    else:
-        train_ds, valid_ds = build_datasets(cfg.data, tokenizer, seed, stats)
-        train_blocks = len(train_ds)
-        log.info(
-            "MLM corpus: %d texts kept of %d read (%d duplicates, %d too short); languages %s; %d training blocks%s",
-            stats.kept,
-            stats.read,
-            stats.duplicates,
-            stats.too_short,
-            stats.by_lang,
-            train_blocks,
-            f", {len(valid_ds)} validation blocks" if valid_ds is not None else "",
-        )
+    # under torchrun/accelerate the main process trains the tokenizer and packs (and caches) the
+    # corpus first; the other processes then load both instead of redoing (and diverging from) it
+    with args.main_process_first(desc="tokenizer and corpus"):
+        tokenizer = load_tokenizer(cfg.model, run_dir, lambda: (t.text for t in iter_corpus(cfg.data)))
+        if cfg.data.block_size > tokenizer.model_max_length and not cfg.model.checkpoint:
+            raise ConfigError(
+                f"data.block_size={cfg.data.block_size} exceeds the tokenizer's model_max_length "
+                f"{tokenizer.model_max_length}"
+            )
+        if cfg.data.streaming:
+            train_ds, valid_ds = build_streaming(cfg.data, tokenizer, seed)
+            train_blocks = None
+        else:
+            train_ds, valid_ds = build_datasets(cfg.data, tokenizer, seed, stats)
+            train_blocks = len(train_ds)
+            log.info(
+                "MLM corpus: %d texts kept of %d read (%d duplicates, %d too short); languages %s; "
+                "%d training blocks%s",
+                stats.kept,
+                stats.read,
+                stats.duplicates,
+                stats.too_short,
+                stats.by_lang,
+                train_blocks,
+                f", {len(valid_ds)} validation blocks" if valid_ds is not None else "",
+            )
+    if (valid_ds is not None) != (cfg.data.validation_fraction > 0):
+        args = arguments(valid_ds is not None)
     model = build_model(cfg.model, tokenizer, "mlm")
     if cfg.data.block_size > model.config.max_position_embeddings - 2:
         raise ConfigError(
@@ -191,18 +220,11 @@ def train_mlm(cfg: MlmRunConfig, run_dir: str | Path, callbacks=()) -> MlmRunRes
         random_replace_prob=RANDOM_REPLACE_PROB,
         seed=seed,
     )
-    metric = cfg.trainer.metric_for_best_model or "loss"
-    args = training_arguments(
-        cfg.trainer,
-        run_dir,
-        run_name=cfg.run_name,
-        metric=metric,
-        has_eval=valid_ds is not None,
-        streaming=cfg.data.streaming,
-    )
     cbs = [ProgressLogCallback(), *callbacks]
     if cfg.trainer.early_stopping_patience > 0 and valid_ds is not None:
-        cbs.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
+        cbs.append(
+            EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
+        )
     trainer = Trainer(
         model=model,
         args=args,
@@ -215,24 +237,49 @@ def train_mlm(cfg: MlmRunConfig, run_dir: str | Path, callbacks=()) -> MlmRunRes
     quiet_progress(trainer)
     out = trainer.train(resume_from_checkpoint=resume_from)
     model_dir = run_dir / MODEL_DIR
-    trainer.save_model(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
+    trainer.save_model(str(model_dir))  # collective under DDP/FSDP: every rank calls it
     eval_loss = None
     if valid_ds is not None:
         eval_loss = float(trainer.evaluate()["eval_loss"])
         log.info("validation loss %.4f (perplexity %.1f)", eval_loss, math.exp(min(eval_loss, 50)))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(model_dir))
+        _write_artifacts(
+            cfg,
+            run_dir,
+            model_dir,
+            trainer.state.global_step,
+            out.training_loss,
+            eval_loss,
+            train_blocks,
+            stats,
+        )
+    return MlmRunResult(run_dir, model_dir, trainer.state.global_step, eval_loss, train_blocks)
+
+
+def _write_artifacts(
+    cfg: MlmRunConfig,
+    run_dir: Path,
+    model_dir: Path,
+    global_step: int,
+    train_loss: float,
+    eval_loss: float | None,
+    train_blocks: int | None,
+    stats: CorpusStats,
+) -> None:
+    """Model card and — last — metrics.json (rank 0 only)."""
     base = cfg.model.checkpoint or f"a new {cfg.model.arch} model built from config"
     training_info = {
         "task": "mlm",
         "kgqa_version": kgqa.__version__,
         "base_model": base,
-        "global_step": trainer.state.global_step,
+        "global_step": global_step,
         "train_blocks": train_blocks if train_blocks is not None else "streamed",
         "block_size": cfg.data.block_size,
         "mlm_probability": cfg.data.mlm_probability,
         "masking": "token-level, 80% <mask> / 10% random / 10% unchanged",
         "learning_rate": cfg.trainer.learning_rate,
-        "seed": seed,
+        "seed": cfg.trainer.seed,
         "eval_loss": eval_loss,
         "perplexity": math.exp(min(eval_loss, 50)) if eval_loss is not None else None,
     }
@@ -252,7 +299,8 @@ def train_mlm(cfg: MlmRunConfig, run_dir: str | Path, callbacks=()) -> MlmRunRes
             task="mlm",
             base_model=base,
             datasets=sources,
-            languages=list((stats.by_lang or {}).keys()) or [s.lang for s in cfg.data.sources.values() if s.lang],
+            languages=list((stats.by_lang or {}).keys())
+            or [s.lang for s in cfg.data.sources.values() if s.lang],
             metrics=None,
             training=training_info,
             config_yaml=to_yaml(cfg),
@@ -265,11 +313,10 @@ def train_mlm(cfg: MlmRunConfig, run_dir: str | Path, callbacks=()) -> MlmRunRes
         {
             "task": "mlm",
             "run_name": cfg.run_name,
-            "global_step": trainer.state.global_step,
-            "train_loss": out.training_loss,
+            "global_step": global_step,
+            "train_loss": train_loss,
             "metrics": {"all": {"eval_loss": eval_loss}} if eval_loss is not None else {},
             "corpus": asdict(stats),
             "model_dir": str(model_dir),
         },
     )
-    return MlmRunResult(run_dir, model_dir, trainer.state.global_step, eval_loss, train_blocks)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import kgqa
 
@@ -37,28 +38,35 @@ def render_model_card(
 ) -> str:
     """Markdown with a YAML front matter (the Hugging Face model-card convention)."""
     langs = sorted(set(languages))
-    front = ["---", "language:"] + [f"- {lang}" for lang in langs] + [
-        f"pipeline_tag: {'question-answering' if task == 'qa' else 'fill-mask'}",
-        "library_name: transformers",
-        "tags:",
-        "- kgqa",
-        "---",
-    ]
+    front = (
+        ["---", "language:"]
+        + [f"- {lang}" for lang in langs]
+        + [
+            f"pipeline_tag: {'question-answering' if task == 'qa' else 'fill-mask'}",
+            "library_name: transformers",
+            "tags:",
+            "- kgqa",
+            "---",
+        ]
+    )
     body = [
         f"# {title}",
         "",
-        f"Trained with kgqa {kgqa.__version__} (`training/`, task `{task}`) on "
-        f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+        (
+            f"Trained with kgqa {kgqa.__version__} (`training/`, task `{task}`) on "
+            f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}."
+        ),
         f"Started from: {base_model}.",
         "",
         "## Data",
         "",
-        "| dataset | language | file | examples | notes |",
-        "|---|---|---|---|---|",
+        "| dataset | role | language | file | examples | notes |",
+        "|---|---|---|---|---|---|",
     ]
     for d in datasets:
         body.append(
-            f"| {d.get('name', '')} | {d.get('lang', '')} | `{d.get('path', '')}` | {d.get('examples', '')} | "
+            f"| {d.get('name', '')} | {d.get('role', 'train')} | {d.get('lang', '')} | `{d.get('path', '')}` | "
+            f"{d.get('examples', '')} | "
             f"{d.get('notes', '')} |"
         )
     body += ["", f"Languages: {', '.join(langs) or 'unspecified'}.", "", "## Training", ""]
@@ -71,7 +79,7 @@ def render_model_card(
     return "\n".join(front + body)
 
 
-def flat_metrics(metrics: Mapping[str, Mapping[str, float]]) -> Dict[str, float]:
+def flat_metrics(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """``{"all": {"f1": …}, "lang=es": {…}}`` -> ``{"f1": …, "lang=es/f1": …}`` (for Trainer logs and sweeps)."""
     out = {}
     for group, values in metrics.items():

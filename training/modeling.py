@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Type
 
 import torch
 from transformers import (
@@ -30,7 +30,7 @@ from training.config import ModelSourceConfig
 log = logging.getLogger(__name__)
 
 #: architecture name (model.arch) -> config class of a from-scratch model
-ARCHITECTURES: Dict[str, Type[PretrainedConfig]] = {"xlm-roberta": XLMRobertaConfig}
+ARCHITECTURES: dict[str, type[PretrainedConfig]] = {"xlm-roberta": XLMRobertaConfig}
 
 #: head name -> Auto class
 HEADS = {"mlm": AutoModelForMaskedLM, "qa": AutoModelForQuestionAnswering}
@@ -68,7 +68,9 @@ def load_tokenizer(
     else:
         sample = list(itertools.islice((t for t in texts() if t.strip()), cfg.tokenizer_max_texts))
         if not sample:
-            raise ConfigError("no text to train a tokenizer on (model.checkpoint and model.tokenizer are empty)")
+            raise ConfigError(
+                "no text to train a tokenizer on (model.checkpoint and model.tokenizer are empty)"
+            )
         log.info("training a %d-piece unigram tokenizer on %d texts", cfg.tokenizer_vocab_size, len(sample))
         tok = train_unigram_tokenizer(
             sample, vocab_size=cfg.tokenizer_vocab_size, model_max_length=cfg.max_position_embeddings - 2
@@ -97,7 +99,9 @@ def build_model(cfg: ModelSourceConfig, tokenizer: PreTrainedTokenizerBase, head
         try:
             model = auto.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"cannot load model.checkpoint={cfg.checkpoint!r} for {head}: {exc}") from exc
+            raise ModelLoadError(
+                f"cannot load model.checkpoint={cfg.checkpoint!r} for {head}: {exc}"
+            ) from exc
         if model.get_input_embeddings().num_embeddings < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         log.info("loaded %s (%s head) from %s", type(model).__name__, head, path)

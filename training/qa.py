@@ -11,13 +11,19 @@ import hashlib
 import json
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from datasets import Dataset
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback, EvalPrediction, Trainer, TrainerCallback
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    EvalPrediction,
+    Trainer,
+    TrainerCallback,
+)
 
 import kgqa
 from kgqa.errors import ConfigError
@@ -26,7 +32,13 @@ from kgqa.qa.windowing import Window
 from training.config import QaDatasetConfig, QaRunConfig, to_yaml
 from training.model_card import flat_metrics, render_model_card
 from training.modeling import build_model, load_tokenizer
-from training.qa_eval import EvalResult, decode_examples, evaluate_predictions, fit_checkpoint_calibration
+from training.qa_eval import (
+    EvalResult,
+    decode_examples,
+    evaluate_predictions,
+    example_key,
+    fit_checkpoint_calibration,
+)
 from training.qa_features import apply_weights, build_eval_features, build_train_features
 from training.runs import (
     METRICS_FILE,
@@ -50,15 +62,15 @@ class QaRunResult:
     model_dir: Path
     global_step: int
     #: "all", "dataset=…", "lang=…" -> metrics (empty without evaluation data)
-    metrics: Dict[str, Dict[str, float]]
+    metrics: dict[str, dict[str, float]]
     #: the null threshold written into the checkpoint (None: not fitted)
-    null_threshold: Optional[float]
+    null_threshold: float | None
 
 
 def load_examples(
-    datasets: Dict[str, QaDatasetConfig], role: str
-) -> Tuple[List[QaExample], List[LoadReport]]:
-    examples: List[QaExample] = []
+    datasets: dict[str, QaDatasetConfig], role: str
+) -> tuple[list[QaExample], list[LoadReport]]:
+    examples: list[QaExample] = []
     reports = []
     for name, d in datasets.items():
         if not Path(d.path).exists():
@@ -69,11 +81,17 @@ def load_examples(
     return examples, reports
 
 
-def split_by_context(examples: Sequence[QaExample], fraction: float, seed: int) -> Tuple[List[QaExample], List[QaExample]]:
+def split_by_context(
+    examples: Sequence[QaExample], fraction: float, seed: int
+) -> tuple[list[QaExample], list[QaExample]]:
     """Hold out whole contexts (never a question whose paragraph is also trained on)."""
     contexts = sorted({hashlib.sha256(ex.context.encode()).hexdigest() for ex in examples})
     random.Random(seed).shuffle(contexts)
-    held = set(contexts[: max(1, round(len(contexts) * fraction))]) if fraction > 0 and len(contexts) > 1 else set()
+    held = (
+        set(contexts[: max(1, round(len(contexts) * fraction))])
+        if fraction > 0 and len(contexts) > 1
+        else set()
+    )
     train, held_out = [], []
     for ex in examples:
         (held_out if hashlib.sha256(ex.context.encode()).hexdigest() in held else train).append(ex)
@@ -83,14 +101,16 @@ def split_by_context(examples: Sequence[QaExample], fraction: float, seed: int) 
 class QaMetrics:
     """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
 
-    def __init__(self, examples: Sequence[QaExample], windows: Sequence[Window], n_best: int, max_answer_tokens: int):
+    def __init__(
+        self, examples: Sequence[QaExample], windows: Sequence[Window], n_best: int, max_answer_tokens: int
+    ):
         self.examples = list(examples)
         self.windows = list(windows)
         self.n_best = n_best
         self.max_answer_tokens = max_answer_tokens
-        self.last: Optional[EvalResult] = None
+        self.last: EvalResult | None = None
 
-    def __call__(self, p: EvalPrediction) -> Dict[str, float]:
+    def __call__(self, p: EvalPrediction) -> dict[str, float]:
         start_logits, end_logits = p.predictions[:2]
         preds = decode_examples(
             self.examples,
@@ -112,40 +132,60 @@ def _check_window(cfg: QaRunConfig, tokenizer, model) -> None:
         )
 
 
+@dataclass(frozen=True)
+class QaData:
+    train: list[QaExample]
+    eval: list[QaExample]
+    train_reports: list[LoadReport]
+    eval_reports: list[LoadReport]
+
+
+def load_qa_data(cfg: QaRunConfig) -> QaData:
+    """Training and evaluation questions (a context-level hold-out when no eval datasets are named)."""
+    if not cfg.data.train:
+        raise ConfigError("data.train is empty: name at least one QA dataset to train on")
+    train, train_reports = load_examples(cfg.data.train, "train")
+    eval_reports: list[LoadReport] = []
+    if cfg.data.eval:
+        held, eval_reports = load_examples(cfg.data.eval, "eval")
+    else:
+        train, held = split_by_context(train, cfg.data.eval_fraction, cfg.trainer.seed)
+    log.info("QA data: %d training and %d evaluation questions", len(train), len(held))
+    return QaData(train, held, train_reports, eval_reports)
+
+
 def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerCallback] = ()) -> QaRunResult:
-    """Fine-tune for extractive QA; write the checkpoint, calibration, model card and metrics into ``run_dir``."""
+    """Fine-tune for extractive QA; write the checkpoint, calibration, model card and metrics into ``run_dir``.
+
+    Under a multi-process launcher (torchrun, accelerate) the tokenizer is trained by the main
+    process first (the others load it), and only rank 0 writes files besides the checkpoint.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume_from = resume_checkpoint(run_dir, cfg.resume)
-    if not cfg.data.train:
-        raise ConfigError("data.train is empty: name at least one QA dataset to train on")
-    train_examples, reports = load_examples(cfg.data.train, "train")
-    if cfg.data.eval:
-        eval_examples, eval_reports = load_examples(cfg.data.eval, "eval")
-        reports += eval_reports
-    else:
-        train_examples, eval_examples = split_by_context(train_examples, cfg.data.eval_fraction, cfg.trainer.seed)
-    log.info("QA data: %d training and %d evaluation questions", len(train_examples), len(eval_examples))
+    data = load_qa_data(cfg)
 
-    tokenizer = load_tokenizer(
-        cfg.model, run_dir, lambda: (t for ex in train_examples for t in (ex.question, ex.context))
+    metric = cfg.trainer.metric_for_best_model or "f1"
+    args = training_arguments(
+        cfg.trainer, run_dir, run_name=cfg.run_name, metric=metric, has_eval=bool(data.eval)
     )
+    with args.main_process_first(desc="tokenizer"):
+        tokenizer = load_tokenizer(
+            cfg.model, run_dir, lambda: (t for ex in data.train for t in (ex.question, ex.context))
+        )
     model = build_model(cfg.model, tokenizer, "qa")
     _check_window(cfg, tokenizer, model)
 
     weights = {name: d.weight for name, d in cfg.data.train.items()}
-    mixed = apply_weights(train_examples, weights, cfg.trainer.seed)
+    mixed = apply_weights(data.train, weights, cfg.trainer.seed)
     train_ds = Dataset.from_dict(build_train_features(tokenizer, mixed, cfg.data.window))
     log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
-    evaluator = None
-    eval_ds = None
-    if eval_examples:
-        columns, windows = build_eval_features(tokenizer, eval_examples, cfg.data.window)
+    evaluator = eval_ds = None
+    if data.eval:
+        columns, windows = build_eval_features(tokenizer, data.eval, cfg.data.window)
         eval_ds = Dataset.from_dict(columns)
-        evaluator = QaMetrics(eval_examples, windows, cfg.data.n_best, cfg.data.max_answer_tokens)
+        evaluator = QaMetrics(data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens)
 
-    metric = cfg.trainer.metric_for_best_model or "f1"
-    args = training_arguments(cfg.trainer, run_dir, run_name=cfg.run_name, metric=metric, has_eval=eval_ds is not None)
     all_callbacks = [ProgressLogCallback(), *callbacks]
     if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
         all_callbacks.append(
@@ -166,45 +206,97 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     log.info("training done at step %d (loss %.4f)", trainer.state.global_step, train_output.training_loss)
 
     model_dir = run_dir / MODEL_DIR
-    trainer.save_model(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
-
-    metrics: Dict[str, Dict[str, float]] = {}
-    null_threshold: Optional[float] = None
-    card_notes = []
+    trainer.save_model(str(model_dir))  # collective under DDP/FSDP: every rank calls it
+    eval_result = None
     if evaluator is not None:
-        trainer.evaluate()
-        assert evaluator.last is not None  # set by the evaluate() call just made
-        metrics = evaluator.last.metrics
-        calibration, how = fit_checkpoint_calibration(eval_examples, evaluator.last.predictions)
+        trainer.evaluate()  # the best model (loaded at the end): its metrics go into the card
+        if evaluator.last is None:  # compute_metrics runs inside evaluate(); None means it was bypassed
+            raise RuntimeError("evaluation produced no predictions")
+        eval_result = evaluator.last
+        log.info("evaluation: %s", _metrics_line(eval_result.metrics))
+    null_threshold = None
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(model_dir))
+        null_threshold = _write_artifacts(
+            cfg,
+            run_dir,
+            model_dir,
+            data,
+            eval_result,
+            trainer,
+            args,
+            len(train_ds),
+            len(mixed),
+            train_output.training_loss,
+        )
+    return QaRunResult(
+        run_dir,
+        model_dir,
+        trainer.state.global_step,
+        eval_result.metrics if eval_result else {},
+        null_threshold,
+    )
+
+
+def _write_artifacts(
+    cfg: QaRunConfig,
+    run_dir: Path,
+    model_dir: Path,
+    data: QaData,
+    result: EvalResult | None,
+    trainer: Trainer,
+    args,
+    train_windows: int,
+    train_questions: int,
+    train_loss: float,
+) -> float | None:
+    """Calibration, predictions, model card, training info and — last — metrics.json; returns the null threshold."""
+    metrics = result.metrics if result else {}
+    null_threshold = None
+    notes = []
+    if not cfg.data.eval and data.eval:
+        notes.append(
+            f"evaluation on {len(data.eval)} questions whose contexts were held out of training "
+            f"(data.eval_fraction={cfg.data.eval_fraction})"
+        )
+    if result is not None:
+        calibration, how = fit_checkpoint_calibration(data.eval, result.predictions)
         calibration.save(model_dir / CALIBRATION_FILENAME)
         null_threshold = calibration.default_null_threshold
-        card_notes.append(f"{CALIBRATION_FILENAME}: {how}; confidence = sigmoid(margin / {calibration.temperature:.3g} + {calibration.bias:.3g})")
-        _write_predictions(run_dir / "eval_predictions.jsonl", eval_examples, evaluator.last)
-        log.info("evaluation: %s", _metrics_line(metrics))
+        notes.append(
+            f"{CALIBRATION_FILENAME}: {how}; confidence = sigmoid(margin / {calibration.temperature:.3g}"
+            f" + {calibration.bias:.3g})"
+        )
+        _write_predictions(run_dir / "eval_predictions.jsonl", data.eval, result)
 
     data_rows = [
         {
             "name": r.dataset,
-            "lang": (cfg.data.train.get(r.dataset) or cfg.data.eval.get(r.dataset)).lang,
+            "role": role,
+            "lang": datasets[r.dataset].lang,
             "path": r.path,
             "examples": r.examples,
             "notes": _report_note(r),
         }
-        for r in reports
+        for role, datasets, reps in (
+            ("train", cfg.data.train, data.train_reports),
+            ("eval", cfg.data.eval, data.eval_reports),
+        )
+        for r in reps
     ]
-    config_yaml = to_yaml(cfg)
     base = cfg.model.checkpoint or f"a new {cfg.model.arch} model built from config"
     training_info = {
         "task": "qa",
         "kgqa_version": kgqa.__version__,
         "base_model": base,
         "global_step": trainer.state.global_step,
-        "train_windows": len(train_ds),
-        "train_questions": len(mixed),
-        "eval_questions": len(eval_examples),
+        "train_windows": train_windows,
+        "train_questions": train_questions,
+        "eval_questions": len(data.eval),
         "learning_rate": cfg.trainer.learning_rate,
-        "effective_batch_size": cfg.trainer.per_device_train_batch_size * cfg.trainer.gradient_accumulation_steps,
+        "effective_batch_size": cfg.trainer.per_device_train_batch_size
+        * cfg.trainer.gradient_accumulation_steps
+        * max(1, args.world_size),
         "seed": cfg.trainer.seed,
         "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
         "window": f"max_seq_length {cfg.data.window.max_seq_length}, doc_stride {cfg.data.window.doc_stride}",
@@ -218,25 +310,29 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
             languages=[row["lang"] for row in data_rows],
             metrics=metrics,
             training=training_info,
-            config_yaml=config_yaml,
-            notes=card_notes,
+            config_yaml=to_yaml(cfg),
+            notes=notes,
         ),
         encoding="utf-8",
     )
-    write_json(model_dir / TRAINING_INFO_FILE, {**training_info, "datasets": [r.as_dict() for r in reports], "metrics": metrics})
+    reports = {
+        "train": [r.as_dict() for r in data.train_reports],
+        "eval": [r.as_dict() for r in data.eval_reports],
+    }
+    write_json(model_dir / TRAINING_INFO_FILE, {**training_info, "datasets": reports, "metrics": metrics})
     write_json(
         run_dir / METRICS_FILE,
         {
             "task": "qa",
             "run_name": cfg.run_name,
             "global_step": trainer.state.global_step,
-            "train_loss": train_output.training_loss,
+            "train_loss": train_loss,
             "null_threshold": null_threshold,
             "metrics": metrics,
             "model_dir": str(model_dir),
         },
     )
-    return QaRunResult(run_dir, model_dir, trainer.state.global_step, metrics, null_threshold)
+    return null_threshold
 
 
 def _report_note(r: LoadReport) -> str:
@@ -252,15 +348,14 @@ def _report_note(r: LoadReport) -> str:
     return "; ".join(parts)
 
 
-def _metrics_line(metrics: Dict[str, Dict[str, float]]) -> str:
+def _metrics_line(metrics: dict[str, dict[str, float]]) -> str:
     return "; ".join(
-        f"{k}: EM {v.get('exact', 0):.1f} F1 {v.get('f1', 0):.1f} (n={int(v.get('total', 0))})" for k, v in metrics.items()
+        f"{k}: EM {v.get('exact', 0):.1f} F1 {v.get('f1', 0):.1f} (n={int(v.get('total', 0))})"
+        for k, v in metrics.items()
     )
 
 
 def _write_predictions(path: Path, examples: Sequence[QaExample], result: EvalResult) -> None:
-    from training.qa_eval import example_key
-
     with path.open("w", encoding="utf-8") as fh:
         for ex in examples:
             p = result.predictions[example_key(ex)]

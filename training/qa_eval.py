@@ -8,8 +8,8 @@ the reader will do with the checkpoint, and the margins fed to calibration are t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,8 +23,8 @@ from training.squad import QaExample
 @dataclass(frozen=True)
 class EvalResult:
     #: "all", "dataset=<name>", "lang=<code>" -> official-style metrics
-    metrics: Dict[str, Dict[str, float]]
-    predictions: Dict[str, ScoredPrediction]
+    metrics: dict[str, dict[str, float]]
+    predictions: dict[str, ScoredPrediction]
 
 
 def example_key(ex: QaExample) -> str:
@@ -40,10 +40,10 @@ def decode_examples(
     *,
     n_best: int,
     max_answer_tokens: int,
-) -> Dict[str, ScoredPrediction]:
+) -> dict[str, ScoredPrediction]:
     """The best span of every example (threshold -inf: abstention is decided later, by the margin)."""
     params = DecodeParams(n_best=n_best, max_answer_tokens=max_answer_tokens, null_threshold=-math.inf)
-    by_pair: Dict[int, List[WindowLogits]] = {}
+    by_pair: dict[int, list[WindowLogits]] = {}
     for k, w in enumerate(windows):
         n = len(w)
         by_pair.setdefault(w.pair_index, []).append(
@@ -74,7 +74,7 @@ def evaluate_predictions(
 
 def calibration_examples(
     examples: Sequence[QaExample], preds: Mapping[str, ScoredPrediction]
-) -> List[CalibrationExample]:
+) -> list[CalibrationExample]:
     """One calibration example per question: its best span's margin and whether that span is exactly right."""
     out = []
     for ex in examples:
@@ -88,7 +88,7 @@ def calibration_examples(
 
 def fit_checkpoint_calibration(
     examples: Sequence[QaExample], preds: Mapping[str, ScoredPrediction]
-) -> Tuple[Calibration, str]:
+) -> tuple[Calibration, str]:
     """Calibration for ``kgqa_calibration.json`` and a note on what was fitted.
 
     Without unanswerable questions in the evaluation data a null threshold cannot be learnt
@@ -98,8 +98,6 @@ def fit_checkpoint_calibration(
     # no per-concept thresholds: there are no concepts in SQuAD data
     cal = fit_calibration(cal_examples, min_examples_per_concept=len(cal_examples) + 1)
     if not any(not e.has_answer for e in cal_examples):
-        from dataclasses import replace
-
         return replace(cal, default_null_threshold=None), (
             "no unanswerable questions in the evaluation data: null threshold not fitted"
         )

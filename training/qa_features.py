@@ -10,8 +10,8 @@ the convention of run_qa.py for SQuAD v2.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
 
 from transformers import PreTrainedTokenizerBase
 
@@ -30,7 +30,7 @@ class LabelledWindow:
     end_position: int
 
 
-def answer_token_span(offsets: Sequence[Offset], start_char: int, end_char: int) -> Tuple[int, int]:
+def answer_token_span(offsets: Sequence[Offset], start_char: int, end_char: int) -> tuple[int, int]:
     """Token indices ``(first, last)`` covering ``[start_char, end_char)``, or (0, 0) if the window lacks it.
 
     Zero-width offsets (a lone ``▁`` may get one) are ignored. The first token is the first context
@@ -47,7 +47,7 @@ def answer_token_span(offsets: Sequence[Offset], start_char: int, end_char: int)
     return first, last
 
 
-def label_windows(windows: Sequence[Window], examples: Sequence[QaExample]) -> List[LabelledWindow]:
+def label_windows(windows: Sequence[Window], examples: Sequence[QaExample]) -> list[LabelledWindow]:
     """Label each window with the first answer of its example (SQuAD training uses the first)."""
     out = []
     for w in windows:
@@ -63,7 +63,7 @@ def label_windows(windows: Sequence[Window], examples: Sequence[QaExample]) -> L
 
 def build_train_features(
     tokenizer: PreTrainedTokenizerBase, examples: Sequence[QaExample], window: WindowConfig
-) -> Dict[str, list]:
+) -> dict[str, list]:
     """Columns for a ``datasets.Dataset``: input_ids, attention_mask, start_positions, end_positions.
 
     Answerable examples whose answers could not be aligned carry no label and are left out.
@@ -81,7 +81,7 @@ def build_train_features(
 
 def build_eval_features(
     tokenizer: PreTrainedTokenizerBase, examples: Sequence[QaExample], window: WindowConfig
-) -> Tuple[Dict[str, list], List[Window]]:
+) -> tuple[dict[str, list], list[Window]]:
     """Model inputs of every window plus the windows themselves (offsets, pair index) for decoding.
 
     Labels are included (null for questions whose answers could not be aligned) so the Trainer
@@ -98,13 +98,13 @@ def build_eval_features(
     return columns, windows
 
 
-def apply_weights(examples: Sequence[QaExample], weights: Dict[str, float], seed: int) -> List[QaExample]:
+def apply_weights(examples: Sequence[QaExample], weights: dict[str, float], seed: int) -> list[QaExample]:
     """Each example of dataset ``d`` appears ``weights[d]`` times in expectation (floor + a coin for the rest).
 
     Deterministic for a seed; used to mix datasets of very different sizes.
     """
     rng = random.Random(seed)
-    out: List[QaExample] = []
+    out: list[QaExample] = []
     for ex in examples:
         w = weights.get(ex.dataset, 1.0)
         copies = int(w) + (1 if rng.random() < w - int(w) else 0)

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
@@ -34,7 +34,7 @@ METRICS_FILE = "metrics.json"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
-def resume_checkpoint(run_dir: Path, resume: bool) -> Optional[str]:
+def resume_checkpoint(run_dir: Path, resume: bool) -> str | None:
     """The checkpoint to continue, None for a fresh start; refuse to clobber a finished or unfinished run."""
     if (run_dir / METRICS_FILE).is_file():
         raise ConfigError(
@@ -57,7 +57,7 @@ def resume_checkpoint(run_dir: Path, resume: bool) -> Optional[str]:
     return None
 
 
-def resolve_precision(precision: str, *, cuda: Optional[bool] = None, bf16_ok: Optional[bool] = None) -> str:
+def resolve_precision(precision: str, *, cuda: bool | None = None, bf16_ok: bool | None = None) -> str:
     """fp32 | bf16 | fp16 for this machine; ``auto`` = bf16 where supported, fp16 on older GPUs, fp32 on CPU."""
     if precision not in PRECISIONS:
         raise ConfigError(f"trainer.precision={precision!r} is not one of {', '.join(PRECISIONS)}")
@@ -91,7 +91,10 @@ def training_arguments(
         raise ConfigError(f"trainer.threads={t.threads} must be >= 0")
     if t.threads:
         torch.set_num_threads(t.threads)
-    precision = resolve_precision("fp32" if t.use_cpu else t.precision)
+    cuda = torch.cuda.is_available() and not t.use_cpu
+    precision = resolve_precision(t.precision, cuda=cuda, bf16_ok=cuda and torch.cuda.is_bf16_supported())
+    # transformers accepts bf16 without a GPU only when told to train on the CPU
+    use_cpu = t.use_cpu or (precision == "bf16" and not cuda)
     eval_strategy = t.eval_strategy if has_eval else "no"
     if eval_strategy not in ("steps", "epoch", "no"):
         raise ConfigError(f"trainer.eval_strategy={t.eval_strategy!r} is not one of steps, epoch, no")
@@ -129,12 +132,13 @@ def training_arguments(
         metric_for_best_model=metric if eval_strategy != "no" else None,
         greater_is_better=not metric.endswith("loss"),
         dataloader_num_workers=t.dataloader_num_workers,
-        use_cpu=t.use_cpu,
-        gradient_checkpointing=t.gradient_checkpointing,
+        use_cpu=use_cpu,
+        # transformers 5 renamed gradient checkpointing; passing the old name only warns
+        **({"activation_checkpointing": True} if t.gradient_checkpointing else {}),
         torch_compile=t.torch_compile,
         disable_tqdm=not t.progress,
         report_to="none",
-        dataloader_pin_memory=torch.cuda.is_available() and not t.use_cpu,
+        dataloader_pin_memory=cuda,
         # the QA collator needs no extra columns, but the eval dataset keeps none either
         remove_unused_columns=True,
     )
@@ -144,10 +148,10 @@ class ProgressLogCallback(TrainerCallback):
     """Log lines that say where training is: step/total, epoch, loss, learning rate, eval metrics, ETA."""
 
     def __init__(self) -> None:
-        self._t0: Optional[float] = None
+        self._t0: float | None = None
         self._step0 = 0
 
-    def on_train_begin(self, args, state, control, **kwargs):  # noqa: D401 - transformers callback API
+    def on_train_begin(self, args, state, control, **kwargs):
         self._t0 = time.monotonic()
         self._step0 = state.global_step
         log.info(
@@ -158,7 +162,7 @@ class ProgressLogCallback(TrainerCallback):
             args.per_device_train_batch_size * args.gradient_accumulation_steps * max(1, args.world_size),
         )
 
-    def on_log(self, args, state, control, logs: Optional[Dict[str, Any]] = None, **kwargs):
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
         if not logs or self._t0 is None:
             return
         done = state.global_step - self._step0
@@ -181,7 +185,7 @@ class ProgressLogCallback(TrainerCallback):
 
 
 def _fmt_seconds(s: float) -> str:
-    s = int(round(s))
+    s = round(s)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
@@ -190,7 +194,9 @@ def _fmt_seconds(s: float) -> str:
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (a half-written metrics.json would look like a finished run)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n", encoding="utf-8"
+    )
     tmp.replace(path)
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 from kgqa.errors import ConfigError
 
@@ -44,18 +45,20 @@ class QaExample:
     id: str
     question: str
     context: str
-    answers: Tuple[AnswerSpan, ...]
+    answers: tuple[AnswerSpan, ...]
     dataset: str
     lang: str
     #: the answer texts as published (the official metrics compare against these)
-    gold_texts: Tuple[str, ...] = ()
+    gold_texts: tuple[str, ...] = ()
     is_impossible: bool = False
     title: str = ""
 
     def __post_init__(self) -> None:
         for a in self.answers:
             if self.context[a.start : a.end] != a.text:
-                raise ValueError(f"example {self.id!r}: answer {a.text!r} does not slice its context at {a.start}")
+                raise ValueError(
+                    f"example {self.id!r}: answer {a.text!r} does not slice its context at {a.start}"
+                )
 
 
 @dataclass
@@ -78,13 +81,13 @@ class LoadReport:
     duplicate_ids: int = 0
     skipped: Counter = field(default_factory=Counter)
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "skipped"}
         out["skipped"] = dict(self.skipped)
         return out
 
 
-def align_answer(context: str, text: str, start: Optional[int]) -> Tuple[Optional[AnswerSpan], str]:
+def align_answer(context: str, text: str, start: int | None) -> tuple[AnswerSpan | None, str]:
     """Return the answer as an exact slice of ``context`` and how it was obtained.
 
     The second value is ``"ok"`` (the given offset is right), ``"repaired"`` or ``"dropped"``.
@@ -114,7 +117,7 @@ def align_answer(context: str, text: str, start: Optional[int]) -> Tuple[Optiona
     return None, "dropped"
 
 
-def _occurrences(haystack: str, needle: str) -> List[int]:
+def _occurrences(haystack: str, needle: str) -> list[int]:
     out, i = [], haystack.find(needle)
     while i >= 0:
         out.append(i)
@@ -132,14 +135,16 @@ def _read_json(path: Path) -> Any:
         raise ConfigError(f"QA dataset file {path} is not valid JSON: {exc}") from None
 
 
-def load_squad(path: str | Path, dataset: str, lang: str, limit: int = 0) -> Tuple[List[QaExample], LoadReport]:
+def load_squad(
+    path: str | Path, dataset: str, lang: str, limit: int = 0
+) -> tuple[list[QaExample], LoadReport]:
     """Flatten a SQuAD v1.1/v2.0 file (``data/paragraphs/qas``) into examples."""
     path = Path(path)
     doc = _read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise ConfigError(f"QA dataset {dataset!r} ({path}): not SQuAD format (no top-level 'data' list)")
     report = LoadReport(dataset=dataset, path=str(path))
-    examples: List[QaExample] = []
+    examples: list[QaExample] = []
     seen: Counter = Counter()
     for a_idx, article in enumerate(doc["data"]):
         title = str(article.get("title", ""))
@@ -157,8 +162,8 @@ def load_squad(path: str | Path, dataset: str, lang: str, limit: int = 0) -> Tup
                 qid = _example_id(qa.get("id"), (a_idx, p_idx, q_idx), report, seen)
                 raw_answers = qa.get("answers") or []
                 impossible = bool(qa.get("is_impossible", False)) or not raw_answers
-                spans: List[AnswerSpan] = []
-                gold: List[str] = []
+                spans: list[AnswerSpan] = []
+                gold: list[str] = []
                 if not impossible:
                     for ans in raw_answers:
                         text = str(ans.get("text", ""))
@@ -193,7 +198,7 @@ def load_squad(path: str | Path, dataset: str, lang: str, limit: int = 0) -> Tup
     return _finish(examples, report)
 
 
-def _example_id(raw: Any, position: Tuple[int, int, int], report: LoadReport, seen: Counter) -> str:
+def _example_id(raw: Any, position: tuple[int, int, int], report: LoadReport, seen: Counter) -> str:
     if raw is None or str(raw).strip() == "":
         report.missing_ids += 1
         qid = "a{}-p{}-q{}".format(*position)
@@ -206,7 +211,7 @@ def _example_id(raw: Any, position: Tuple[int, int, int], report: LoadReport, se
     return qid
 
 
-def _finish(examples: List[QaExample], report: LoadReport) -> Tuple[List[QaExample], LoadReport]:
+def _finish(examples: list[QaExample], report: LoadReport) -> tuple[list[QaExample], LoadReport]:
     report.examples = len(examples)
     log.info(
         "%s: %d examples (%d unanswerable) from %s; answers ok %d, repaired %d, dropped %d%s",
@@ -222,7 +227,9 @@ def _finish(examples: List[QaExample], report: LoadReport) -> Tuple[List[QaExamp
     return examples, report
 
 
-def load_bioasq(path: str | Path, dataset: str, lang: str, limit: int = 0) -> Tuple[List[QaExample], LoadReport]:
+def load_bioasq(
+    path: str | Path, dataset: str, lang: str, limit: int = 0
+) -> tuple[list[QaExample], LoadReport]:
     """BioASQ-style ``{"questions": [{"body", "type", "exact_answer", "snippets": [{"text"}]}]}``.
 
     Factoid and list questions become one example per snippet that contains an exact answer
@@ -233,9 +240,11 @@ def load_bioasq(path: str | Path, dataset: str, lang: str, limit: int = 0) -> Tu
     path = Path(path)
     doc = _read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list):
-        raise ConfigError(f"QA dataset {dataset!r} ({path}): not BioASQ format (no top-level 'questions' list)")
+        raise ConfigError(
+            f"QA dataset {dataset!r} ({path}): not BioASQ format (no top-level 'questions' list)"
+        )
     report = LoadReport(dataset=dataset, path=str(path))
-    examples: List[QaExample] = []
+    examples: list[QaExample] = []
     seen: Counter = Counter()
     for q_idx, q in enumerate(doc["questions"]):
         report.questions += 1
@@ -292,7 +301,7 @@ LOADERS = {"squad": load_squad, "bioasq": load_bioasq}
 
 def load_dataset_file(
     path: str | Path, *, dataset: str, lang: str, fmt: str = "squad", limit: int = 0
-) -> Tuple[List[QaExample], LoadReport]:
+) -> tuple[list[QaExample], LoadReport]:
     try:
         loader = LOADERS[fmt]
     except KeyError:

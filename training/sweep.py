@@ -11,11 +11,12 @@ import csv
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 import yaml
+from hydra.experimental.callback import Callback
 
 from training.runs import METRICS_FILE
 
@@ -32,12 +33,12 @@ class RunRow:
     task: str
     overrides: str
     global_step: int
-    train_loss: Optional[float]
-    metrics: Dict[str, float] = field(default_factory=dict)
+    train_loss: float | None
+    metrics: dict[str, float] = field(default_factory=dict)
     finished: bool = True
 
 
-def collect_runs(root: Path) -> List[RunRow]:
+def collect_runs(root: Path) -> list[RunRow]:
     """Every run directory below ``root`` (depth-first), finished or not."""
     rows = []
     for hydra_dir in sorted(root.rglob(".hydra")):
@@ -46,7 +47,9 @@ def collect_runs(root: Path) -> List[RunRow]:
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
         metrics_file = run / METRICS_FILE
         if not metrics_file.is_file():
-            rows.append(RunRow(str(run.relative_to(root)), "?", " ".join(overrides or []), 0, None, {}, False))
+            rows.append(
+                RunRow(str(run.relative_to(root)), "?", " ".join(overrides or []), 0, None, {}, False)
+            )
             continue
         m = json.loads(metrics_file.read_text())
         rows.append(
@@ -66,7 +69,7 @@ def _columns(rows: Sequence[RunRow]) -> Sequence[str]:
     return MLM_COLUMNS if rows and all(r.task == "mlm" for r in rows if r.finished) else QA_COLUMNS
 
 
-def sort_rows(rows: Sequence[RunRow]) -> List[RunRow]:
+def sort_rows(rows: Sequence[RunRow]) -> list[RunRow]:
     cols = _columns(rows)
     key, lower_better = cols[0], cols[0].endswith("loss")
 
@@ -79,7 +82,7 @@ def sort_rows(rows: Sequence[RunRow]) -> List[RunRow]:
     return sorted(rows, key=rank)
 
 
-def _fmt(v: Optional[float]) -> str:
+def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.4g}"
 
 
@@ -88,13 +91,17 @@ def render_markdown(rows: Sequence[RunRow]) -> str:
     head = ["run", "overrides", "steps", "train_loss", *cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sort_rows(rows):
-        cells = [r.run_dir, f"`{r.overrides}`" if r.overrides else "", str(r.global_step) if r.finished else "unfinished"]
+        cells = [
+            r.run_dir,
+            f"`{r.overrides}`" if r.overrides else "",
+            str(r.global_step) if r.finished else "unfinished",
+        ]
         cells += [_fmt(r.train_loss)] + [_fmt(r.metrics.get(c)) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_summary(root: str | Path) -> Optional[Path]:
+def write_summary(root: str | Path) -> Path | None:
     """Write ``summary.md`` and ``summary.csv`` into ``root``; None when it holds no runs."""
     root = Path(root)
     rows = collect_runs(root)
@@ -108,6 +115,26 @@ def write_summary(root: str | Path) -> Optional[Path]:
         w = csv.writer(fh)
         w.writerow(["run", "overrides", "finished", "steps", "train_loss", *cols])
         for r in sort_rows(rows):
-            w.writerow([r.run_dir, r.overrides, r.finished, r.global_step, r.train_loss, *(r.metrics.get(c) for c in cols)])
+            w.writerow(
+                [
+                    r.run_dir,
+                    r.overrides,
+                    r.finished,
+                    r.global_step,
+                    r.train_loss,
+                    *(r.metrics.get(c) for c in cols),
+                ]
+            )
     log.info("sweep summary (%d runs) in %s:\n%s", len(rows), root / "summary.md", md)
     return root / "summary.md"
+
+
+class SweepSummaryCallback(Callback):
+    """Hydra callback (``hydra.callbacks`` in conf/train_*.yaml): the summary table after a multirun.
+
+    A callback rather than code after the sweep because it runs in the launching process whatever
+    the launcher (basic, joblib, ray), once every job has finished.
+    """
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        write_summary(config.hydra.sweep.dir)

@@ -4,8 +4,10 @@ For every (note, concept) in scope the scorer compares the reader's facts with t
 
 * **span exact** — a predicted span counts when it has exactly a gold span's offsets;
 * **span overlap** — when it shares at least one character with a gold span (one-to-one);
-* **value** — a fact whose normalised value is OK counts when it equals a gold value
-  (:func:`values_equal`); its micro-F1 is the headline number ("micro-F1 of extracted values");
+* **value** — a fact whose normalised value is OK counts when its span overlaps a gold span and
+  its value equals that gold value (:func:`values_equal`); its micro-F1 is the headline number
+  ("micro-F1 of extracted values"). The value must be grounded: without the overlap a boolean
+  "prescribed: yes" read off any span at all would count as right by luck;
 * **value accuracy** — among span-overlapping pairs, the share whose values are equal (how often
   normalisation turns a right span into the right value);
 * **linking accuracy** — among span-overlapping pairs of concepts with members (enums, drugs), the
@@ -159,7 +161,7 @@ def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: 
     c.overlap_tp = len(overlap)
     valued = [f for f in spans if f.value.ok]
     c.value_pred = len(valued)
-    c.value_tp = len(_match(golds, valued, lambda g, f: values_equal(g.value, f.value, concept)))
+    c.value_tp = len(_match(golds, valued, lambda g, f: _overlaps(g, f) and values_equal(g.value, f.value, concept)))
     for g, f in overlap:
         c.value_checked += 1
         c.value_correct += values_equal(g.value, f.value, concept)
@@ -170,7 +172,8 @@ def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: 
     c.null_total = 1
     c.null_correct = int(bool(golds) == bool(spans))
     calibration = [
-        (f.answer.confidence, f.value.ok and any(values_equal(g.value, f.value, concept) for g in golds))  # type: ignore[union-attr]
+        (f.answer.confidence,  # type: ignore[union-attr]
+         f.value.ok and any(_overlaps(g, f) and values_equal(g.value, f.value, concept) for g in golds))
         for f in spans
     ]
     return c, calibration

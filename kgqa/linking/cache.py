@@ -12,8 +12,8 @@ import logging
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kgqa.linking.index import INDEX_FORMAT, TermIndex
 
@@ -47,7 +47,7 @@ def load_or_build(cache_dir: Path | None, key: str, build: Callable[[], TermInde
             if isinstance(index, TermIndex) and index.format == INDEX_FORMAT:
                 log.debug("term index from cache %s", path)
                 return index
-        except Exception as exc:  # a truncated or foreign file: rebuild rather than fail
+        except Exception as exc:  # noqa: BLE001 - a truncated or foreign pickle raises anything; rebuild
             log.warning("ignoring unreadable index cache %s: %s", path, exc)
     index = build()
     try:

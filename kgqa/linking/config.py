@@ -1,14 +1,13 @@
 """Typed config of the linking stage (Hydra group ``linker``)."""
 
 from dataclasses import dataclass, field
-from typing import List
 
 
 @dataclass
 class LinkerConfig:
     #: term sources to index, by name (ontologies/sources.yaml; see ontologies/README.md).
     #: resq + drugs load in milliseconds; add icd10cm, doid, mondo, hpo for diagnoses and findings.
-    sources: List[str] = field(default_factory=lambda: ["resq", "drugs"])
+    sources: list[str] = field(default_factory=lambda: ["resq", "drugs"])
     ontology_dir: str = "${kgqa_root:}/ontologies"
     #: the source manifest, relative to ontology_dir unless absolute
     manifest: str = "sources.yaml"

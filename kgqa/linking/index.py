@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -33,7 +33,7 @@ KIND_CODES: tuple[str, ...] = ("pref", "syn", "abbr", "brand", "related", "learn
 KIND_INDEX = {k: i for i, k in enumerate(KIND_CODES)}
 _KIND_RANK = [0, 1, 2, 2, 3, 4]  # pref, syn, abbr, brand, related, learned
 #: bump when the pickled layout or the normalisation changes: old caches are then rebuilt
-INDEX_FORMAT = 6
+INDEX_FORMAT = 8
 
 
 def trigrams(key: str) -> set[str]:
@@ -62,8 +62,11 @@ class TermIndex:
     key_lookup: dict[str, int]
     key_ptr: np.ndarray
     key_entries: np.ndarray
-    #: initials of multi-word keys ("virus respiratorio sincitial" → "vrs") → key ids, most used first
-    acronyms: dict[str, list[int]]
+    #: initials of multi-word keys ("virus respiratorio sincitial" → "vrs"), and their keys (CSR,
+    #: most used first); arrays rather than a dict of lists, which takes far longer to unpickle
+    acronym_names: list[str]
+    acronym_ptr: np.ndarray
+    acronym_keys: np.ndarray
     gram_lookup: dict[str, int]
     gram_ptr: np.ndarray
     gram_keys: np.ndarray
@@ -72,7 +75,7 @@ class TermIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, sources: Iterable[tuple[str, Iterable[Term]]]) -> "TermIndex":
+    def build(cls, sources: Iterable[tuple[str, Iterable[Term]]]) -> TermIndex:
         """Index ``(source name, terms)`` pairs. Obsolete terms and names that fold to nothing are skipped."""
         source_names: list[str] = []
         term_id: list[str] = []
@@ -116,7 +119,7 @@ class TermIndex:
         key_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ek, minlength=len(keys)), out=key_ptr[1:])
         gram_lookup, gram_ptr, gram_keys = _postings(keys)
-        acronyms = _acronyms(keys, key_ptr, order, np.asarray(entry_count, dtype=np.int64))
+        acronym_names, acronym_ptr, acronym_keys = _acronyms(keys, key_ptr, order, np.asarray(entry_count, dtype=np.int64))
         index = cls(
             sources=source_names,
             term_id=term_id,
@@ -135,7 +138,9 @@ class TermIndex:
             key_lookup=key_lookup,
             key_ptr=key_ptr,
             key_entries=order.astype(np.int32),
-            acronyms=acronyms,
+            acronym_names=acronym_names,
+            acronym_ptr=acronym_ptr,
+            acronym_keys=acronym_keys,
             gram_lookup=gram_lookup,
             gram_ptr=gram_ptr,
             gram_keys=gram_keys,
@@ -209,6 +214,18 @@ class TermIndex:
                 mask[t] = True
         return mask
 
+    def acronym_keys_of(self, acronym: str) -> list[int]:
+        """Keys whose initials are ``acronym`` (most used first)."""
+        lk = self._lookups()
+        if "acronyms" not in lk:
+            lk["acronyms"] = {a: i for i, a in enumerate(self.acronym_names)}
+        i = lk["acronyms"].get(acronym)
+        return [] if i is None else self.acronym_keys[self.acronym_ptr[i] : self.acronym_ptr[i + 1]].tolist()
+
+    def forget_labels(self) -> None:
+        """Drop memoised display labels (benchmarks time linking from a cold start)."""
+        self._lookups()["labels"].clear()
+
     def terms_named(self, name: str) -> tuple[int, ...]:
         """Terms whose id or IRI is ``name`` (several when sources share IRIs)."""
         lk = self._lookups()
@@ -252,7 +269,14 @@ class TermIndex:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_lookup_cache", None)
+        # the exact-match dict is rebuilt from the key list on load: as fast as unpickling it, 13 MB less on disk
+        state["key_lookup"] = None
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        if state.get("key_lookup") is None:
+            state["key_lookup"] = dict(zip(state["keys"], range(len(state["keys"]))))
+        self.__dict__.update(state)
 
     def key_mask(self, term_mask: np.ndarray | None) -> np.ndarray | None:
         """Keys with at least one entry whose term is allowed."""
@@ -270,7 +294,7 @@ class TermIndex:
 MAX_ACRONYM_KEYS = 50
 
 
-def _acronyms(keys: list[str], key_ptr: np.ndarray, key_entries: np.ndarray, entry_count: np.ndarray) -> dict[str, list[int]]:
+def _acronyms(keys: list[str], key_ptr: np.ndarray, key_entries: np.ndarray, entry_count: np.ndarray):
     use = np.zeros(len(keys), dtype=np.int64)
     if len(key_entries):
         counts = entry_count[key_entries]
@@ -281,7 +305,12 @@ def _acronyms(keys: list[str], key_ptr: np.ndarray, key_entries: np.ndarray, ent
         words = [t for t in key.split() if t not in STOPWORDS]
         if 2 <= len(words) <= 6:
             found.setdefault("".join(w[0] for w in words), []).append(k_idx)
-    return {a: sorted(ks, key=lambda k: -use[k])[:MAX_ACRONYM_KEYS] for a, ks in found.items()}
+    names = list(found)
+    lists = [sorted(found[a], key=lambda k: -use[k])[:MAX_ACRONYM_KEYS] for a in names]
+    ptr = np.zeros(len(names) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=ptr[1:])
+    flat = np.fromiter((k for x in lists for k in x), dtype=np.int32, count=int(ptr[-1]))
+    return names, ptr, flat
 
 
 def _postings(keys: list[str]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:

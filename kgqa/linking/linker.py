@@ -9,9 +9,8 @@ links scoring at least the NIL threshold.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
-
 
 from kgqa.errors import ConfigError
 from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
@@ -44,9 +43,9 @@ class Linker:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_config(cls, cfg: LinkerConfig) -> "Linker":
+    def from_config(cls, cfg: LinkerConfig) -> Linker:
         """Index ``cfg.sources`` from ``cfg.ontology_dir`` (through the on-disk cache)."""
-        base = Path(cfg.ontology_dir)
+        base = _resolve_root(cfg.ontology_dir)
         manifest = Path(cfg.manifest) if Path(cfg.manifest).is_absolute() else base / cfg.manifest
         specs = select(read_manifest(manifest), list(cfg.sources))
         files = [manifest] + [p for s in specs for p in s.paths(base)]
@@ -64,7 +63,7 @@ class Linker:
         return cls(index, cfg)
 
     @classmethod
-    def from_terms(cls, sources: Mapping[str, Iterable[Term]], cfg: LinkerConfig | None = None) -> "Linker":
+    def from_terms(cls, sources: Mapping[str, Iterable[Term]], cfg: LinkerConfig | None = None) -> Linker:
         """A linker over in-memory terms (tests, learned synonyms, benchmarks); nothing is cached."""
         return cls(TermIndex.build(sources.items()), cfg)
 
@@ -124,7 +123,7 @@ class Linker:
                 log.warning("linker scope %s selects no term of sources %s", list(items), self.index.sources)
         return scope
 
-    def _member_linker(self, concept: Concept) -> "Linker":
+    def _member_linker(self, concept: Concept) -> Linker:
         """A small linker over the concept's members: their catalogue labels, every index name of a term
         with the member's IRI (resq-vocab abbreviations), and for drug concepts every name of the drug
         whose name the member carries (so "Actilyse", "алтеплаза" and "αλτεπλάση" reach the alteplase member)."""
@@ -166,6 +165,15 @@ class Linker:
             matched=idx.entry_text[hit.entry],
             lang=entry_lang or None,
         )
+
+
+def _resolve_root(path: str) -> Path:
+    # A LinkerConfig built in Python (not composed by Hydra) still holds the ${kgqa_root:} interpolation.
+    if "${kgqa_root:}" in path:
+        from kgqa import PROJECT_ROOT
+
+        path = path.replace("${kgqa_root:}", str(PROJECT_ROOT))
+    return Path(path).expanduser()
 
 
 def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:

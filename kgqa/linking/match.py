@@ -8,9 +8,10 @@ defaults.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -45,23 +46,16 @@ class Hit(NamedTuple):
     score: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scope:
-    """A restriction of the index (precomputed masks and key lists, cached per concept scope)."""
+    """A restriction of the index, computed once per concept scope and cached by the linker."""
 
+    #: terms allowed (None: all)
     term_mask: np.ndarray | None
+    #: keys with at least one allowed term (None: all)
     key_mask: np.ndarray | None
-    #: keys in scope when there are few enough to score them all, else None
-    small_keys: np.ndarray | None
-
-    @property
-    def small_list(self) -> list[int]:
-        if "_small_list" not in self.__dict__:
-            self.__dict__["_small_list"] = [] if self.small_keys is None else self.small_keys.tolist()
-        return self.__dict__["_small_list"]
-
-    def allows_term(self, term: int) -> bool:
-        return self.term_mask is None or bool(self.term_mask[term])
+    #: every key in scope when there are few enough to score them all exhaustively, else None
+    small_keys: list[int] | None
 
 
 def make_scope(index: TermIndex, items: tuple[str, ...], cfg: LinkerConfig) -> Scope:
@@ -70,7 +64,7 @@ def make_scope(index: TermIndex, items: tuple[str, ...], cfg: LinkerConfig) -> S
     n_keys = len(index.keys) if key_mask is None else int(key_mask.sum())
     small = None
     if cfg.candidates == "brute" or n_keys <= cfg.brute_force_limit:
-        small = np.arange(len(index.keys)) if key_mask is None else np.flatnonzero(key_mask)
+        small = list(range(len(index.keys))) if key_mask is None else np.flatnonzero(key_mask).tolist()
     return Scope(term_mask, key_mask, small)
 
 
@@ -136,7 +130,7 @@ class Matcher:
         """
         if self.cfg.acronym_score <= 0 or " " in key or not 2 <= len(key) <= 6 or not _looks_like_acronym(text):
             return []
-        found = self.index.acronyms.get(key)
+        found = self.index.acronym_keys_of(key)
         return self._expand([(k, self.cfg.acronym_score) for k in found], lang, scope, exact=False) if found else []
 
     # ------------------------------------------------------------------ fuzzy
@@ -144,7 +138,7 @@ class Matcher:
     def fuzzy(self, key: str, lang: str, scope: Scope, limit: int) -> list[Hit]:
         if len(key) < self.cfg.min_fuzzy_length:
             return []
-        cand = scope.small_list if scope.small_keys is not None else self.block(key, scope)
+        cand = scope.small_keys if scope.small_keys is not None else self.block(key, scope)
         if not cand:
             return []
         if self._presorted:

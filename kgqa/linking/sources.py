@@ -10,9 +10,9 @@ branches (ATC, ICD-10), so ``ATC:B01`` in a concept's scope selects the antithro
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

@@ -7,8 +7,8 @@ become one term with labels in three languages).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
 
 #: language tag of labels that are the same in every language (codes, brand names, Latin INNs)
 ANY_LANG = ""

@@ -112,7 +112,7 @@ class Reader:
         )
         backend = make_backend(reader_cfg.precision, spec)
         calibration = cls._load_calibration(checkpoint, reader_cfg)
-        info = ModelInfo(path=str(checkpoint), sha256=digest, name=model_cfg.name or _model_name(checkpoint))
+        info = ModelInfo(path=str(checkpoint), sha256=digest, name=model_cfg.name or model_name(checkpoint))
         log.info("reader: %s on %s, precision %s", info.name, device, reader_cfg.precision)
         return cls(checkpoint, tokenizer, backend, reader_cfg, calibration, info)
 
@@ -228,10 +228,15 @@ class Reader:
         return answers
 
 
-def _model_name(checkpoint: Path) -> str:
+def model_name(checkpoint: Path) -> str:
+    """A display name for a checkpoint: its recorded hub name, else the directory name."""
     try:
         config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return checkpoint.name
     name = str(config.get("_name_or_path") or "")
     return name if name and not name.startswith(("/", ".")) else checkpoint.name
+
+
+#: kept for kgqa/commands/run.py, which imported the private name
+_model_name = model_name

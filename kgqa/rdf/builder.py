@@ -13,9 +13,9 @@ Three layers, described in docs/rdf.md:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -23,32 +23,23 @@ from rdflib import DCTERMS, PROV, RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from kgqa.errors import CatalogueError, ConfigError, RecordError
 from kgqa.rdf.config import RdfConfig
+from kgqa.rdf.domain import TERM_KINDS, DomainLayer
 from kgqa.rdf.iris import IriMinter
-from kgqa.rdf.literals import natural_literal, typed_literal
+from kgqa.rdf.literals import natural_literal
 from kgqa.rdf.mapping import (
-    DEFAULT_DATATYPES,
-    DOSAGE,
-    LOCATION,
-    PROCEDURE,
-    PROCEDURE_TEMPORAL,
-    REASON,
-    SITUATION,
-    TEMPORAL,
     DomainMapping,
     expand,
     mapping_for,
 )
-from kgqa.rdf.vocab import BTL2, KGQA, OA, RESQ, SCDM, bind_prefixes
+from kgqa.rdf.vocab import KGQA, OA, RESQ, bind_prefixes
 from kgqa.types import (
     Answer,
     Assertion,
     Concept,
-    EnumMember,
     Fact,
     Note,
     NoteError,
     RunInfo,
-    ValueKind,
     ValueStatus,
 )
 
@@ -67,7 +58,6 @@ STATUS_IRIS: dict[ValueStatus, URIRef] = {
     ValueStatus.REJECTED: KGQA.Rejected,
     ValueStatus.UNPARSED: KGQA.Unparsed,
 }
-_TERM_KINDS = (ValueKind.ENUM, ValueKind.DRUG, ValueKind.TEXT)
 
 
 def _score(x: float) -> Literal:
@@ -82,6 +72,23 @@ def _score(x: float) -> Literal:
         return Literal("NaN" if math.isnan(x) else ("INF" if x > 0 else "-INF"), datatype=XSD.double)
     text = format(Decimal(repr(x)), "f")
     return Literal(text if "." in text else text + ".0", datatype=XSD.decimal)
+
+
+#: a YAML line whose key looks secret and whose value is not masked yet (same words as kgqa.config.SECRET_KEYS)
+_SECRET_LINE = re.compile(
+    r"^(?P<key>\s*(?:-\s+)?[^\s:#]*(?:password|token|secret|key)[^\s:#]*\s*:[ \t]*)"
+    r"(?P<value>(?!['\"]?\*\*\*['\"]?\s*$)(?!['\"]{2}\s*$)(?!null\s*$)(?!~\s*$)\S.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def mask_secrets(config_yaml: str) -> str:
+    """Mask secret-looking values again before the config enters the graph.
+
+    The caller already passes a masked config (kgqa.config.masked_yaml); a graph is shared far
+    more widely than a log, so a config that slipped through unmasked must not leak from here.
+    """
+    return _SECRET_LINE.sub(lambda m: f"{m.group('key')}'***'", config_yaml)
 
 
 def _count(n: int) -> Literal:
@@ -104,6 +111,7 @@ class RdfBuilder:
         self.mappings: dict[str, DomainMapping] = {
             cid: mapping_for(c, self.prefixes) for cid, c in self.concepts.items()
         }
+        self.domain = DomainLayer(self.iris, self.prefixes)
         if cfg.quote_context < 0:
             raise ConfigError(f"rdf.quote_context: {cfg.quote_context} must be >= 0")
 
@@ -138,8 +146,8 @@ class RdfBuilder:
         asserted_terms: dict[str, URIRef] = {}
         for fact in fact_iris.values():
             concept = self._concept(fact, note)
-            if fact.value.ok and fact.value.assertion is Assertion.PRESENT and concept.kind in _TERM_KINDS:
-                term = self._term_class(fact, concept)
+            if fact.value.ok and fact.value.assertion is Assertion.PRESENT and concept.kind in TERM_KINDS:
+                term = self.domain.term_class(fact, concept)
                 if term is not None:
                     asserted_terms.setdefault(concept.id, term)
         for iri, fact in fact_iris.items():
@@ -202,7 +210,7 @@ class RdfBuilder:
         if value.reason:
             g.add((iri, KGQA.rejectionReason, Literal(value.reason)))
 
-        domain = self._domain_triples(note, fact, concept, mapping, iri, case_iri, asserted_terms)
+        domain = self.domain.triples(note, fact, concept, mapping, iri, case_iri, asserted_terms)
         asserted = domain is not None
         g.add((iri, KGQA.asserted, Literal(asserted)))
         if asserted:
@@ -212,183 +220,11 @@ class RdfBuilder:
             literal = natural_literal(value.value)
             if literal is not None:
                 g.add((iri, KGQA.value, literal))
-            term = self._term(fact, concept)
+            term = self.domain.term(fact, concept)
             if term is not None:
                 g.add((iri, KGQA.valueTerm, term))
         if fact.answer is not None:
             self._add_annotation(g, note, fact.answer, fact, iri, note_iri, run_iri)
-
-    # ------------------------------------------------------------------ domain layer
-
-    def _member(self, concept: Concept, fact: Fact) -> EnumMember | None:
-        """The enumeration member a fact chose: by member IRI (vocabulary or target), else by id, else by link."""
-        value = fact.value
-        candidates = [value.member_iri] if value.member_iri else []
-        candidates += [link.iri for link in fact.links[:1]]
-        for iri in candidates:
-            for member in concept.members:
-                if iri in (member.iri, member.target_iri):
-                    return member
-        if not value.member_iri and isinstance(value.value, str):
-            for member in concept.members:
-                if member.id == value.value:
-                    return member
-        return None
-
-    def _term(self, fact: Fact, concept: Concept) -> URIRef | None:
-        """The ontology term a fact states: its member's RES-Q/SNOMED IRI, else its member IRI or best link.
-
-        A catalogue member has kgqa's vocabulary IRI (``iri``) and the IRI the RES-Q PLUS mappings
-        write (``target_iri``, e.g. sct:422504002); the domain layer always uses the latter.
-        """
-        where = f"note {fact.note_id!r} concept {concept.id!r}"
-        member = self._member(concept, fact)
-        if member is not None:
-            return expand(member.target_iri or member.iri, f"{where} member {member.id!r}", self.prefixes)
-        if fact.value.member_iri:
-            return expand(fact.value.member_iri, f"{where} member_iri", self.prefixes)
-        if concept.kind in _TERM_KINDS and fact.best_link is not None:
-            return expand(fact.best_link.iri, f"{where} link", self.prefixes)
-        return None
-
-    def _term_class(self, fact: Fact, concept: Concept) -> URIRef | None:
-        """The class a represented procedure/reason/location node is typed with.
-
-        A member may name its own class (``extra.target_class``: tenecteplase is typed
-        resq:ThrombolysisAlteplase in the mappings); otherwise the term itself is the class.
-        """
-        member = self._member(concept, fact)
-        if member is not None and member.extra.get("target_class"):
-            return expand(member.extra["target_class"], f"concept {concept.id!r} member {member.id!r} target_class",
-                          self.prefixes)
-        return self._term(fact, concept)
-
-    def _domain_triples(
-        self,
-        note: Note,
-        fact: Fact,
-        concept: Concept,
-        m: DomainMapping,
-        iri: URIRef,
-        case_iri: URIRef,
-        asserted_terms: dict[str, URIRef],
-    ) -> list[tuple] | None:
-        """The RES-Q PLUS triples of an asserted fact, or None when the fact is evidence only.
-
-        Only what the note states as present goes into the domain layer: a negated, historical,
-        hypothetical, family or possible finding, a rejected or unparsed value, and a "no" for a
-        yes/no concept are kept in the evidence layer, never written as a positive registry fact.
-        """
-        value = fact.value
-        if not value.ok or value.assertion is not Assertion.PRESENT:
-            return None
-        if concept.kind is ValueKind.BOOLEAN and value.value is not True:
-            return None
-        where = f"note {note.id!r} concept {concept.id!r}"
-        case_id = note.case_id
-        triples: list[tuple] = [(case_iri, SCDM.hasPart, iri), (iri, RDF.type, m.node_class)]
-        if m.result_of is not None:
-            triples += self._case_node(case_id, "procedure", m.result_of, iri, SCDM.isResultOf)
-        if m.result_of_concept and m.result_of_concept in asserted_terms:
-            triples += self._case_node(case_id, "represented", asserted_terms[m.result_of_concept], iri, SCDM.isResultOf)
-        if m.part_of is not None:
-            triples += self._case_node(case_id, "procedure", m.part_of, iri, BTL2.isPartOf)
-        if m.interprets_observable is not None:
-            triples.append((iri, SCDM.interpretsObservable, m.interprets_observable))
-
-        has_term = concept.kind in _TERM_KINDS
-        term = self._term(fact, concept) if has_term else None
-        member = self._member(concept, fact)
-        member_extra = member.extra if member is not None else {}
-
-        if m.pattern in (PROCEDURE, PROCEDURE_TEMPORAL):
-            context = member_extra.get("procedure_context") or m.procedure_context
-            if context:
-                triples.append((iri, SCDM.procedureContext, expand(context, where, self.prefixes)))
-
-        if m.pattern == SITUATION:
-            situation = term if has_term else m.situation
-            if situation is None:
-                return None  # an unlinked span: nothing to state
-            triples.append((iri, SCDM.representsSituation, situation))
-        elif m.pattern == PROCEDURE:
-            cls = self._term_class(fact, concept) if has_term else m.procedure
-            if cls is None:
-                return None
-            triples += self._case_node(case_id, "represented", cls, iri, SCDM.representsProcedure)
-        elif m.pattern == PROCEDURE_TEMPORAL:
-            if m.procedure is not None:
-                triples += self._case_node(case_id, "represented", m.procedure, iri, SCDM.representsProcedure)
-            if term is None:
-                return None
-            triples.append((iri, SCDM.temporalContext, term))
-        elif m.pattern in (REASON, LOCATION):
-            cls = self._term_class(fact, concept)
-            if cls is None:
-                return None
-            predicate = SCDM.procedureReason if m.pattern == REASON else SCDM.representsLocation
-            triples += self._case_node(case_id, m.pattern, cls, iri, predicate)
-        else:  # observation, temporal, dosage: a typed literal
-            observable = term if (m.member_observable and term is not None) else m.observable
-            if observable is not None:
-                triples.append((iri, SCDM.hasObservable, observable))
-            if m.procedure is not None:
-                # the imaging timestamp's value set; door-to-groin's thrombectomy (required by its RES-Q shape)
-                triples += self._case_node(case_id, "represented", m.procedure, iri, SCDM.representsProcedure)
-            literals = self._literals(note, fact, concept, m, where)
-            if not literals:
-                log.warning("%s: value cannot be written as RDF; kept as evidence only", where)
-                return None
-            triples += self._value_triples(iri, m, literals)
-        return triples
-
-    def _literals(self, note: Note, fact: Fact, concept: Concept, m: DomainMapping, where: str) -> list[Literal]:
-        value = fact.value
-        if concept.kind is ValueKind.TEXT or (concept.kind is ValueKind.ENUM and m.member_literal):
-            member = self._member(concept, fact)
-            member_extra = member.extra if member is not None else {}
-            text = member_extra.get("literal") or (member.id if member is not None else value.value)
-            return [Literal(str(text))] if text not in (None, "") else []
-        if m.split_literals and isinstance(value.value, (dt.date, dt.time)):
-            # symptom onset: the mappings write onset_date and onset_time as two literals
-            v = value.value
-            out = []
-            if isinstance(v, dt.date):
-                out.append(Literal(v.isoformat() if not isinstance(v, dt.datetime) else v.date().isoformat(),
-                                   datatype=XSD.date))
-            if isinstance(v, dt.datetime):
-                out.append(Literal(v.timetz().isoformat(), datatype=XSD.time))
-            elif isinstance(v, dt.time):
-                out.append(Literal(v.isoformat(), datatype=XSD.time))
-            return out
-        datatype = (
-            expand(value.datatype, f"{where} value.datatype", self.prefixes)
-            if value.datatype
-            else m.datatype or DEFAULT_DATATYPES.get(concept.kind, XSD.string)
-        )
-        literal = typed_literal(value.value, datatype, admission_date=note.admission_date, where=where)
-        return [literal] if literal is not None else []
-
-    def _value_triples(self, iri: URIRef, m: DomainMapping, literals: list[Literal]) -> list[tuple]:
-        if m.pattern == TEMPORAL:
-            time_node = URIRef(f"{iri}/time")
-            value_node = URIRef(f"{iri}/time/value")
-            triples = [(iri, SCDM.temporalContext, time_node), (time_node, BTL2.hasPart, value_node)]
-            if m.temporal_class is not None:
-                triples.append((time_node, RDF.type, m.temporal_class))
-        else:
-            value_node = URIRef(f"{iri}/value")
-            link = SCDM.hasDosage if m.pattern == DOSAGE else SCDM.hasObservableValue
-            triples = [(iri, link, value_node)]
-        if m.value_class is not None:
-            triples.append((value_node, RDF.type, m.value_class))
-        triples += [(value_node, BTL2.hasValue, lit) for lit in literals]
-        return triples
-
-    def _case_node(self, case_id: str, kind: str, cls: URIRef, iri: URIRef, predicate: URIRef) -> list[tuple]:
-        # one node per case and class, as in the mappings (data:Procedure_450742003_{case_id})
-        node = self.iris.case_node(case_id, kind, cls)
-        return [(iri, predicate, node), (node, RDF.type, cls)]
 
     # ------------------------------------------------------------------ evidence layer
 
@@ -412,6 +248,7 @@ class RdfBuilder:
         g.add((position, RDF.type, OA.TextPositionSelector))
         g.add((position, OA.start, _count(answer.start)))
         g.add((position, OA.end, _count(answer.end)))
+        self._add_value_refinement(g, fact, answer, position)
         g.add((quote, RDF.type, OA.TextQuoteSelector))
         g.add((quote, OA.exact, Literal(note.text[answer.start : answer.end])))
         prefix = note.text[max(0, answer.start - k) : answer.start]
@@ -441,6 +278,25 @@ class RdfBuilder:
             if link.matched:
                 g.add((cand, KGQA.matchedLabel, Literal(link.matched)))
 
+    def _add_value_refinement(self, g: Graph, fact: Fact, answer: Answer, position: URIRef) -> None:
+        """Where in the span the value was read ("185" in "185/115"), as a Web Annotation refinement.
+
+        ``oa:refinedBy`` selects within what its parent selected, so the offsets are relative to
+        the answer span: ``exact[start:end]`` is the part the value came from.
+        """
+        start, end = fact.value.source_start, fact.value.source_end
+        if start is None or end is None or (start, end) == (answer.start, answer.end):
+            return
+        if not (answer.start <= start < end <= answer.end):
+            log.warning("note %s concept %s: value offsets [%s, %s) outside the answer span; not recorded",
+                        fact.note_id, fact.concept_id, start, end)
+            return
+        refined = URIRef(f"{position}/value")
+        g.add((position, OA.refinedBy, refined))
+        g.add((refined, RDF.type, OA.TextPositionSelector))
+        g.add((refined, OA.start, _count(start - answer.start)))
+        g.add((refined, OA.end, _count(end - answer.start)))
+
     # ------------------------------------------------------------------ run graph
 
     def run_graph(self, run: RunInfo, notes: Sequence[Note], errors: Sequence[NoteError] = ()) -> Graph:
@@ -458,7 +314,7 @@ class RdfBuilder:
         g.add((run_iri, KGQA.kgqaVersion, Literal(run.kgqa_version)))
         g.add((run_iri, KGQA.configDigest, Literal(run.config_digest)))
         if run.config_yaml:
-            g.add((run_iri, KGQA.configYaml, Literal(run.config_yaml)))
+            g.add((run_iri, KGQA.configYaml, Literal(mask_secrets(run.config_yaml))))
         if run.catalogue_digest:
             g.add((run_iri, KGQA.catalogueDigest, Literal(run.catalogue_digest)))
         g.add((run_iri, KGQA.model, model_iri))

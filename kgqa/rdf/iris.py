@@ -39,7 +39,7 @@ def segment(text: str) -> str:
     """One IRI path segment: percent-encoded UTF-8, unreserved characters kept readable."""
     if text == "":
         raise ValueError("empty IRI segment")
-    return quote(text, safe="-._~")
+    return quote(text.encode("utf-8", "surrogatepass"), safe="-._~")
 
 
 def class_segment(iri: str) -> str:

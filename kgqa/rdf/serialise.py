@@ -66,20 +66,47 @@ def to_dataset(graphs: Iterable[Graph]) -> Dataset:
     return ds
 
 
+def _trig(graphs: list[Graph]) -> str:
+    """TriG with the named graphs in IRI order (rdflib orders them by hash, which varies per process)."""
+    prefixes: set[str] = set()
+    blocks: list[str] = []
+    merged = to_dataset(graphs)
+    for identifier in sorted({g.identifier for g in graphs}, key=str):
+        single = Dataset()
+        bind_prefixes(single)
+        named = single.graph(identifier)
+        named.addN((s, p, o, named) for s, p, o in merged.graph(identifier))
+        text = single.serialize(format="trig")
+        lines = text.split("\n")
+        prefixes.update(line for line in lines if line.startswith("@prefix "))
+        blocks.append("\n".join(line for line in lines if not line.startswith("@prefix ")).strip("\n") + "\n")
+    return "\n".join(sorted(prefixes)) + "\n\n" + "\n".join(blocks)
+
+
+def _canonical_json(node: Any, key: str = "") -> Any:
+    """Sort JSON-LD arrays (sets in RDF: rdflib emits them in hash order) and keys; @list stays ordered."""
+    if isinstance(node, dict):
+        return {k: _canonical_json(v, k) for k, v in sorted(node.items())}
+    if isinstance(node, list):
+        items = [_canonical_json(v) for v in node]
+        if key in ("@list", "@context"):
+            return items
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return node
+
+
 def serialise(graphs: Iterable[Graph], fmt: str = "trig") -> str:
     name = format_name(fmt)
-    ds = to_dataset(graphs)
+    graphs = list(graphs)
     if name == "trig":
-        return ds.serialize(format="trig")
+        return _trig(graphs)
+    ds = to_dataset(graphs)
     if name == "nquads":
         # split on "\n" only: str.splitlines would also break at U+001E, U+2028 … inside literals
         lines = ds.serialize(format="nquads").split("\n")
         return "".join(sorted(line + "\n" for line in lines if line.strip()))
     text = ds.serialize(format="json-ld", context=jsonld_context(), auto_compact=True)
-    data = json.loads(text)
-    if isinstance(data.get("@graph"), list):
-        data["@graph"].sort(key=lambda node: str(node.get("@id", "")))
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return json.dumps(_canonical_json(json.loads(text)), ensure_ascii=False, indent=2) + "\n"
 
 
 def write_dataset(graphs: Iterable[Graph], path: str | Path, format: str = "trig") -> Path:

@@ -21,7 +21,7 @@ from rdflib.term import Node
 from kgqa import PROJECT_ROOT
 from kgqa.errors import ConfigError
 from kgqa.rdf.config import RdfConfig
-from kgqa.rdf.vocab import BIND_PREFIXES, RESQ, SCDM
+from kgqa.rdf.vocab import BIND_PREFIXES, KGQA, RESQ, SCDM
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,12 @@ class IncompleteCase:
 
     case: str
     missing: tuple[str, ...]
+    #: ids of the notes about the case (when written), so a reviewer knows which notes to read
+    notes: tuple[str, ...] = ()
 
     def render(self) -> str:
-        return f"{self.case}: no {', no '.join(self.missing)} stated"
+        where = f" (notes: {', '.join(self.notes)})" if self.notes else ""
+        return f"{self.case}: no {', no '.join(self.missing)} stated{where}"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,10 @@ def _path(shapes: Graph, results: Graph, node: Node | None) -> str:
     return _short(results, node)
 
 
+def _note_ids(union: Graph, case: Node) -> tuple[str, ...]:
+    return tuple(sorted(str(i) for note in union.subjects(KGQA.case, case) for i in union.objects(note, KGQA.noteId)))
+
+
 def _validate_one(data: Graph, shape_set: ShapeSet) -> Graph:
     from pyshacl import validate
 
@@ -207,7 +214,7 @@ def validate_graph(data: Dataset | Graph | Iterable[Graph], cfg: RdfConfig | Non
     union = union_graph(data)
     violations: list[Finding] = []
     warnings: list[Finding] = []
-    missing: dict[str, set[str]] = {}
+    missing: dict[Node, set[str]] = {}
 
     blank = {n for t in union for n in t if isinstance(n, BNode)}
     for node in sorted(blank, key=str)[:20]:
@@ -225,7 +232,7 @@ def validate_graph(data: Dataset | Graph | Iterable[Graph], cfg: RdfConfig | Non
             if source in mandatory and (focus, RDF.type, RESQ.ClinicalCase) in union:
                 needed = mandatory[source]
                 label = "fact at all" if needed == SCDM.hasPart else _short(union, needed)
-                missing.setdefault(_short(union, focus), set()).add(label)
+                missing.setdefault(focus, set()).add(label)
                 continue
             message = results.value(result, SH.resultMessage)
             finding = Finding(
@@ -243,7 +250,10 @@ def validate_graph(data: Dataset | Graph | Iterable[Graph], cfg: RdfConfig | Non
     return ValidationReport(
         violations=tuple(sorted(violations, key=order)),
         warnings=tuple(sorted(warnings, key=order)),
-        incomplete=tuple(IncompleteCase(case, tuple(sorted(m))) for case, m in sorted(missing.items())),
+        incomplete=tuple(
+            IncompleteCase(_short(union, node), tuple(sorted(m)), _note_ids(union, node))
+            for node, m in sorted(missing.items(), key=lambda kv: str(kv[0]))
+        ),
         shape_sets=tuple(s.name for s in shape_sets),
         skipped=tuple(skipped),
         triples=len(union),

@@ -104,6 +104,7 @@ class OA(DefinedNamespace):
     hasTarget: URIRef
     hasSource: URIRef
     hasSelector: URIRef
+    refinedBy: URIRef
     motivatedBy: URIRef
     describing: URIRef
     start: URIRef

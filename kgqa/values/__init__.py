@@ -14,4 +14,4 @@ Modules: ``numbers`` (decimal marks, ranges, approximate markers), ``units`` (pi
 from kgqa.values.derive import derive
 from kgqa.values.normalise import check_range, normalise
 
-__all__ = ["normalise", "derive", "check_range"]
+__all__ = ["check_range", "derive", "normalise"]

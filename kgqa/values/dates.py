@@ -89,7 +89,9 @@ def find_time(text: str) -> TimePart | None:
 # ----------------------------------------------------------------------------- dates
 
 _ISO_RE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)")
-_DMY_RE = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\s?(?P<sep>[./-])\s?(?P<m>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}|\d{2})(?![\d:])")
+_DMY_RE = re.compile(
+    r"(?<![\d.,])(?P<d>\d{1,2})\s?(?P<sep>[./-])\s?(?P<m>\d{1,2})\s?(?P=sep)\s?(?P<y>\d{4}|\d{2})(?![\d:])"
+)
 # "24.12." — a trailing dot marks a day-month date (not a decimal, not a time)
 _DM_RE = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.(?!\s?\d)")
 _WORD_DATE_RE = re.compile(
@@ -98,9 +100,12 @@ _WORD_DATE_RE = re.compile(
     r"|(?P<mon2>[^\W\d_]{3,}\.?)\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?:,?\s*(?P<y2>\d{4}))?(?![\d:])",
     re.IGNORECASE,
 )
+# A bare day must end the span (or be followed by a time word): "dne 20.", "on the 12th at 14:35",
+# but not "pe 3 zile" (after 3 days) or "the 3 doses".
 _DAY_ONLY_RE = re.compile(
     r"(?:(?:on\s+)?the\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?|(?P<d2>\d{1,2})(?:st|nd|rd|th)"
-    r"|(?:dne|dnia|el\s+día|el|pe|на|στις)\s+(?P<d3>\d{1,2})\.?)(?![\d.:,]?\d)",
+    r"|(?:dne|dnia|el\s+día|el|pe|на|στις)\s+(?P<d3>\d{1,2})\.?)(?![\d.:,]?\d)"
+    r"(?=\s*(?:$|[,;)]|\.(?:\s|$)|(?:at|v|ve|в|o|a\s+las|la|ora|στις|um)(?!\w)))",
     re.IGNORECASE,
 )
 _RELATIVE_DAYS = {
@@ -115,39 +120,52 @@ def two_digit_year(yy: int, reference_year: int) -> int:
     return year if year <= reference_year + 1 else 1900 + yy
 
 
-def closest_year(day: int, month: int, admission: dt.date) -> dt.date | None:
-    """The (day, month) in the year that puts it closest to the admission date."""
-    best = None
+#: how far a completed date may fall on the "wrong" side of admission (a note written the day before)
+SLACK_DAYS = 1
+
+
+def _pick(candidates: list[dt.date], admission: dt.date, direction: str | None) -> dt.date | None:
+    """The candidate closest to admission; ``after``/``before`` keep only those on that side (± slack)."""
+    if direction == "after":
+        candidates = [c for c in candidates if (c - admission).days >= -SLACK_DAYS] or candidates
+    elif direction == "before":
+        candidates = [c for c in candidates if (admission - c).days >= -SLACK_DAYS] or candidates
+    return min(candidates, key=lambda c: abs((c - admission).days), default=None)
+
+
+def closest_year(day: int, month: int, admission: dt.date, direction: str | None = None) -> dt.date | None:
+    """The (day, month) in the year that puts it closest to the admission date (on ``direction``'s side)."""
+    candidates = []
     for year in (admission.year - 1, admission.year, admission.year + 1):
         try:
-            cand = dt.date(year, month, day)
+            candidates.append(dt.date(year, month, day))
         except ValueError:
             continue
-        if best is None or abs((cand - admission).days) < abs((best - admission).days):
-            best = cand
-    return best
+    return _pick(candidates, admission, direction)
 
 
-def closest_month(day: int, admission: dt.date) -> dt.date | None:
+def closest_month(day: int, admission: dt.date, direction: str | None = None) -> dt.date | None:
     """The day of month in the month (around admission) that puts it closest to the admission date."""
-    best = None
+    candidates = []
     for delta in (-1, 0, 1):
-        month_index = admission.year * 12 + admission.month - 1 + delta
-        year, month = divmod(month_index, 12)
-        if day > calendar.monthrange(year, month + 1)[1]:
-            continue
-        cand = dt.date(year, month + 1, day)
-        if best is None or abs((cand - admission).days) < abs((best - admission).days):
-            best = cand
-    return best
+        year, month = divmod(admission.year * 12 + admission.month - 1 + delta, 12)
+        if day <= calendar.monthrange(year, month + 1)[1]:
+            candidates.append(dt.date(year, month + 1, day))
+    return _pick(candidates, admission, direction)
 
 
 class DateError(ValueError):
     """A date that cannot be read or completed; the message is the reason kept in the value."""
 
 
-def find_date(text: str, lang: str, admission: dt.date | None) -> DatePart | None:
-    """The first date in ``text``; raises :class:`DateError` for a date that is invalid or cannot be completed."""
+def find_date(
+    text: str, lang: str, admission: dt.date | None, direction: str | None = None
+) -> DatePart | None:
+    """The first date in ``text``; raises :class:`DateError` for a date that is invalid or cannot be completed.
+
+    ``direction`` ("after" for discharge or treatment times, "before" for onset) says on which side
+    of the admission date a completed date must fall; None takes the closest either way.
+    """
     ref_year = admission.year if admission else dt.date.today().year
     m = _ISO_RE.search(text)
     if m:
@@ -164,9 +182,10 @@ def find_date(text: str, lang: str, admission: dt.date | None) -> DatePart | Non
         _make(2000, month, day, m.group(0))  # validates day/month (2000 is a leap year: 29.2. passes)
         if admission is None:
             raise DateError(f"date {m.group(0).strip()!r} has no year and the note has no admission date")
-        return DatePart(closest_year(day, month, admission), m.start(), m.end(), completed="year")  # type: ignore[arg-type]
+        date = closest_year(day, month, admission, direction)
+        return DatePart(date, m.start(), m.end(), completed="year")  # type: ignore[arg-type]
     for m in _WORD_DATE_RE.finditer(text):
-        part = _word_date(m, lang, admission, ref_year)
+        part = _word_date(m, lang, admission, ref_year, direction)
         if part is not None:
             return part
     lowered = text.lower()
@@ -182,7 +201,7 @@ def find_date(text: str, lang: str, admission: dt.date | None) -> DatePart | Non
         day = int(m["d1"] or m["d2"] or m["d3"])
         if admission is None:
             raise DateError(f"day {m.group(0).strip()!r} has no month and the note has no admission date")
-        date = closest_month(day, admission)
+        date = closest_month(day, admission, direction)
         if date is None:
             raise DateError(f"day {day} does not exist around the admission date")
         return DatePart(date, m.start(), m.end(), completed="month+year")
@@ -206,12 +225,21 @@ def _parser(lang: str, require_year: bool):
     from dateparser.date import DateDataParser
 
     parts = ["day", "month", "year"] if require_year else ["day", "month"]
-    settings = {"DATE_ORDER": "DMY", "REQUIRE_PARTS": parts, "PREFER_DAY_OF_MONTH": "first",
-                "RETURN_TIME_AS_PERIOD": False, "RELATIVE_BASE": dt.datetime(2000, 1, 1)}
+    # absolute dates only: "1 month" or "2 dny" must never become a date relative to some base
+    settings = {
+        "DATE_ORDER": "DMY",
+        "REQUIRE_PARTS": parts,
+        "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_TIME_AS_PERIOD": False,
+        "RELATIVE_BASE": dt.datetime(2000, 1, 1),
+        "PARSERS": ["absolute-time"],
+    }
     return DateDataParser(languages=[lang], settings=settings)
 
 
-def _word_date(m: re.Match, lang: str, admission: dt.date | None, ref_year: int) -> DatePart | None:
+def _word_date(
+    m: re.Match, lang: str, admission: dt.date | None, ref_year: int, direction: str | None = None
+) -> DatePart | None:
     day = m["d"] or m["d2"]
     mon = m["mon"] or m["mon2"]
     year = m["y"] or m["y2"]
@@ -233,4 +261,5 @@ def _word_date(m: re.Match, lang: str, admission: dt.date | None, ref_year: int)
         return DatePart(_make(y, parsed.month, parsed.day, m.group(0)), m.start(), m.end())
     if admission is None:
         raise DateError(f"date {m.group(0).strip()!r} has no year and the note has no admission date")
-    return DatePart(closest_year(parsed.day, parsed.month, admission), m.start(), m.end(), completed="year")  # type: ignore[arg-type]
+    date = closest_year(parsed.day, parsed.month, admission, direction)
+    return DatePart(date, m.start(), m.end(), completed="year")  # type: ignore[arg-type]

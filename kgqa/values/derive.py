@@ -15,7 +15,8 @@ Derived facts have no answer; their evidence is ``derived_from`` (the source con
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from kgqa.types import Assertion, Concept, Fact, Note, Value, ValueKind
 from kgqa.values.normalise import check_range
@@ -77,7 +78,9 @@ def derive(facts: Sequence[Fact], catalogue: Iterable[Concept], note: Note) -> l
     return out
 
 
-def _derive_op(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note) -> Fact | None:
+def _derive_op(
+    concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note
+) -> Fact | None:
     sources = list(rule.get("from", ()))
     op = OPS.get(str(rule.get("op")))
     if op is None or len(sources) != 2 or not all(_usable(facts.get(s)) for s in sources):
@@ -86,13 +89,21 @@ def _derive_op(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fa
     minutes = op(a, b)
     if minutes is None:
         return None
-    value = Value(kind=ValueKind.DURATION, value=int(round(minutes)), unit=concept.unit or "minute",
-                  datatype=concept.datatype or XSD + "integer",
-                  reason=f"derived: {op.__name__}({sources[0]}, {sources[1]})")
-    return Fact(note_id=note.id, concept_id=concept.id, value=check_range(value, concept), derived_from=tuple(sources))
+    value = Value(
+        kind=ValueKind.DURATION,
+        value=round(minutes),
+        unit=concept.unit or "minute",
+        datatype=concept.datatype or XSD + "integer",
+        reason=f"derived: {op.__name__}({sources[0]}, {sources[1]})",
+    )
+    return Fact(
+        note_id=note.id, concept_id=concept.id, value=check_range(value, concept), derived_from=tuple(sources)
+    )
 
 
-def _derive_band(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note) -> Fact | None:
+def _derive_band(
+    concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, Fact], note: Note
+) -> Fact | None:
     source = facts.get(str(rule.get("concept")))
     if not _usable(source) or source is None:
         return None
@@ -102,7 +113,14 @@ def _derive_band(concept: Concept, rule: Mapping[str, Any], facts: Mapping[str, 
             member = next((m for m in concept.members if m.id == member_id), None)
             if member is None:
                 return None
-            value = Value(kind=concept.kind, value=member.id, member_iri=member.iri, datatype=XSD + "string",
-                          reason=f"derived from {source.concept_id} = {score:g}")
-            return Fact(note_id=note.id, concept_id=concept.id, value=value, derived_from=(source.concept_id,))
+            value = Value(
+                kind=concept.kind,
+                value=member.id,
+                member_iri=member.iri,
+                datatype=XSD + "string",
+                reason=f"derived from {source.concept_id} = {score:g}",
+            )
+            return Fact(
+                note_id=note.id, concept_id=concept.id, value=value, derived_from=(source.concept_id,)
+            )
     return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 from kgqa.types import LANGUAGES, EnumMember
 
@@ -65,7 +65,7 @@ def _token_match(label_tok: str, span_tok: str) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _word_regex(text: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(text)}(?!\w)", flags)
 

@@ -8,8 +8,8 @@ string. Numbers that belong to a date or a clock time in the span are never take
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from kgqa.values import dates
 from kgqa.values.numbers import Number, find_numbers, is_approximate, read_quantity
@@ -30,10 +30,29 @@ class Measure:
 #: names a scale goes by in notes, per catalogue ``extra.score_scale``
 SCALE_NAMES: Mapping[str, tuple[str, ...]] = {
     "NIHSS": ("NIHSS", "NIH SS", "NIH-SS", "NIHSS score", "NIH"),
-    "mRS": ("mRS", "MRS", "mRankin", "Rankin", "modified Rankin", "Ранкин", "Rankina", "Rankinovy škály", "Rankinova"),
+    "mRS": (
+        "mRS",
+        "MRS",
+        "mRankin",
+        "Rankin",
+        "modified Rankin",
+        "Ранкин",
+        "Rankina",
+        "Rankinovy škály",
+        "Rankinova",
+    ),
     "GCS": ("GCS", "Glasgow", "ГКС", "Глазгоу", "Γλασκώβης", "Glasgowské škály"),
     "ASPECTS": ("ASPECTS", "ASPECT", "ASPECT score"),
-    "Hunt-Hess": ("Hunt-Hess", "Hunt and Hess", "Hunt & Hess", "Hunt a Hess", "Hunt i Hess", "Hunt y Hess", "H&H", "HH"),
+    "Hunt-Hess": (
+        "Hunt-Hess",
+        "Hunt and Hess",
+        "Hunt & Hess",
+        "Hunt a Hess",
+        "Hunt i Hess",
+        "Hunt y Hess",
+        "H&H",
+        "HH",
+    ),
 }
 #: "points" after a score, all 7 languages ("8 b.", "8 т.", "8 pkt", "8 βαθμοί")
 _POINTS_RE = re.compile(
@@ -42,26 +61,36 @@ _POINTS_RE = re.compile(
     re.IGNORECASE,
 )
 _FRACTION_RE = re.compile(r"(?<![\d.,])(\d{1,3})\s*/\s*(\d{1,3})(?![\d.,]\d)")
-_UNIT_AFTER_RE = re.compile(r"^\s*((?:[^\W\d_]|[%°µμ'])[^\s\d,;()\[\]]*(?:\s?/\s?[^\W\d_][^\s\d,;()]*)?(?:\s?[^\W\d_]{1,3}\.)?)")
+_UNIT_AFTER_RE = re.compile(
+    r"^\s*((?:[^\W\d_]|[%°µμ'])[^\s\d,;()\[\]]*(?:\s?/\s?[^\W\d_][^\s\d,;()]*)?(?:\s?[^\W\d_]{1,3}\.)?)"
+)
 _BP_RE = re.compile(r"(?<![\d.,])(\d{2,3})\s*/\s*(\d{2,3})(?![\d.,]\d)")
 
 
-def _masked(text: str, lang: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` that are dates or clock times (their digits are not values)."""
-    masks = []
-    for rx in (dates._ISO_RE, dates._DMY_RE, dates._DM_RE, dates._TIME_RE):
-        masks.extend((m.start(), m.end()) for m in rx.finditer(text))
-    return masks
+_COLON_TIME_RE = re.compile(r"(?<![\d.,:])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d.,]\d)")
 
 
-def _free_numbers(text: str, lang: str) -> list[Number]:
-    masks = _masked(text, lang)
+def _masked(text: str, scores: bool) -> list[tuple[int, int]]:
+    """Spans of ``text`` that are dates or clock times (their digits are not values).
+
+    For measurements ("7.40 mmol/l", "5.6.") only unambiguous dates and colon times are masked:
+    a dotted "7.40" or "5.6." is a decimal there. For scores, which are whole numbers, "12.3."
+    (a day and month) and "14.35" (a time) are masked too.
+    """
+    patterns = [dates._ISO_RE, dates._DMY_RE, _COLON_TIME_RE]
+    if scores:
+        patterns += [dates._DM_RE, dates._TIME_RE]
+    return [(m.start(), m.end()) for rx in patterns for m in rx.finditer(text)]
+
+
+def _free_numbers(text: str, lang: str, scores: bool = False) -> list[Number]:
+    masks = _masked(text, scores)
     return [n for n in find_numbers(text, lang) if not any(s <= n.start < e for s, e in masks)]
 
 
 def read_score(text: str, lang: str, scale: str | None, maximum: float | None) -> Measure | str:
     """A score: after the scale's name, before "points", as "x/max", else the first free number."""
-    nums = _free_numbers(text, lang)
+    nums = _free_numbers(text, lang, scores=True)
     if not nums:
         return "no number in the span"
     for m in _FRACTION_RE.finditer(text):
@@ -84,7 +113,9 @@ def read_score(text: str, lang: str, scale: str | None, maximum: float | None) -
 def _with_range(text: str, n: Number, nums: list[Number]) -> Measure:
     """``n`` as a measure, widened to a range when the span says "8-10" (but not "8/42")."""
     rest = [x for x in nums if x.start >= n.start]
-    r = read_quantity(text[n.start :], numbers=[Number(x.value, x.start - n.start, x.end - n.start, x.text) for x in rest])
+    r = read_quantity(
+        text[n.start :], numbers=[Number(x.value, x.start - n.start, x.end - n.start, x.text) for x in rest]
+    )
     approx = is_approximate(text[: n.start])
     if r is not None and r.is_range:
         return Measure(r.value, n.start, n.start + r.end, approximate=True, low=r.low, high=r.high)
@@ -96,14 +127,22 @@ def read_blood_pressure(text: str, lang: str, part: str) -> Measure | str:
     m = _BP_RE.search(text)
     if m:
         group = 1 if part == "systolic" else 2
-        return Measure(float(m.group(group)), m.start(group), m.end(group), unit=_unit_after(text[m.end() :], "mmHg"))
+        return Measure(
+            float(m.group(group)), m.start(group), m.end(group), unit=_unit_after(text[m.end() :], "mmHg")
+        )
     nums = _free_numbers(text, lang)
     if not nums:
         return "no number in the span"
     if part == "diastolic":
         return "only one pressure value: not read as diastolic"
     n = nums[0]
-    return Measure(n.value, n.start, n.end, unit=_unit_after(text[n.end :], "mmHg"), approximate=is_approximate(text[: n.start]))
+    return Measure(
+        n.value,
+        n.start,
+        n.end,
+        unit=_unit_after(text[n.end :], "mmHg"),
+        approximate=is_approximate(text[: n.start]),
+    )
 
 
 def _unit_after(rest: str, target: str | None = None, molar_mass: float | None = None) -> str | None:
@@ -167,7 +206,9 @@ _PAIR_RE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*('|′|[^\W\d_][^\s\d,;()
 def read_minutes(text: str, lang: str) -> Measure | str:
     """A duration in minutes: "45 min", "1 h 20 min", "1:20 h", "1,5 hod", "90'" or a bare number."""
     m = _HMM_RE.search(text)
-    if m and not re.search(r"(?<!\w)(?:at|v|в|o|a las|la|στις|um|godz\.?)\s*$", text[: m.start()], re.IGNORECASE):
+    if m and not re.search(
+        r"(?<!\w)(?:at|v|в|o|a las|la|στις|um|godz\.?)\s*$", text[: m.start()], re.IGNORECASE
+    ):
         return Measure(int(m.group(1)) * 60 + int(m.group(2)), m.start(), m.end())
     total, start, end, approx, seen = 0.0, None, None, False, False
     for pm in _PAIR_RE.finditer(text):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import Callable, Mapping
 
 from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
 from kgqa.values import assertion as assertion_mod
@@ -34,8 +34,13 @@ class _Ctx:
         self.lang = note.lang
 
     def unparsed(self, reason: str) -> Value:
-        return Value(kind=self.concept.kind, value=None, status=ValueStatus.UNPARSED,
-                     reason=f"{self.concept.id}: {reason}", datatype=self.concept.datatype)
+        return Value(
+            kind=self.concept.kind,
+            value=None,
+            status=ValueStatus.UNPARSED,
+            reason=f"{self.concept.id}: {reason}",
+            datatype=self.concept.datatype,
+        )
 
     def number(self, meas: measures.Measure, unit: str | None = None) -> Value:
         c = self.concept
@@ -43,16 +48,31 @@ class _Ctx:
         value: int | Decimal
         if integral:
             if not float(meas.value).is_integer() and not meas.approximate and c.kind is ValueKind.INTEGER:
-                return Value(kind=c.kind, value=Decimal(str(meas.value)), status=ValueStatus.REJECTED,
-                             reason=f"{c.id}: {meas.value:g} is not a whole number", datatype=c.datatype, unit=unit,
-                             source_start=self.offset + meas.start, source_end=self.offset + meas.end)
-            value = int(round(meas.value))
+                return Value(
+                    kind=c.kind,
+                    value=Decimal(str(meas.value)),
+                    status=ValueStatus.REJECTED,
+                    reason=f"{c.id}: {meas.value:g} is not a whole number",
+                    datatype=c.datatype,
+                    unit=unit,
+                    source_start=self.offset + meas.start,
+                    source_end=self.offset + meas.end,
+                )
+            value = round(meas.value)
         else:
             # rounded to 3 decimals: pint conversions leave float noise ("6.66089...")
             value = Decimal(str(round(meas.value, 3))).normalize()
-        return Value(kind=c.kind, value=value, unit=unit, datatype=c.datatype,
-                     source_start=self.offset + meas.start, source_end=self.offset + meas.end,
-                     approximate=meas.approximate, low=meas.low, high=meas.high)
+        return Value(
+            kind=c.kind,
+            value=value,
+            unit=unit,
+            datatype=c.datatype,
+            source_start=self.offset + meas.start,
+            source_end=self.offset + meas.end,
+            approximate=meas.approximate,
+            low=meas.low,
+            high=meas.high,
+        )
 
 
 # ----------------------------------------------------------------------------------------- readers
@@ -77,30 +97,49 @@ def _numeric(ctx: _Ctx) -> Value:
     if c.unit:
         converted = measures.to_canonical(meas, c.unit, extra.get("molar_mass_g_per_mol"))
         if isinstance(converted, str):
-            return Value(kind=c.kind, value=None, status=ValueStatus.REJECTED, reason=f"{c.id}: {converted}",
-                         datatype=c.datatype, source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end)
+            return Value(
+                kind=c.kind,
+                value=None,
+                status=ValueStatus.REJECTED,
+                reason=f"{c.id}: {converted}",
+                datatype=c.datatype,
+                source_start=ctx.offset + meas.start,
+                source_end=ctx.offset + meas.end,
+            )
         meas = converted
     return ctx.number(meas, c.unit)
 
 
 def _date(ctx: _Ctx) -> Value:
     try:
-        part = dates.find_date(ctx.text, ctx.lang, ctx.note.admission_date)
+        part = dates.find_date(
+            ctx.text, ctx.lang, ctx.note.admission_date, ctx.concept.extra.get("date_direction")
+        )
     except dates.DateError as exc:
         return ctx.unparsed(str(exc))
     if part is None:
         return ctx.unparsed("no date in the span")
-    return Value(kind=ValueKind.DATE, value=part.date, datatype=XSD + "date",
-                 source_start=ctx.offset + part.start, source_end=ctx.offset + part.end,
-                 reason=f"completed {part.completed} from the admission date" if part.completed else None)
+    return Value(
+        kind=ValueKind.DATE,
+        value=part.date,
+        datatype=XSD + "date",
+        source_start=ctx.offset + part.start,
+        source_end=ctx.offset + part.end,
+        reason=f"completed {part.completed} from the admission date" if part.completed else None,
+    )
 
 
 def _time(ctx: _Ctx) -> Value:
     part = dates.find_time(ctx.text)
     if part is None:
         return ctx.unparsed("no clock time in the span")
-    return Value(kind=ValueKind.TIME, value=part.time, datatype=XSD + "time",
-                 source_start=ctx.offset + part.start, source_end=ctx.offset + part.end)
+    return Value(
+        kind=ValueKind.TIME,
+        value=part.time,
+        datatype=XSD + "time",
+        source_start=ctx.offset + part.start,
+        source_end=ctx.offset + part.end,
+    )
 
 
 def _datetime(ctx: _Ctx) -> Value:
@@ -108,9 +147,13 @@ def _datetime(ctx: _Ctx) -> Value:
     # read the date from the span with the time blanked out, so "12.3. 14:35" cannot misread 14.35
     blanked = ctx.text
     if time_part is not None:
-        blanked = ctx.text[: time_part.start] + " " * (time_part.end - time_part.start) + ctx.text[time_part.end :]
+        blanked = (
+            ctx.text[: time_part.start] + " " * (time_part.end - time_part.start) + ctx.text[time_part.end :]
+        )
     try:
-        date_part = dates.find_date(blanked, ctx.lang, ctx.note.admission_date)
+        date_part = dates.find_date(
+            blanked, ctx.lang, ctx.note.admission_date, ctx.concept.extra.get("date_direction")
+        )
     except dates.DateError as exc:
         return ctx.unparsed(str(exc))
     if date_part is None and time_part is None:
@@ -118,10 +161,15 @@ def _datetime(ctx: _Ctx) -> Value:
     if time_part is None:
         assert date_part is not None
         # a date without a time: kept as a date, never given an invented midnight
-        return Value(kind=ValueKind.DATE, value=date_part.date, datatype=XSD + "date",
-                     source_start=ctx.offset + date_part.start, source_end=ctx.offset + date_part.end,
-                     reason="no time in the span: kept as a date"
-                     + (f"; completed {date_part.completed} from the admission date" if date_part.completed else ""))
+        return Value(
+            kind=ValueKind.DATE,
+            value=date_part.date,
+            datatype=XSD + "date",
+            source_start=ctx.offset + date_part.start,
+            source_end=ctx.offset + date_part.end,
+            reason="no time in the span: kept as a date"
+            + (f"; completed {date_part.completed} from the admission date" if date_part.completed else ""),
+        )
     completed = date_part.completed if date_part else "date"
     if date_part is None:
         if ctx.note.admission_date is None:
@@ -131,17 +179,27 @@ def _datetime(ctx: _Ctx) -> Value:
     else:
         day = date_part.date
         start, end = min(date_part.start, time_part.start), max(date_part.end, time_part.end)
-    return Value(kind=ValueKind.DATETIME, value=dt.datetime.combine(day, time_part.time), datatype=XSD + "dateTime",
-                 source_start=ctx.offset + start, source_end=ctx.offset + end,
-                 reason=f"completed {completed} from the admission date" if completed else None)
+    return Value(
+        kind=ValueKind.DATETIME,
+        value=dt.datetime.combine(day, time_part.time),
+        datatype=XSD + "dateTime",
+        source_start=ctx.offset + start,
+        source_end=ctx.offset + end,
+        reason=f"completed {completed} from the admission date" if completed else None,
+    )
 
 
 def _boolean(ctx: _Ctx) -> Value:
     said = enums.yes_no(ctx.text, ctx.lang)
     value = True if said is None else said
-    return Value(kind=ValueKind.BOOLEAN, value=value, datatype=XSD + "boolean",
-                 assertion=Assertion.PRESENT if value else Assertion.NEGATED,
-                 source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+    return Value(
+        kind=ValueKind.BOOLEAN,
+        value=value,
+        datatype=XSD + "boolean",
+        assertion=Assertion.PRESENT if value else Assertion.NEGATED,
+        source_start=ctx.offset,
+        source_end=ctx.offset + len(ctx.text),
+    )
 
 
 def _members(ctx: _Ctx) -> Value:
@@ -154,12 +212,23 @@ def _members(ctx: _Ctx) -> Value:
             return hit_by_number
     if hit is None:
         # no exact label: keep the text for the linker (it links fuzzily within the concept's scope)
-        return Value(kind=c.kind, value=" ".join(text.split()), datatype=XSD + "string",
-                     source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
-    member, label = hit
+        return Value(
+            kind=c.kind,
+            value=" ".join(text.split()),
+            datatype=XSD + "string",
+            source_start=ctx.offset,
+            source_end=ctx.offset + len(ctx.text),
+        )
+    member, _label = hit
     literal = member.extra.get("literal")
-    return Value(kind=c.kind, value=literal if literal is not None else member.id, member_iri=member.iri,
-                 datatype=XSD + "string", source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+    return Value(
+        kind=c.kind,
+        value=literal if literal is not None else member.id,
+        member_iri=member.iri,
+        datatype=XSD + "string",
+        source_start=ctx.offset,
+        source_end=ctx.offset + len(ctx.text),
+    )
 
 
 def _member_by_number(ctx: _Ctx) -> Value | None:
@@ -169,24 +238,45 @@ def _member_by_number(ctx: _Ctx) -> Value | None:
     if not bands:
         return None
     minutes = any(k.endswith("_minutes") for _, e in bands for k in e)
-    meas = measures.read_minutes(ctx.text, ctx.lang) if minutes else measures.read_quantity_with_unit(ctx.text, ctx.lang)
+    meas = (
+        measures.read_minutes(ctx.text, ctx.lang)
+        if minutes
+        else measures.read_quantity_with_unit(ctx.text, ctx.lang)
+    )
     if isinstance(meas, str):
         return None
     suffix = "_minutes" if minutes else "_percent"
     for member, e in bands:
         lo, hi = e.get("min" + suffix, float("-inf")), e.get("max" + suffix, float("inf"))
         if lo <= meas.value <= hi:
-            return Value(kind=c.kind, value=member.extra.get("literal", member.id), member_iri=member.iri,
-                         datatype=XSD + "string", source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end,
-                         approximate=meas.approximate)
-    return Value(kind=c.kind, value=None, status=ValueStatus.REJECTED, datatype=XSD + "string",
-                 reason=f"{c.id}: {meas.value:g} is in none of the member bands",
-                 source_start=ctx.offset + meas.start, source_end=ctx.offset + meas.end)
+            return Value(
+                kind=c.kind,
+                value=member.extra.get("literal", member.id),
+                member_iri=member.iri,
+                datatype=XSD + "string",
+                source_start=ctx.offset + meas.start,
+                source_end=ctx.offset + meas.end,
+                approximate=meas.approximate,
+            )
+    return Value(
+        kind=c.kind,
+        value=None,
+        status=ValueStatus.REJECTED,
+        datatype=XSD + "string",
+        reason=f"{c.id}: {meas.value:g} is in none of the member bands",
+        source_start=ctx.offset + meas.start,
+        source_end=ctx.offset + meas.end,
+    )
 
 
 def _text(ctx: _Ctx) -> Value:
-    return Value(kind=ValueKind.TEXT, value=" ".join(ctx.text.split()), datatype=XSD + "string",
-                 source_start=ctx.offset, source_end=ctx.offset + len(ctx.text))
+    return Value(
+        kind=ValueKind.TEXT,
+        value=" ".join(ctx.text.split()),
+        datatype=XSD + "string",
+        source_start=ctx.offset,
+        source_end=ctx.offset + len(ctx.text),
+    )
 
 
 #: value kind -> reader
@@ -218,8 +308,11 @@ def check_range(value: Value, concept: Concept) -> Value:
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
         unit = f" {concept.unit}" if concept.unit else ""
-        return replace(value, status=ValueStatus.REJECTED,
-                       reason=f"{concept.id}: {v:g}{unit} is outside the allowed range {rng}")
+        return replace(
+            value,
+            status=ValueStatus.REJECTED,
+            reason=f"{concept.id}: {v:g}{unit} is outside the allowed range {rng}",
+        )
     return value
 
 
@@ -248,7 +341,16 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
         value = replace(value, assertion=status)
         return check_range(value, concept)
     except Exception as exc:  # a batch must survive any one odd span; the reason says what broke
-        log.warning("value of %s in note %s could not be normalised: %s", concept.id, note.id, type(exc).__name__,
-                    exc_info=log.isEnabledFor(logging.DEBUG))
-        return Value(kind=concept.kind, value=None, status=ValueStatus.UNPARSED,
-                     reason=f"{concept.id}: internal error {type(exc).__name__} while normalising")
+        log.warning(
+            "value of %s in note %s could not be normalised: %s",
+            concept.id,
+            note.id,
+            type(exc).__name__,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        return Value(
+            kind=concept.kind,
+            value=None,
+            status=ValueStatus.UNPARSED,
+            reason=f"{concept.id}: internal error {type(exc).__name__} while normalising",
+        )

@@ -20,21 +20,56 @@ DECIMAL_POINT_LANGS = frozenset({"en"})
 
 # Plain spaces never group thousands: "NIHSS 8 120/80" is two values. Only the typographic
 # no-break/thin spaces do ("1\u202f234").
-_NUMBER_RE = re.compile(r"(?<![\w.,])\d+(?:[\u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)*(?!\w)")
+# A number may run into a word after it ("72letý", "8b.") but not out of one before it ("B01AC06").
+_NUMBER_RE = re.compile(r"(?<![\w.,])\d+(?:[\u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)*(?!\d)")
 
 #: markers that make a value approximate, all 7 languages (lower-case)
 APPROX_MARKERS = (
-    "~", "≈", "±", "ca.", "ca", "circa", "approx.", "approx", "approximately", "about", "around", "roughly",
-    "около", "приблизително", "към", "cca", "cca.", "asi", "přibližně", "zhruba", "kolem", "περίπου", "περ.",
-    "aprox.", "aprox", "aproximadamente", "alrededor de", "unos", "unas", "około", "ok.", "mniej więcej",
-    "aproximativ", "în jur de",
+    "~",
+    "≈",
+    "±",
+    "ca.",
+    "ca",
+    "circa",
+    "approx.",
+    "approx",
+    "approximately",
+    "about",
+    "around",
+    "roughly",
+    "около",
+    "приблизително",
+    "към",
+    "cca",
+    "cca.",
+    "asi",
+    "přibližně",
+    "zhruba",
+    "kolem",
+    "περίπου",
+    "περ.",
+    "aprox.",
+    "aprox",
+    "aproximadamente",
+    "alrededor de",
+    "unos",
+    "unas",
+    "około",
+    "ok.",
+    "mniej więcej",
+    "aproximativ",
+    "în jur de",
 )
 _APPROX_RE = re.compile(
-    r"(?:(?<!\w)|^)(?:" + "|".join(re.escape(m) for m in sorted(APPROX_MARKERS, key=len, reverse=True)) + r")(?!\w)",
+    r"(?:(?<!\w)|^)(?:"
+    + "|".join(re.escape(m) for m in sorted(APPROX_MARKERS, key=len, reverse=True))
+    + r")(?!\w)",
     re.IGNORECASE,
 )
 _RANGE_SEP_RE = re.compile(r"^\s*(?:-|–|—|to|until|до|až|do|έως|ως|a|hasta|al|la|÷)\s*$", re.IGNORECASE)
-_BETWEEN_RE = re.compile(r"(?<!\w)(?:between|между|mezi|μεταξύ|entre|między|pomiędzy|între)(?!\w)", re.IGNORECASE)
+_BETWEEN_RE = re.compile(
+    r"(?<!\w)(?:between|между|mezi|μεταξύ|entre|między|pomiędzy|între)(?!\w)", re.IGNORECASE
+)
 _AND_RE = re.compile(r"^\s*(?:and|и|a|και|y|i|și|si)\s*$", re.IGNORECASE)
 
 
@@ -124,7 +159,11 @@ def read_quantity(text: str, lang: str = "en", numbers: list[Number] | None = No
     if len(nums) >= 2:
         second = nums[1]
         between = text[first.end : second.start]
-        if _RANGE_SEP_RE.match(between) or (_AND_RE.match(between) and _BETWEEN_RE.search(text[: first.start])):
+        if _RANGE_SEP_RE.match(between) or (
+            _AND_RE.match(between) and _BETWEEN_RE.search(text[: first.start])
+        ):
             lo, hi = sorted((first.value, second.value))
-            return Reading(value=(lo + hi) / 2, start=first.start, end=second.end, approximate=True, low=lo, high=hi)
+            return Reading(
+                value=(lo + hi) / 2, start=first.start, end=second.end, approximate=True, low=lo, high=hi
+            )
     return Reading(value=first.value, start=first.start, end=first.end, approximate=approx)

@@ -10,29 +10,107 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import pint
 
 #: note spellings (lower-cased, spaces removed) -> pint unit expression
 ALIASES: Mapping[str, str] = {
-    "mmol/l": "mmol/L", "mmol/л": "mmol/L", "ммол/л": "mmol/L", "mmol": "mmol/L",
-    "mg/dl": "mg/dL", "мг/дл": "mg/dL", "mg%": "mg/dL", "mg/100ml": "mg/dL",
-    "g/l": "g/L", "г/л": "g/L",
-    "mmhg": "mmHg", "mm/hg": "mmHg", "ммhg": "mmHg", "ммрт.ст.": "mmHg", "ммрт.ст": "mmHg", "mmrt.st.": "mmHg", "torr": "mmHg",
-    "mg": "mg", "мг": "mg", "μg": "µg", "mcg": "µg", "g": "g", "г": "g",
-    "ml": "mL", "мл": "mL", "cm3": "mL", "cm³": "mL", "cc": "mL", "l": "L", "л": "L",
-    "min": "minute", "min.": "minute", "mins": "minute", "minutes": "minute", "minute": "minute", "мин": "minute",
-    "мин.": "minute", "минути": "minute", "minut": "minute", "minuty": "minute", "minuten": "minute",
-    "minutos": "minute", "minuto": "minute", "minute.": "minute", "λεπτά": "minute", "λ": "minute", "λεπτό": "minute",
-    "h": "hour", "hod": "hour", "hod.": "hour", "hodin": "hour", "hodiny": "hour", "hodina": "hour", "hr": "hour",
-    "hrs": "hour", "hours": "hour", "hour": "hour", "ч": "hour", "ч.": "hour", "часа": "hour", "час": "hour",
-    "ώρα": "hour", "ώρες": "hour", "ω": "hour", "horas": "hour", "hora": "hour", "godz": "hour", "godz.": "hour",
-    "godzin": "hour", "godziny": "hour", "godzina": "hour", "ore": "hour", "oră": "hour", "ora": "hour",
-    "s": "second", "sec": "second", "сек": "second",
-    "y": "year", "yr": "year", "years": "year", "year": "year", "let": "year", "roků": "year", "lat": "year",
-    "años": "year", "ani": "year", "години": "year", "г.": "year", "ετών": "year", "έτη": "year",
-    "%": "percent", "kg": "kg", "кг": "kg", "cm": "cm", "см": "cm",
+    "mmol/l": "mmol/L",
+    "mmol/л": "mmol/L",
+    "ммол/л": "mmol/L",
+    "mmol": "mmol/L",
+    "mg/dl": "mg/dL",
+    "мг/дл": "mg/dL",
+    "mg%": "mg/dL",
+    "mg/100ml": "mg/dL",
+    "g/l": "g/L",
+    "г/л": "g/L",
+    "mmhg": "mmHg",
+    "mm/hg": "mmHg",
+    "ммhg": "mmHg",
+    "ммрт.ст.": "mmHg",
+    "ммрт.ст": "mmHg",
+    "mmrt.st.": "mmHg",
+    "torr": "mmHg",
+    "mg": "mg",
+    "мг": "mg",
+    "μg": "µg",
+    "mcg": "µg",
+    "g": "g",
+    "г": "g",
+    "ml": "mL",
+    "мл": "mL",
+    "cm3": "mL",
+    "cm³": "mL",
+    "cc": "mL",
+    "l": "L",
+    "л": "L",
+    "min": "minute",
+    "min.": "minute",
+    "mins": "minute",
+    "minutes": "minute",
+    "minute": "minute",
+    "мин": "minute",
+    "мин.": "minute",
+    "минути": "minute",
+    "minut": "minute",
+    "minuty": "minute",
+    "minuten": "minute",
+    "minutos": "minute",
+    "minuto": "minute",
+    "minute.": "minute",
+    "λεπτά": "minute",
+    "λ": "minute",
+    "λεπτό": "minute",
+    "h": "hour",
+    "hod": "hour",
+    "hod.": "hour",
+    "hodin": "hour",
+    "hodiny": "hour",
+    "hodina": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "hours": "hour",
+    "hour": "hour",
+    "ч": "hour",
+    "ч.": "hour",
+    "часа": "hour",
+    "час": "hour",
+    "ώρα": "hour",
+    "ώρες": "hour",
+    "ω": "hour",
+    "horas": "hour",
+    "hora": "hour",
+    "godz": "hour",
+    "godz.": "hour",
+    "godzin": "hour",
+    "godziny": "hour",
+    "godzina": "hour",
+    "ore": "hour",
+    "oră": "hour",
+    "ora": "hour",
+    "s": "second",
+    "sec": "second",
+    "сек": "second",
+    "y": "year",
+    "yr": "year",
+    "years": "year",
+    "year": "year",
+    "let": "year",
+    "roků": "year",
+    "lat": "year",
+    "años": "year",
+    "ani": "year",
+    "години": "year",
+    "г.": "year",
+    "ετών": "year",
+    "έτη": "year",
+    "%": "percent",
+    "kg": "kg",
+    "кг": "kg",
+    "cm": "cm",
+    "см": "cm",
 }
 
 _SPACE_RE = re.compile(r"\s+")
@@ -50,8 +128,15 @@ def to_pint(text: str) -> pint.Unit | None:
     expr = ALIASES.get(key, text.strip())
     try:
         unit = registry().parse_units(expr)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError,
-            ValueError, AssertionError, KeyError):
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        AssertionError,
+        KeyError,
+    ):
         return None
     return unit
 
@@ -64,11 +149,15 @@ def is_alias(text: str) -> bool:
 def check_unit(text: str) -> str | None:
     """None when ``text`` is a unit pint parses, else the problem (used to validate the catalogue)."""
     if to_pint(text) is None:
-        return f"{text!r} is not a unit pint knows (use pint spellings, e.g. mmol/L, mmHg, mg, mL, minute, year)"
+        return (
+            f"{text!r} is not a unit pint knows (use pint spellings, e.g. mmol/L, mmHg, mg, mL, minute, year)"
+        )
     return None
 
 
-def convert(magnitude: float, from_unit: str, to_unit: str, molar_mass: float | None = None) -> tuple[float | None, str | None]:
+def convert(
+    magnitude: float, from_unit: str, to_unit: str, molar_mass: float | None = None
+) -> tuple[float | None, str | None]:
     """``magnitude from_unit`` in ``to_unit``: (value, None) or (None, reason)."""
     src, dst = to_pint(from_unit), to_pint(to_unit)
     if src is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,13 @@ def test_every_concept_has_questions_in_all_seven_languages(catalogue):
     missing = [(c.id, lang) for c in catalogue for lang in LANGUAGES if not c.questions.get(lang)]
     assert missing == []
     # a question is a question: ends with "?" (Greek uses ";")
-    bad = [(c.id, q) for c in catalogue for qs in c.questions.values() for q in qs if not q.rstrip().endswith(("?", ";"))]
+    bad = [
+        (c.id, q)
+        for c in catalogue
+        for qs in c.questions.values()
+        for q in qs
+        if not q.rstrip().endswith(("?", ";"))
+    ]
     assert bad == []
 
 
@@ -54,13 +59,43 @@ def test_enum_members_have_labels_in_all_languages(catalogue):
 @pytest.mark.parametrize(
     "concept_id",
     [
-        "age", "sex", "onset_timestamp", "hospital_timestamp", "arrival_mode", "nihss_score", "prestroke_mrs",
-        "gcs_score", "glucose", "systolic_pressure", "diastolic_pressure", "cholesterol", "aspects_score",
-        "imaging_type", "stroke_type", "risk_hypertension", "risk_atrial_fibrillation", "before_onset_warfarin",
-        "thrombolysis", "ivt_drug", "ivt_drug_dose", "bolus_timestamp", "door_to_needle", "thrombectomy",
-        "puncture_timestamp", "door_to_groin", "mtici_score", "post_stroke_complications", "swallowing_screening_done",
-        "carotid_arteries_imaging", "carotid_stenosis_level", "stroke_etiology", "discharge_date",
-        "discharge_destination", "discharge_mrs", "discharge_nihss_score", "discharge_clopidogrel",
+        "age",
+        "sex",
+        "onset_timestamp",
+        "hospital_timestamp",
+        "arrival_mode",
+        "nihss_score",
+        "prestroke_mrs",
+        "gcs_score",
+        "glucose",
+        "systolic_pressure",
+        "diastolic_pressure",
+        "cholesterol",
+        "aspects_score",
+        "imaging_type",
+        "stroke_type",
+        "risk_hypertension",
+        "risk_atrial_fibrillation",
+        "before_onset_warfarin",
+        "thrombolysis",
+        "ivt_drug",
+        "ivt_drug_dose",
+        "bolus_timestamp",
+        "door_to_needle",
+        "thrombectomy",
+        "puncture_timestamp",
+        "door_to_groin",
+        "mtici_score",
+        "post_stroke_complications",
+        "swallowing_screening_done",
+        "carotid_arteries_imaging",
+        "carotid_stenosis_level",
+        "stroke_etiology",
+        "discharge_date",
+        "discharge_destination",
+        "discharge_mrs",
+        "discharge_nihss_score",
+        "discharge_clopidogrel",
     ],
 )
 def test_catalogue_covers_the_issue_variables(catalogue, concept_id):
@@ -87,7 +122,9 @@ def test_select_by_ids_and_groups_keeps_catalogue_order(catalogue):
     assert catalogue.select() is catalogue
 
 
-@pytest.mark.parametrize("kwargs, needle", [({"ids": ["nihss"]}, "'nihss'"), ({"groups": ["labs"]}, "'labs'")])
+@pytest.mark.parametrize(
+    "kwargs, needle", [({"ids": ["nihss"]}, "'nihss'"), ({"groups": ["labs"]}, "'labs'")]
+)
 def test_select_unknown_names_lists_the_valid_ones(catalogue, kwargs, needle):
     with pytest.raises(CatalogueError, match=needle) as info:
         catalogue.select(**kwargs)
@@ -183,7 +220,9 @@ def test_every_member_iri_is_a_skos_concept_of_the_vocabulary(catalogue):
     from rdflib.namespace import RDF, SKOS
 
     g = Graph().parse(PROJECT_ROOT / "ontologies" / "resq-vocab.ttl", format="turtle")
-    members = {m.iri for c in catalogue for m in c.members} | {c.extra["term"] for c in catalogue if "term" in c.extra}
+    members = {m.iri for c in catalogue for m in c.members} | {
+        c.extra["term"] for c in catalogue if "term" in c.extra
+    }
     assert members
     assert [iri for iri in members if (URIRef(iri), RDF.type, SKOS.Concept) not in g] == []
 
@@ -199,3 +238,9 @@ def test_catalogue_config_points_at_the_data_file():
     cfg = OmegaConf.merge(OmegaConf.structured(CatalogueConfig), option)
     assert Path(cfg.path).resolve() == DEFAULT_CATALOGUE.resolve()
     assert len(load_catalogue(cfg.path).select(ids=cfg.concepts, groups=cfg.groups)) >= 100
+
+
+def test_every_concept_has_a_display_label(catalogue):
+    labels = [c.extra.get("label") for c in catalogue]
+    assert all(isinstance(label, str) and label for label in labels)
+    assert len(set(labels)) == len(labels)  # a report table must tell concepts apart

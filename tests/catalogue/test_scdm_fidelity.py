@@ -33,8 +33,8 @@ def resq_dir(shared_data) -> Path:
 
 def _targets(path: Path) -> tuple[dict[str, str], list[str]]:
     text = path.read_text(encoding="utf-8")
-    prefixes = dict(re.findall(r"^(\w+):\s+(\S+)\s*$", text.split("[MappingDeclaration]")[0], re.M))
-    targets = [line[len("target"):].strip() for line in text.splitlines() if line.startswith("target")]
+    prefixes = dict(re.findall(r"^(\w+):\s+(\S+)\s*$", text.split("[MappingDeclaration]")[0], re.MULTILINE))
+    targets = [line[len("target") :].strip() for line in text.splitlines() if line.startswith("target")]
     return prefixes, targets
 
 
@@ -64,10 +64,22 @@ def declared():
 
 
 def _named_iris(concept):
-    named = {"target_class": concept.target_class, "observable": concept.observable,
-             "situation": concept.situation, "procedure": concept.procedure}
-    for key in ("result_of", "part_of", "observable_class", "temporal_class", "represents_procedure",
-                "interprets_observable", "procedure_context", "value_class"):
+    named = {
+        "target_class": concept.target_class,
+        "observable": concept.observable,
+        "situation": concept.situation,
+        "procedure": concept.procedure,
+    }
+    for key in (
+        "result_of",
+        "part_of",
+        "observable_class",
+        "temporal_class",
+        "represents_procedure",
+        "interprets_observable",
+        "procedure_context",
+        "value_class",
+    ):
         if isinstance(concept.extra.get(key), str):
             named[f"extra.{key}"] = concept.extra[key]
     for k, v in dict(concept.extra.get("context", {})).items():
@@ -91,7 +103,12 @@ def test_every_named_iri_is_in_the_mappings_or_declared(catalogue, mapping, decl
         code = iri.rsplit("/", 1)[-1]
         return field in ("extra.result_of", "extra.part_of") and f"data:Procedure_{code}_" in text
 
-    missing = [(c.id, field, iri) for c in catalogue for field, iri in _named_iris(c).items() if not known(field, iri)]
+    missing = [
+        (c.id, field, iri)
+        for c in catalogue
+        for field, iri in _named_iris(c).items()
+        if not known(field, iri)
+    ]
     assert missing == []
 
 

@@ -65,6 +65,20 @@ def test_duplicate_answers_are_false_positives(fixture_eval):
     assert m["span_exact"]["precision"] == approx(1 / 2)
 
 
+def test_a_right_value_on_the_wrong_span_is_not_a_hit(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    en = golds[0].note
+    from kgqa.types import Answer, Fact
+
+    s, e = 0, 5  # "NIHSS": nowhere near "No thrombolysis", yet a boolean reads False from any negated span
+    wrong = Fact(note_id=en.id, concept_id="thrombolysis",
+                 value=Value(ValueKind.BOOLEAN, False, assertion=Assertion.NEGATED),
+                 answer=Answer.from_note(en, "thrombolysis", s, e, score=1.0, null_score=0.0, confidence=0.5))
+    facts = {**facts, "n-en": [f for f in facts["n-en"] if f.concept_id != "thrombolysis"] + [wrong]}
+    m = score(golds, facts, concepts).metrics(("concept", "thrombolysis"))
+    assert m["value"]["precision"] == 0.0 and m["null_accuracy"] == approx(1.0)
+
+
 def test_reliability_bins_and_ece(fixture_eval, tmp_path):
     golds, facts, concepts = fixture_eval
     s = score(golds, facts, concepts)

@@ -13,7 +13,8 @@ DATA = Path(__file__).parent / "data"
 
 
 def make_cfg(tmp: Path, **overrides) -> LinkerConfig:
-    base = dict(sources=["vocab", "mini", "drugs"], ontology_dir=str(DATA), manifest="mini-sources.yaml", cache_dir=str(tmp))
+    base = {"sources": ["vocab", "mini", "drugs"], "ontology_dir": str(DATA), "manifest": "mini-sources.yaml",
+            "cache_dir": str(tmp)}
     base.update(overrides)
     return LinkerConfig(**base)
 

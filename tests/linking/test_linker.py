@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kgqa.errors import ConfigError
-from kgqa.linking import Linker, LinkerConfig
+from kgqa.linking import Label, Linker, LinkerConfig, Term
 from kgqa.types import EnumMember, ValueKind
 
 from .conftest import concept, make_cfg
@@ -209,3 +209,42 @@ def test_missing_source_file_is_a_config_error(tmp_path):
     (tmp_path / "sources.yaml").write_text("x:\n  files:\n    - {path: missing.ttl, loader: rdf}\n")
     with pytest.raises(ConfigError, match="missing.ttl"):
         Linker.from_config(LinkerConfig(sources=["x"], ontology_dir=str(tmp_path), cache_dir=str(tmp_path)))
+
+
+ICD = "http://purl.bioontology.org/ontology/ICD10CM/"
+
+
+def learned_linker(**cfg) -> Linker:
+    def term(code, *names):
+        return Term(id=f"ICD10CM:{code}", iri=ICD + code, labels=tuple(Label(t, "es", "learned", n) for t, n in names))
+
+    terms = [
+        term("I47.1", ("taquicardia supraventricular", 3)),
+        term("B97.4", ("virus respiratorio sincitial", 2)),
+        term("I48.91", ("fibrilación auricular", 12)),
+        term("I48.0", ("fibrilación auricular paroxística", 1)),
+        term("I21.9", ("infarto agudo de miocardio", 7)),
+        term("F17.210", ("fumador", 2)),
+        term("F17.200", ("fumador", 9), ("tabaquismo", 4)),
+    ]
+    return Linker.from_terms({"codiesp": terms}, LinkerConfig(**cfg))
+
+
+@pytest.mark.parametrize(
+    "text, expected, score",
+    [
+        ("VRS", "ICD10CM:B97.4", 0.8),  # an unknown abbreviation read as initials of a learned name
+        ("FA", "ICD10CM:I48.91", 0.8),  # initials shared: the name annotators used most
+        ("vrs", None, None),  # lower case: a word, not an abbreviation
+        ("infarto agudo miocardio", "ICD10CM:I21.9", 1.0),  # differs only by a function word
+        ("fumador", "ICD10CM:F17.200", 1.0),  # ambiguous name: the code annotators used most
+        ("taquicardia supraventricular paroxística", "ICD10CM:I47.1", None),  # sub-span or fuzzy
+    ],
+)
+def test_learned_synonyms(text, expected, score):
+    links = learned_linker(nil_threshold=0.7).link(text, concept(ValueKind.TEXT), "es")
+    assert (links[0].term_id if links else None) == expected
+    if score is not None:
+        assert links[0].score == pytest.approx(score)
+    if text == "fumador":
+        assert [l.term_id for l in links] == ["ICD10CM:F17.200", "ICD10CM:F17.210"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from rdf_factories import CONCEPTS, TEST_ENV, build_graphs
 
 from kgqa.rdf import RdfBuilder, RdfConfig
+
+from .rdf_factories import CONCEPTS, TEST_ENV, build_graphs
 
 
 @pytest.fixture

@@ -6,7 +6,14 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from rdf_factories import (
+from rdflib import RDF, BNode, Literal, URIRef
+from rdflib.compare import graph_diff, to_isomorphic
+
+from kgqa.errors import CatalogueError, ConfigError, RecordError
+from kgqa.rdf import KGQA, OA, RESQ, SCDM, RdfBuilder, RdfConfig, read_dataset, serialise
+from kgqa.types import Answer, Assertion, Fact, Value, ValueKind, ValueStatus
+
+from .rdf_factories import (
     CONCEPTS,
     EXPECTED_TRIG,
     NOTE_A,
@@ -18,12 +25,6 @@ from rdf_factories import (
     facts_a,
     facts_b,
 )
-from rdflib import RDF, BNode, Literal, URIRef
-from rdflib.compare import graph_diff, to_isomorphic
-
-from kgqa.errors import CatalogueError, ConfigError, RecordError
-from kgqa.rdf import KGQA, OA, RESQ, SCDM, RdfBuilder, RdfConfig, read_dataset, serialise
-from kgqa.types import Answer, Assertion, Fact, Value, ValueKind, ValueStatus
 
 
 def _diff_text(expected, actual) -> str:
@@ -178,6 +179,11 @@ def test_bad_base_iri_is_a_config_error(base):
 # ------------------------------------------------------------------ errors
 
 
+def test_negative_quote_context_is_a_config_error():
+    with pytest.raises(ConfigError, match="rdf.quote_context"):
+        RdfBuilder(RdfConfig(quote_context=-1), CONCEPTS, environ=TEST_ENV)
+
+
 def test_answer_that_does_not_slice_its_note_is_refused(builder):
     bad = Answer(note_id=NOTE_A.id, concept_id="age", start=0, end=2, text="71", score=1.0, null_score=0.0,
                  confidence=0.5)
@@ -216,3 +222,31 @@ def test_unparsed_value_is_evidence_with_reason(builder):
     assert g.value(node, KGQA.valueStatus) == KGQA.Unparsed
     assert g.value(node, KGQA.rejectionReason) == Literal("no digits")
     assert (None, SCDM.hasPart, None) not in g
+
+
+def test_value_read_from_part_of_the_span_is_a_refinement(builder):
+    # the reader answered "BP 185/115"; the value 185 was read from "185" inside it
+    start = NOTE_A.text.index("BP 185/115")
+    value = Value(ValueKind.INTEGER, 185, source_start=start + 3, source_end=start + 6)
+    f = fact(NOTE_A, "systolic_pressure", "BP 185/115", value)
+    g = builder.note_graph(NOTE_A, [f], RUN)
+    (position,) = [s for s in g.subjects(RDF.type, OA.TextPositionSelector) if (s, OA.refinedBy, None) in g]
+    refined = g.value(position, OA.refinedBy)
+    span = NOTE_A.text[g.value(position, OA.start).toPython():g.value(position, OA.end).toPython()]
+    assert span == "BP 185/115"
+    assert span[g.value(refined, OA.start).toPython():g.value(refined, OA.end).toPython()] == "185"
+
+
+@pytest.mark.parametrize("offsets", [(0, 2), None])
+def test_value_offsets_outside_or_equal_to_the_span_add_no_refinement(builder, offsets):
+    f = fact(NOTE_A, "age", "71", Value(ValueKind.INTEGER, 71))
+    start, end = offsets or (f.answer.start, f.answer.end)
+    f = dataclasses.replace(f, value=dataclasses.replace(f.value, source_start=start, source_end=end))
+    g = builder.note_graph(NOTE_A, [f], RUN)
+    assert (None, OA.refinedBy, None) not in g
+
+
+def test_an_unmasked_secret_never_reaches_the_run_graph(builder):
+    run = dataclasses.replace(RUN, config_yaml="store:\n  password: hunter2\n  username: bob\n")
+    text = " ".join(str(o) for o in builder.run_graph(run, []).objects(None, KGQA.configYaml))
+    assert "hunter2" not in text and "password: '***'" in text and "username: bob" in text

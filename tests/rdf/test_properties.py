@@ -7,7 +7,6 @@ import datetime as dt
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rdf_factories import CONCEPTS, RUN
 from rdflib import RDF, Literal, URIRef
 from rdflib.compare import to_isomorphic
 from rdflib.term import _is_valid_uri
@@ -15,6 +14,8 @@ from rdflib.term import _is_valid_uri
 from kgqa.rdf import OA, RdfBuilder, RdfConfig, read_dataset, serialise
 from kgqa.rdf.iris import is_valid_iri
 from kgqa.types import Answer, Fact, Link, Note, Value, ValueKind
+
+from .rdf_factories import CONCEPTS, RUN
 
 ids = st.text(min_size=1, max_size=20)
 texts = st.text(min_size=1, max_size=200).filter(lambda t: t.strip())
@@ -37,7 +38,11 @@ def note_and_facts(draw):
         answer = Answer.from_note(note, concept, start, end, score=draw(st.floats(-50, 50)), null_score=0.0,
                                   confidence=draw(st.floats(0, 1)), question=draw(st.text(min_size=1, max_size=30)))
         if concept == "age":
-            value = Value(ValueKind.INTEGER, draw(st.integers(-10, 10**6)))
+            # sometimes the value was read from part of the span
+            sub = draw(st.none() | st.tuples(st.integers(start, end - 1), st.integers(1, end - start)))
+            source = (sub[0], min(end, sub[0] + sub[1])) if sub else (None, None)
+            value = Value(ValueKind.INTEGER, draw(st.integers(-10, 10**6)), source_start=source[0],
+                          source_end=source[1])
         elif concept == "stroke_type":
             value = Value(ValueKind.ENUM, "tia", member_iri="sct:266257000")
         else:
@@ -77,6 +82,11 @@ def test_selectors_slice_the_note_back_to_the_quote(nf):
     g = read_dataset_from_text(serialise([g], "trig")).graph(g.identifier)
     targets = list(g.subjects(RDF.type, OA.SpecificResource))
     assert len(targets) == len(facts)
+    refined_wanted = sum(
+        f.value.source_start is not None and (f.value.source_start, f.value.source_end) != (f.answer.start, f.answer.end)
+        for f in facts
+    )
+    assert len(list(g.subject_objects(OA.refinedBy))) == refined_wanted
     for target in targets:
         selectors = list(g.objects(target, OA.hasSelector))
         position = next(s for s in selectors if (s, RDF.type, OA.TextPositionSelector) in g)
@@ -88,6 +98,11 @@ def test_selectors_slice_the_note_back_to_the_quote(nf):
         assert note.text[start:end] == exact
         assert note.text[:start].endswith(prefix) and note.text[end:].startswith(suffix)
         assert len(prefix) == min(8, start) and len(suffix) == min(8, len(note.text) - end)
+        refined = g.value(position, OA.refinedBy)
+        if refined is not None:
+            rs, re_ = g.value(refined, OA.start).toPython(), g.value(refined, OA.end).toPython()
+            assert 0 <= rs < re_ <= len(exact)
+            assert note.text[start + rs : start + re_] == exact[rs:re_]
 
 
 def read_dataset_from_text(text: str):

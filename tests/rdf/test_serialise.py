@@ -23,6 +23,32 @@ def test_round_trip_keeps_every_named_graph(tmp_path, graphs, fmt, suffix):
     assert back == _named(to_dataset(graphs))
 
 
+SERIALISE_IN_A_FRESH_PROCESS = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from rdf_factories import CONCEPTS, TEST_ENV, build_graphs
+from kgqa.rdf import RdfBuilder, RdfConfig, serialise
+graphs = build_graphs(RdfBuilder(RdfConfig(), CONCEPTS, environ=TEST_ENV))
+print(" ".join(hashlib.sha256(serialise(graphs, f).encode()).hexdigest() for f in ("trig", "nquads", "json-ld")))
+"""
+
+
+def test_output_bytes_do_not_depend_on_the_process_hash_seed():
+    # rdflib orders named graphs and multi-valued properties by hash, which Python salts per process
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", SERIALISE_IN_A_FRESH_PROCESS, str(Path(__file__).parent)],
+                             env=env, capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
 def test_nquads_lines_are_sorted(graphs):
     lines = serialise(graphs, "nquads").splitlines()
     assert lines == sorted(lines) and len(lines) == sum(len(g) for g in graphs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from rdf_factories import NOTE_A, RUN, fact, facts_a
 
 from kgqa.commands.validate import main
 from kgqa.rdf import write_dataset
 from kgqa.types import Value, ValueKind
+
+from .rdf_factories import NOTE_A, RUN, fact, facts_a
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, dict]:

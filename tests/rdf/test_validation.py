@@ -4,12 +4,13 @@ facts make a case incomplete, not invalid."""
 from __future__ import annotations
 
 import pytest
-from rdf_factories import NOTE_A, RUN, fact, facts_a
 from rdflib import RDF, BNode, Literal, URIRef
 
 from kgqa.rdf import KGQA, OA, SCDM, RdfConfig
 from kgqa.rdf.validation import load_shape_sets, validate_graph
 from kgqa.types import Value, ValueKind
+
+from .rdf_factories import NOTE_A, RUN, fact, facts_a
 
 BTL2_HAS_VALUE = URIRef("http://purl.org/biotop/btl2.owl#hasValue")
 
@@ -40,6 +41,7 @@ def test_cases_without_mandatory_facts_are_incomplete_not_invalid(builder, graph
     assert not any(case_a in k for k in incomplete)
     assert all(set(m) == {"resq:StrokeType", "resq:TimeArrivalToHospital"} for m in incomplete.values())
     assert "incomplete case" in report.render()
+    assert {c.notes for c in report.incomplete} == {("note-B",), ("note-C",)}
 
 
 def test_out_of_range_value_asserted_as_ok_is_a_resq_violation(builder, cfg):
@@ -87,7 +89,7 @@ def test_broken_evidence_is_a_kgqa_violation(builder, graphs, cfg, break_it, exp
 
 
 def test_case_with_only_negated_facts_has_no_fact_at_all(builder, cfg):
-    from rdf_factories import NOTE_C, facts_c
+    from .rdf_factories import NOTE_C, facts_c
 
     negated_only = [f for f in facts_c() if f.concept_id == "thrombolysis"]
     g = builder.note_graph(NOTE_C, negated_only, RUN)

@@ -1,6 +1,6 @@
 """Helpers for training tests: compose the real Hydra configs (presets included) into schema objects."""
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytest
 from hydra import compose, initialize_config_dir

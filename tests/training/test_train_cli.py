@@ -6,7 +6,7 @@ import json
 import yaml
 
 from training.cli import main
-from training.sweep import render_markdown, RunRow, sort_rows
+from training.sweep import RunRow, render_markdown, sort_rows
 
 
 def test_single_run_then_refusal_to_overwrite(tmp_path, capsys):
@@ -24,14 +24,26 @@ def test_single_run_then_refusal_to_overwrite(tmp_path, capsys):
 def test_multirun_sweep_writes_one_dir_per_run_and_a_summary(tmp_path):
     sweep = tmp_path / "sweep"
     code = main(
-        ["qa", "experiment=tiny_qa", "trainer.max_steps=4", f"hydra.sweep.dir={sweep}", "-m", "trainer.learning_rate=1e-3,3e-3"]
+        [
+            "qa",
+            "experiment=tiny_qa",
+            "trainer.max_steps=4",
+            f"hydra.sweep.dir={sweep}",
+            "-m",
+            "trainer.learning_rate=1e-3,3e-3",
+        ]
     )
     assert code == 0
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
     for job in ("0", "1"):
         assert (sweep / job / "model" / "config.json").is_file()
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
-    lrs = sorted(float(o.split("=")[1]) for r in rows for o in r["overrides"].split() if o.startswith("trainer.learning_rate="))
+    lrs = sorted(
+        float(o.split("=")[1])
+        for r in rows
+        for o in r["overrides"].split()
+        if o.startswith("trainer.learning_rate=")
+    )
     assert lrs == [1e-3, 3e-3]
     assert all(r["finished"] == "True" and r["steps"] == "4" for r in rows)
     f1s = [float(r["f1"]) for r in rows]
@@ -43,10 +55,16 @@ def test_multirun_sweep_writes_one_dir_per_run_and_a_summary(tmp_path):
 
 
 def test_summary_orders_qa_by_f1_and_mlm_by_loss():
-    qa = [RunRow("a", "qa", "x=1", 5, 1.0, {"f1": 10.0}), RunRow("b", "qa", "x=2", 5, 1.0, {"f1": 30.0}),
-          RunRow("c", "qa", "x=3", 0, None, {}, finished=False)]
+    qa = [
+        RunRow("a", "qa", "x=1", 5, 1.0, {"f1": 10.0}),
+        RunRow("b", "qa", "x=2", 5, 1.0, {"f1": 30.0}),
+        RunRow("c", "qa", "x=3", 0, None, {}, finished=False),
+    ]
     assert [r.run_dir for r in sort_rows(qa)] == ["b", "a", "c"]
-    mlm = [RunRow("a", "mlm", "", 5, 2.0, {"eval_loss": 3.0}), RunRow("b", "mlm", "", 5, 2.0, {"eval_loss": 2.0})]
+    mlm = [
+        RunRow("a", "mlm", "", 5, 2.0, {"eval_loss": 3.0}),
+        RunRow("b", "mlm", "", 5, 2.0, {"eval_loss": 2.0}),
+    ]
     assert [r.run_dir for r in sort_rows(mlm)] == ["b", "a"]
     assert "eval_loss" in render_markdown(mlm) and "unfinished" in render_markdown(qa)
 

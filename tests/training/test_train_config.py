@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from conftest import compose_train
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
@@ -11,8 +12,6 @@ from kgqa.config import CONF_DIR, to_object
 from kgqa.errors import ConfigError
 from training.config import MlmRunConfig, QaRunConfig, TrainerConfig
 from training.runs import resolve_precision, training_arguments
-
-from conftest import compose_train
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 SCHEMAS = {"mlm": MlmRunConfig, "qa": QaRunConfig}
@@ -74,7 +73,10 @@ def test_xlmr_presets_need_a_local_checkpoint():
     [
         ("trainer.learning_rat=1e-5", (ConfigAttributeError, ConfigKeyError, ConfigCompositionException)),
         ("trainer.max_steps=many", (ValidationError, ConfigCompositionException)),
-        ("data.window.max_seq_lenght=128", (ConfigAttributeError, ConfigKeyError, ConfigCompositionException)),
+        (
+            "data.window.max_seq_lenght=128",
+            (ConfigAttributeError, ConfigKeyError, ConfigCompositionException),
+        ),
         ("train/trainer=huge", (ConfigCompositionException,)),
     ],
 )
@@ -93,7 +95,13 @@ def test_group_yaml_typo_is_caught_by_the_schema(tmp_path):
 
 def test_own_dataset_from_the_command_line():
     cfg = compose_train(
-        "qa", ["train/qa_data=squad", "data.train.main.path=/d/train.json", "data.train.main.lang=pl", "model.checkpoint=/m"]
+        "qa",
+        [
+            "train/qa_data=squad",
+            "data.train.main.path=/d/train.json",
+            "data.train.main.lang=pl",
+            "model.checkpoint=/m",
+        ],
     )
     obj = to_object(cfg, QaRunConfig)
     assert obj.data.train["main"].lang == "pl" and obj.data.train["main"].format == "squad"
@@ -117,7 +125,11 @@ def test_precision_resolution(precision, cuda, bf16_ok, expected):
 
 @pytest.mark.parametrize(
     "precision, cuda, bf16_ok, message",
-    [("fp16", False, False, "needs a CUDA GPU"), ("bf16", True, False, "does not support bfloat16"), ("fp8", False, False, "not one of")],
+    [
+        ("fp16", False, False, "needs a CUDA GPU"),
+        ("bf16", True, False, "does not support bfloat16"),
+        ("fp8", False, False, "not one of"),
+    ],
 )
 def test_precision_errors_name_the_key(precision, cuda, bf16_ok, message):
     with pytest.raises(ConfigError, match=message) as exc:
@@ -143,4 +155,21 @@ def test_training_arguments_follow_the_config(tmp_path: Path):
     no_eval = training_arguments(t, tmp_path, run_name="r", metric="loss", has_eval=False)
     assert no_eval.eval_strategy == "no" and not no_eval.load_best_model_at_end
     with pytest.raises(ConfigError, match="gradient_accumulation_steps"):
-        training_arguments(TrainerConfig(gradient_accumulation_steps=0), tmp_path, run_name="r", metric="f1", has_eval=True)
+        training_arguments(
+            TrainerConfig(gradient_accumulation_steps=0), tmp_path, run_name="r", metric="f1", has_eval=True
+        )
+
+
+def test_bf16_without_a_gpu_trains_on_the_cpu(tmp_path: Path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU path")
+    args = training_arguments(
+        TrainerConfig(precision="bf16"), tmp_path, run_name="r", metric="f1", has_eval=True
+    )
+    assert args.bf16 and not args.fp16 and args.use_cpu
+    auto = training_arguments(
+        TrainerConfig(precision="auto"), tmp_path, run_name="r", metric="f1", has_eval=True
+    )
+    assert not auto.bf16 and not auto.fp16

@@ -41,10 +41,54 @@ def test_obo_terms_with_synonyms_and_definitions_obsolete_skipped():
 
 def test_tsv_columns_join_into_one_text_per_row():
     texts = _read("labels_es.tsv", "tsv", lang="es", columns=[1, 2])
-    assert [t.text for t in texts] == ["Ictus isquémico. Infarto cerebral por oclusión arterial", "Hemorragia intracerebral"]
+    assert [t.text for t in texts] == [
+        "Ictus isquémico. Infarto cerebral por oclusión arterial",
+        "Hemorragia intracerebral",
+    ]
 
 
-@pytest.mark.parametrize("path, fmt", [("cases", "codiesp"), ("notes.jsonl", "jsonl"), ("terms.obo", "obo"), ("labels_es.tsv", "tsv")])
+def test_conllu_sentences():
+    texts = _read("treebank", "conllu", lang="ro")
+    assert [t.text for t in texts] == [
+        "Pacientul prezintă hipertensiune arterială de grad II.",
+        "Tratamentul cu aspirină a fost continuat.",
+    ]
+
+
+def test_json_objects_with_joined_fields():
+    texts = _read("exam_bg.json", "json", lang="bg", text_field="question", join_fields=["correct"])
+    assert [t.text for t in texts] == [
+        "Кой орган изпомпва кръвта в тялото? сърцето",
+        "Какво причинява исхемичният инсулт? запушване на артерия",
+    ]
+
+
+def test_squad_contexts():
+    texts = list(
+        read_source("sq", CorpusSourceConfig(path=str(CORPUS.parent / "tiny_squad_v2.json"), lang="en"))
+    )
+    assert len(texts) == 6 and texts[0].text.startswith("The patient was admitted")
+
+
+def test_codiesp_ignores_files_outside_case_folders(tmp_path):
+    (tmp_path / "text_files").mkdir()
+    (tmp_path / "text_files" / "c1.txt").write_text("Paciente de 70 años con ictus.")
+    (tmp_path / "README.txt").write_text("These are the train, development and test sets.")
+    texts = list(read_source("c", CorpusSourceConfig(path=str(tmp_path), format="codiesp", lang="es")))
+    assert [t.text for t in texts] == ["Paciente de 70 años con ictus."]
+
+
+@pytest.mark.parametrize(
+    "path, fmt",
+    [
+        ("cases", "codiesp"),
+        ("notes.jsonl", "jsonl"),
+        ("terms.obo", "obo"),
+        ("labels_es.tsv", "tsv"),
+        ("treebank", "conllu"),
+        ("../tiny_squad_v2.json", "squad"),
+    ],
+)
 def test_auto_format_detection(path, fmt):
     assert _read(path, "auto") == _read(path, fmt, **({"columns": [1]} if fmt == "tsv" else {}))
 
@@ -110,4 +154,27 @@ def test_packing_into_full_blocks():
     flat = [i for b in out["input_ids"] for i in b]
     expected = [i for t in batch["text"] for i in tok(t)["input_ids"]][: len(flat)]
     assert flat == expected  # concatenated in order, with each text's <s> … </s>
-    assert [m for b in out["special_tokens_mask"] for m in b] == [int(i in (tok.bos_token_id, tok.eos_token_id)) for i in flat]
+    assert [m for b in out["special_tokens_mask"] for m in b] == [
+        int(i in (tok.bos_token_id, tok.eos_token_id)) for i in flat
+    ]
+
+
+def test_packed_blocks_are_cached_and_reused(tmp_path, monkeypatch):
+    import training.mlm as mlm_mod
+
+    tok = train_unigram_tokenizer([t.text for t in iter_corpus(_fixture_data())], vocab_size=200)
+    data = _fixture_data(block_size=16, validation_fraction=0.3, cache_dir=str(tmp_path))
+    train, _ = mlm_mod.build_datasets(data, tok, seed=0, stats=CorpusStats())
+    assert len(train) > 0 and all(len(b) == 16 for b in train["input_ids"])
+
+    def fail(*args, **kwargs):
+        raise AssertionError("tokenised again instead of reading the cache")
+
+    monkeypatch.setattr(mlm_mod, "tokenize_and_pack", fail)
+    again, _ = mlm_mod.build_datasets(data, tok, seed=0, stats=CorpusStats())
+    assert again["input_ids"] == train["input_ids"]
+    # a different block size is a different cache entry (and needs tokenising)
+    with pytest.raises(AssertionError, match="tokenised again"):
+        mlm_mod.build_datasets(
+            MlmDataConfig(**{**data.__dict__, "block_size": 8}), tok, seed=0, stats=CorpusStats()
+        )

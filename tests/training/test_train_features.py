@@ -5,10 +5,16 @@ from collections import Counter
 import pytest
 
 from kgqa.qa.config import WindowConfig
+from kgqa.qa.tiny import SEED_TEXTS
 from kgqa.qa.windowing import encode_windows
 from kgqa.tokenizer import train_unigram_tokenizer
-from kgqa.qa.tiny import SEED_TEXTS
-from training.qa_features import CLS_INDEX, answer_token_span, apply_weights, build_train_features, label_windows
+from training.qa_features import (
+    CLS_INDEX,
+    answer_token_span,
+    apply_weights,
+    build_train_features,
+    label_windows,
+)
 from training.squad import AnswerSpan, QaExample
 
 # (lang, context, answer) — one per script kgqa reads
@@ -36,7 +42,9 @@ def _example(context, answer, qid="q", lang="en"):
 @pytest.mark.parametrize("lang, context, answer", SCRIPTS, ids=[s[0] for s in SCRIPTS])
 def test_labels_cover_exactly_the_answer_tokens(tokenizer, lang, context, answer):
     ex = _example(context, answer, lang=lang)
-    windows = encode_windows(tokenizer, [ex.question], [context], WindowConfig(max_seq_length=128, doc_stride=32))
+    windows = encode_windows(
+        tokenizer, [ex.question], [context], WindowConfig(max_seq_length=128, doc_stride=32)
+    )
     (lw,) = label_windows(windows, [ex])
     s, e = lw.start_position, lw.end_position
     assert CLS_INDEX < s <= e
@@ -52,7 +60,9 @@ def test_windows_without_the_whole_answer_point_at_cls(tokenizer):
     filler = "Kontrola za tři měsíce v ambulanci. " * 12
     context = filler + "Propuštěn s apixabanem 5 mg. " + filler
     ex = _example(context, "apixabanem 5 mg")
-    windows = encode_windows(tokenizer, [ex.question], [context], WindowConfig(max_seq_length=48, doc_stride=16))
+    windows = encode_windows(
+        tokenizer, [ex.question], [context], WindowConfig(max_seq_length=48, doc_stride=16)
+    )
     labelled = label_windows(windows, [ex])
     assert len(labelled) > 3
     answered = [lw for lw in labelled if lw.start_position != CLS_INDEX]
@@ -74,9 +84,13 @@ def test_answer_token_span_table():
 
 def test_unaligned_and_unanswerable_examples(tokenizer):
     good = _example("Aspirin 100 mg daily.", "Aspirin")
-    impossible = QaExample("n", "Dose of heparin?", "Aspirin 100 mg daily.", (), "t", "en", (), is_impossible=True)
+    impossible = QaExample(
+        "n", "Dose of heparin?", "Aspirin 100 mg daily.", (), "t", "en", (), is_impossible=True
+    )
     unaligned = QaExample("u", "Route?", "Aspirin 100 mg daily.", (), "t", "en", ("orally",))
-    cols = build_train_features(tokenizer, [good, impossible, unaligned], WindowConfig(max_seq_length=64, doc_stride=16))
+    cols = build_train_features(
+        tokenizer, [good, impossible, unaligned], WindowConfig(max_seq_length=64, doc_stride=16)
+    )
     assert len(cols["input_ids"]) == 2  # the unaligned answerable question has no label: left out
     assert cols["start_positions"][1] == cols["end_positions"][1] == CLS_INDEX
     assert cols["start_positions"][0] > CLS_INDEX

@@ -13,11 +13,24 @@ import random
 
 import pytest
 
-from training.config import ModelSourceConfig, QaDataConfig, QaDatasetConfig, QaRunConfig, TrainerConfig
 from kgqa.qa.config import WindowConfig
+from training.config import ModelSourceConfig, QaDataConfig, QaDatasetConfig, QaRunConfig, TrainerConfig
 from training.qa import train_qa
 
-NAMES = ["Novak", "Garcia", "Popescu", "Kowalski", "Ivanova", "Smith", "Papadopoulos", "Dvorak", "Lopez", "Nowak", "Marin", "Petrov"]
+NAMES = [
+    "Novak",
+    "Garcia",
+    "Popescu",
+    "Kowalski",
+    "Ivanova",
+    "Smith",
+    "Papadopoulos",
+    "Dvorak",
+    "Lopez",
+    "Nowak",
+    "Marin",
+    "Petrov",
+]
 COLOURS = ["red", "blue", "green", "yellow", "white", "black", "orange", "purple", "grey", "brown"]
 QUESTIONS = {"dose": "What was the dose?", "ward": "Which ward?", "doctor": "Who is the doctor?"}
 
@@ -39,7 +52,11 @@ def synthetic_squad(rng: random.Random, n: int, prefix: str) -> dict:
         field = rng.choice(list(values))
         answer = values[field]
         start = context.index(answer, context.index(f"The {field}"))
-        qa = {"id": f"{prefix}{i}", "question": QUESTIONS[field], "answers": [{"text": answer, "answer_start": start}]}
+        qa = {
+            "id": f"{prefix}{i}",
+            "question": QUESTIONS[field],
+            "answers": [{"text": answer, "answer_start": start}],
+        }
         data.append({"title": "", "paragraphs": [{"context": context, "qas": [qa]}]})
     return {"version": "1.1", "data": data}
 

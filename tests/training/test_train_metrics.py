@@ -42,7 +42,13 @@ def test_per_question_scores_match_hand_computed(gold, pred, exact, f1):
 
 @pytest.mark.parametrize(
     "raw, normalised",
-    [("The  Cat, the hat!", "cat hat"), ("An apple", "apple"), ("¿Qué?", "¿qué"), ("mg/kg", "mgkg"), ("", "")],
+    [
+        ("The  Cat, the hat!", "cat hat"),
+        ("An apple", "apple"),
+        ("¿Qué?", "¿qué"),
+        ("mg/kg", "mgkg"),
+        ("", ""),
+    ],
 )
 def test_normalize_answer_is_the_official_one(raw, normalised):
     # only ASCII punctuation goes (the official script's string.punctuation): "¿" stays
@@ -108,7 +114,12 @@ def test_grouped_metrics_per_dataset_and_language():
 
 def test_best_threshold_agrees_with_the_readers_calibration():
     examples = [
-        CalibrationExample("", PREDS[q].margin, per_question_scores(GOLD[q], PREDS[q].text)[0] == 1.0 and bool(GOLD[q]), bool(GOLD[q]))
+        CalibrationExample(
+            "",
+            PREDS[q].margin,
+            per_question_scores(GOLD[q], PREDS[q].text)[0] == 1.0 and bool(GOLD[q]),
+            bool(GOLD[q]),
+        )
         for q in GOLD
     ]
     assert squad_metrics(GOLD, PREDS)["best_exact_thresh"] == pytest.approx(best_null_threshold(examples))
@@ -130,5 +141,7 @@ def test_best_exact_is_reached_at_its_threshold(rows):
         gold[qid] = ["yes"] if has_answer else []
         preds[qid] = ScoredPrediction(qid, "yes" if right else "no", float(margin))
     m = squad_metrics(gold, preds)
-    assert squad_metrics(gold, preds, threshold=m["best_exact_thresh"])["exact"] == pytest.approx(m["best_exact"])
+    assert squad_metrics(gold, preds, threshold=m["best_exact_thresh"])["exact"] == pytest.approx(
+        m["best_exact"]
+    )
     assert m["best_exact"] >= max(m["exact"], squad_metrics(gold, preds, threshold=math.inf)["exact"]) - 1e-9

@@ -55,7 +55,15 @@ def test_tiny_qa_run_produces_a_checkpoint_the_reader_loads(qa_config, tmp_path)
     assert cal.n_examples == 19
 
     card = (model_dir / "README.md").read_text()
-    for expected in ("## Data", "tiny_squad_v2.json", "## Evaluation", "lang=en", "kgqa_version", "## Resolved configuration", "max_steps: 30"):
+    for expected in (
+        "## Data",
+        "tiny_squad_v2.json",
+        "## Evaluation",
+        "lang=en",
+        "kgqa_version",
+        "## Resolved configuration",
+        "max_steps: 30",
+    ):
         assert expected in card
 
     reader = Reader.from_config(ModelConfig(path=str(model_dir)), ReaderConfig(device="cpu"))
@@ -83,15 +91,16 @@ def test_resume_after_interruption_continues_to_the_same_step_and_weights(qa_con
     interrupted = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
         train_qa(cfg, interrupted, callbacks=[Interrupt(at=13)])
-    assert sorted(p.name for p in (interrupted / "checkpoints").iterdir()) == ["checkpoint-16", "checkpoint-8"] or sorted(
-        p.name for p in (interrupted / "checkpoints").iterdir()
-    ) == ["checkpoint-8"]
+    assert sorted(p.name for p in (interrupted / "checkpoints").iterdir()) == ["checkpoint-8"]
     assert not (interrupted / "metrics.json").exists()
 
     with pytest.raises(ConfigError, match="resume=true"):
         train_qa(cfg, interrupted)  # checkpoints but no resume: refuse to start over on top of them
 
-    resumed = train_qa(qa_config("trainer.max_steps=24", "trainer.save_steps=8", "trainer.eval_steps=8", "resume=true"), interrupted)
+    resumed = train_qa(
+        qa_config("trainer.max_steps=24", "trainer.save_steps=8", "trainer.eval_steps=8", "resume=true"),
+        interrupted,
+    )
     assert resumed.global_step == 24
     state = json.loads((interrupted / "checkpoints" / "checkpoint-24" / "trainer_state.json").read_text())
     assert state["global_step"] == 24
@@ -120,7 +129,9 @@ def test_tiny_mlm_run_then_qa_from_its_checkpoint(mlm_config, qa_config, tmp_pat
     card = (mlm.model_dir / "README.md").read_text()
     assert "fill-mask" in card and "80% <mask>" in card
     metrics = json.loads((tmp_path / "mlm" / "metrics.json").read_text())
-    assert metrics["corpus"]["duplicates"] == 1 and metrics["corpus"]["by_lang"]["bg"] == 1
+    assert (
+        metrics["corpus"]["duplicates"] == 1 and metrics["corpus"]["by_lang"]["bg"] == 3
+    )  # a jsonl note + two exam questions
 
     # a second run over the same corpus and tokenizer reuses the packed blocks from the cache
     cache_entries = list((tmp_path / "cache").iterdir())
@@ -129,7 +140,7 @@ def test_tiny_mlm_run_then_qa_from_its_checkpoint(mlm_config, qa_config, tmp_pat
     # domain adaptation feeds QA fine-tuning: the MLM checkpoint (and its tokenizer) is the QA start
     qa = train_qa(qa_config(f"model.checkpoint={mlm.model_dir}", "trainer.max_steps=6"), tmp_path / "qa")
     assert qa.global_step == 6
-    vocab = lambda d: AutoTokenizer.from_pretrained(str(d)).get_vocab()  # noqa: E731
+    vocab = lambda d: AutoTokenizer.from_pretrained(str(d)).get_vocab()
     assert vocab(qa.model_dir) == vocab(mlm.model_dir)
 
 
@@ -145,3 +156,24 @@ def test_mlm_resume_and_streaming(mlm_config, tmp_path):
     assert streamed.global_step == 4 and streamed.train_blocks is None
     with pytest.raises(ConfigError, match="max_steps"):
         train_mlm(mlm_config("data.streaming=true", "trainer.max_steps=-1"), tmp_path / "stream2")
+
+
+def test_early_stopping_ends_a_run_that_stops_improving(qa_config, tmp_path):
+    # learning rate 0: F1 cannot improve after the first evaluation, patience 1 stops at the second
+    cfg = qa_config(
+        "trainer.learning_rate=0.0",
+        "trainer.max_steps=40",
+        "trainer.eval_steps=2",
+        "trainer.save_steps=2",
+        "trainer.early_stopping_patience=1",
+    )
+    result = train_qa(cfg, tmp_path / "run")
+    assert result.global_step == 4
+
+
+def test_bf16_run_on_the_cpu(qa_config, tmp_path):
+    result = train_qa(
+        qa_config("trainer.precision=bf16", "trainer.use_cpu=false", "trainer.max_steps=2"), tmp_path / "r"
+    )
+    info = json.loads((result.model_dir / "kgqa_training.json").read_text())
+    assert info["precision"] == "bf16" and result.global_step == 2

@@ -56,9 +56,24 @@ def test_duplicate_ids_and_empty_answers(tmp_path):
                     {
                         "context": "Aspirin 100 mg daily.",
                         "qas": [
-                            {"id": 7, "question": "Drug?", "answers": [{"text": "Aspirin", "answer_start": 0}, {"text": "", "answer_start": -1}]},
-                            {"id": 7, "question": "Dose?", "answers": [{"text": "100 mg", "answer_start": 8}]},
-                            {"id": 8, "question": "Route?", "answers": [{"text": "orally", "answer_start": 3}]},
+                            {
+                                "id": 7,
+                                "question": "Drug?",
+                                "answers": [
+                                    {"text": "Aspirin", "answer_start": 0},
+                                    {"text": "", "answer_start": -1},
+                                ],
+                            },
+                            {
+                                "id": 7,
+                                "question": "Dose?",
+                                "answers": [{"text": "100 mg", "answer_start": 8}],
+                            },
+                            {
+                                "id": 8,
+                                "question": "Route?",
+                                "answers": [{"text": "orally", "answer_start": 3}],
+                            },
                         ],
                     }
                 ]
@@ -71,7 +86,11 @@ def test_duplicate_ids_and_empty_answers(tmp_path):
     assert [ex.id for ex in examples] == ["7", "7#2", "8"]
     assert report.duplicate_ids == 1 and report.answers_empty == 1
     # an answerable question whose only answer cannot be aligned is kept for evaluation, without spans
-    assert report.unaligned_questions == 1 and examples[2].answers == () and examples[2].gold_texts == ("orally",)
+    assert (
+        report.unaligned_questions == 1
+        and examples[2].answers == ()
+        and examples[2].gold_texts == ("orally",)
+    )
 
 
 def test_bioasq_snippets_become_examples(tmp_path):
@@ -95,13 +114,19 @@ def test_bioasq_snippets_become_examples(tmp_path):
     path.write_text(json.dumps(doc))
     examples, report = load_bioasq(path, "bioasq", "en")
     assert [ex.id for ex in examples] == ["b1_000", "b1_002"]
-    assert examples[0].answers == (AnswerSpan("Alteplase", 12),)  # matched case-insensitively, sliced as written
+    assert examples[0].answers == (
+        AnswerSpan("Alteplase", 12),
+    )  # matched case-insensitively, sliced as written
     assert report.skipped == {"snippet without answer": 1, "type yesno": 1}
 
 
 @pytest.mark.parametrize(
     "content, fmt, message",
-    [("{}", "squad", "not SQuAD format"), ("[1]", "bioasq", "not BioASQ format"), ("{", "squad", "not valid JSON")],
+    [
+        ("{}", "squad", "not SQuAD format"),
+        ("[1]", "bioasq", "not BioASQ format"),
+        ("{", "squad", "not valid JSON"),
+    ],
 )
 def test_bad_files_name_the_file(tmp_path, content, fmt, message):
     path = tmp_path / "bad.json"

@@ -30,8 +30,10 @@ def _by_id(facts):
 
 
 def test_door_to_needle_is_derived_from_arrival_and_bolus(catalogue):
-    facts = [_fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5)),
-             _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47))]
+    facts = [
+        _fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5)),
+        _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47)),
+    ]
     out = _by_id(derive(facts, catalogue, NOTE))
     dtn = out["door_to_needle"]
     assert dtn.value.value == 42 and dtn.value.ok and dtn.answer is None
@@ -40,45 +42,70 @@ def test_door_to_needle_is_derived_from_arrival_and_bolus(catalogue):
 
 
 def test_clock_times_across_midnight(catalogue):
-    facts = [_fact("hospital_timestamp", dt.time(23, 50), kind=ValueKind.TIME),
-             _fact("puncture_timestamp", dt.time(0, 35), kind=ValueKind.TIME)]
+    facts = [
+        _fact("hospital_timestamp", dt.time(23, 50), kind=ValueKind.TIME),
+        _fact("puncture_timestamp", dt.time(0, 35), kind=ValueKind.TIME),
+    ]
     assert _by_id(derive(facts, catalogue, NOTE))["door_to_groin"].value.value == 45
 
 
 def test_a_stated_duration_wins_over_a_derived_one(catalogue):
-    facts = [_fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5)),
-             _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47)),
-             _fact("door_to_needle", 40, kind=ValueKind.DURATION)]
+    facts = [
+        _fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5)),
+        _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47)),
+        _fact("door_to_needle", 40, kind=ValueKind.DURATION),
+    ]
     assert "door_to_needle" not in _by_id(derive(facts, catalogue, NOTE))
 
 
 def test_negative_duration_is_rejected_not_emitted(catalogue):
-    facts = [_fact("hospital_timestamp", dt.datetime(2024, 3, 12, 15, 0)),
-             _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 0))]
+    facts = [
+        _fact("hospital_timestamp", dt.datetime(2024, 3, 12, 15, 0)),
+        _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 0)),
+    ]
     dtn = _by_id(derive(facts, catalogue, NOTE))["door_to_needle"]
     assert dtn.value.status is ValueStatus.REJECTED and "outside the allowed range" in dtn.value.reason
 
 
 def test_negated_or_unparsed_sources_derive_nothing(catalogue):
-    facts = [_fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5), assertion=Assertion.HYPOTHETICAL),
-             _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47))]
+    facts = [
+        _fact("hospital_timestamp", dt.datetime(2024, 3, 12, 14, 5), assertion=Assertion.HYPOTHETICAL),
+        _fact("bolus_timestamp", dt.datetime(2024, 3, 12, 14, 47)),
+    ]
     assert derive(facts, catalogue, NOTE) == []
 
 
-@pytest.mark.parametrize("score, level", [(3, "severe"), (8, "severe"), (9, "moderate"), (12, "moderate"), (15, "mild")])
+@pytest.mark.parametrize(
+    "score, level", [(3, "severe"), (8, "severe"), (9, "moderate"), (12, "moderate"), (15, "mild")]
+)
 def test_gcs_level_from_the_gcs_score(catalogue, score, level):
     out = _by_id(derive([_fact("gcs_score", score, kind=ValueKind.INTEGER)], catalogue, NOTE))
     assert out["gcs_level"].value.member_iri.endswith("gcs_level-" + level)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()), lang=st.sampled_from(LANGUAGES),
-       admission=st.one_of(st.none(), st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2035, 12, 31))))
+@given(
+    text=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()),
+    lang=st.sampled_from(LANGUAGES),
+    admission=st.one_of(st.none(), st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2035, 12, 31))),
+)
 def test_normalise_never_raises(catalogue, text, lang, admission):
     note = Note(id="n", text=f"x {text} y", lang=lang, admission_date=admission)
-    for concept_id in ("nihss_score", "glucose", "hospital_timestamp", "discharge_date", "door_to_needle",
-                       "thrombolysis", "stroke_type", "ivt_drug", "systolic_pressure", "carotid_stenosis_level"):
-        answer = Answer.from_note(note, concept_id, 2, 2 + len(text), score=0.0, null_score=0.0, confidence=0.5)
+    for concept_id in (
+        "nihss_score",
+        "glucose",
+        "hospital_timestamp",
+        "discharge_date",
+        "door_to_needle",
+        "thrombolysis",
+        "stroke_type",
+        "ivt_drug",
+        "systolic_pressure",
+        "carotid_stenosis_level",
+    ):
+        answer = Answer.from_note(
+            note, concept_id, 2, 2 + len(text), score=0.0, null_score=0.0, confidence=0.5
+        )
         value = normalise(answer, catalogue.get(concept_id), note)
         assert value.ok or value.reason
 
@@ -86,7 +113,9 @@ def test_normalise_never_raises(catalogue, text, lang, admission):
 def test_a_reader_crash_becomes_an_unparsed_value(catalogue, monkeypatch):
     import importlib
 
-    module = importlib.import_module("kgqa.values.normalise")  # the package re-exports the function by that name
+    module = importlib.import_module(
+        "kgqa.values.normalise"
+    )  # the package re-exports the function by that name
 
     def boom(ctx):
         raise ZeroDivisionError("boom")

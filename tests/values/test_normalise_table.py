@@ -24,7 +24,9 @@ def catalogue():
 
 def _answer(note: Note, concept_id: str, span: str) -> Answer:
     start = note.text.index(span)
-    return Answer.from_note(note, concept_id, start, start + len(span), score=1.0, null_score=0.0, confidence=0.9)
+    return Answer.from_note(
+        note, concept_id, start, start + len(span), score=1.0, null_score=0.0, confidence=0.9
+    )
 
 
 def test_table_has_at_least_20_cases_per_language():
@@ -32,7 +34,9 @@ def test_table_has_at_least_20_cases_per_language():
     assert {lang: counts[lang] for lang in LANGUAGES if counts[lang] < 20} == {}
 
 
-@pytest.mark.parametrize("lang, text, span, concept_id, expected", CASES, ids=[f"{c[0]}-{c[3]}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize(
+    "lang, text, span, concept_id, expected", CASES, ids=[f"{c[0]}-{c[3]}-{c[2]}" for c in CASES]
+)
 def test_normalise(catalogue, lang, text, span, concept_id, expected):
     expected = dict(expected)
     note = Note(id="n1", text=text, lang=lang, admission_date=expected.pop("adm", ADMISSION))
@@ -52,6 +56,8 @@ def test_normalise(catalogue, lang, text, span, concept_id, expected):
         assert value.member_iri and value.member_iri.endswith("#" + expected.pop("member")), value.member_iri
     if "assertion" in expected:
         assert value.assertion.value == expected.pop("assertion")
+    if "kind" in expected:
+        assert value.kind.value == expected.pop("kind")
     if "approximate" in expected:
         assert value.approximate is expected.pop("approximate")
     if "source" in expected:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kgqa.types import Assertion, EnumMember
 from kgqa.values import assertion, dates, enums, measures, numbers, units
@@ -13,10 +15,20 @@ from kgqa.values import assertion, dates, enums, measures, numbers, units
 @pytest.mark.parametrize(
     "text, lang, expected",
     [
-        ("5,6", "cs", 5.6), ("5.6", "cs", 5.6), ("1.234", "es", 1234.0), ("1.234", "en", 1.234),
-        ("1,234", "en", 1234.0), ("1,234", "pl", 1.234), ("0,234", "en", 0.234), ("1.234,5", "es", 1234.5),
-        ("1,234.5", "en", 1234.5), ("1\u202f234,5", "pl", 1234.5), ("1.234.567", "ro", 1234567.0),
-        ("12.03.2024", "en", None), ("-3", "en", -3.0), ("abc", "en", None),
+        ("5,6", "cs", 5.6),
+        ("5.6", "cs", 5.6),
+        ("1.234", "es", 1234.0),
+        ("1.234", "en", 1.234),
+        ("1,234", "en", 1234.0),
+        ("1,234", "pl", 1.234),
+        ("0,234", "en", 0.234),
+        ("1.234,5", "es", 1234.5),
+        ("1,234.5", "en", 1234.5),
+        ("1\u202f234,5", "pl", 1234.5),
+        ("1.234.567", "ro", 1234567.0),
+        ("12.03.2024", "en", None),
+        ("-3", "en", -3.0),
+        ("abc", "en", None),
     ],
 )
 def test_parse_number(text, lang, expected):
@@ -44,9 +56,14 @@ def test_read_quantity(text, value, approximate, low, high):
 @pytest.mark.parametrize(
     "value, unit, target, molar_mass, expected",
     [
-        (126, "mg/dl", "mmol/L", 180.156, 6.994), (7.4, "ммол/л", "mmol/L", None, 7.4),
-        (200, "mg/dL", "mmol/L", 386.65, 5.173), (0.063, "g", "mg", None, 63.0), (1.5, "hod", "minute", None, 90.0),
-        (2, "ч", "minute", None, 120.0), (45, "λεπτά", "minute", None, 45.0), (3, "ml", "mL", None, 3.0),
+        (126, "mg/dl", "mmol/L", 180.156, 6.994),
+        (7.4, "ммол/л", "mmol/L", None, 7.4),
+        (200, "mg/dL", "mmol/L", 386.65, 5.173),
+        (0.063, "g", "mg", None, 63.0),
+        (1.5, "hod", "minute", None, 90.0),
+        (2, "ч", "minute", None, 120.0),
+        (45, "λεπτά", "minute", None, 45.0),
+        (3, "ml", "mL", None, 3.0),
     ],
 )
 def test_unit_conversion(value, unit, target, molar_mass, expected):
@@ -63,10 +80,19 @@ def test_unconvertible_units_give_a_reason():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("14:35", dt.time(14, 35)), ("at 2:35 pm", dt.time(14, 35)), ("12:10 am", dt.time(0, 10)),
-        ("12:10 pm", dt.time(12, 10)), ("10:20 μ.μ.", dt.time(22, 20)), ("8.15 h", dt.time(8, 15)),
-        ("14h35", dt.time(14, 35)), ("o godz. 9", None), ("в 14 ч.", dt.time(14, 0)), ("3 pm", dt.time(15, 0)),
-        ("5,6 mmol/l", None), ("12.03.2024", None), ("25:10", None),
+        ("14:35", dt.time(14, 35)),
+        ("at 2:35 pm", dt.time(14, 35)),
+        ("12:10 am", dt.time(0, 10)),
+        ("12:10 pm", dt.time(12, 10)),
+        ("10:20 μ.μ.", dt.time(22, 20)),
+        ("8.15 h", dt.time(8, 15)),
+        ("14h35", dt.time(14, 35)),
+        ("o godz. 9", None),
+        ("в 14 ч.", dt.time(14, 0)),
+        ("3 pm", dt.time(15, 0)),
+        ("5,6 mmol/l", None),
+        ("12.03.2024", None),
+        ("25:10", None),
     ],
 )
 def test_find_time(text, expected):
@@ -100,6 +126,20 @@ def test_find_date(text, lang, admission, expected, completed):
     assert (part.date, part.completed) == (expected, completed)
 
 
+@pytest.mark.parametrize(
+    "text, admission, direction, expected",
+    [
+        ("5.1.", dt.date(2023, 12, 20), "after", dt.date(2024, 1, 5)),  # discharge across New Year
+        ("20.12.", dt.date(2024, 1, 2), "after", dt.date(2024, 12, 20)),  # never before admission
+        ("30.12.", dt.date(2024, 1, 2), "before", dt.date(2023, 12, 30)),  # onset before admission
+        ("3.1.", dt.date(2024, 1, 2), "before", dt.date(2024, 1, 3)),  # one day of slack
+        ("the 28th", dt.date(2024, 3, 30), "after", dt.date(2024, 4, 28)),
+    ],
+)
+def test_completion_respects_the_side_of_admission(text, admission, direction, expected):
+    assert dates.find_date(text, "en", admission, direction).date == expected
+
+
 @pytest.mark.parametrize("text", ["24.12.", "the 12th", "24 декември", "вчера"])
 def test_partial_dates_without_admission_date_are_not_invented(text):
     with pytest.raises(dates.DateError, match="admission date"):
@@ -113,8 +153,17 @@ def test_invalid_dates_are_errors_not_guesses():
 
 @pytest.mark.parametrize(
     "text, minutes",
-    [("45 min", 45), ("1 h 20 min", 80), ("1:20 h", 80), ("1,5 hod", 90), ("90'", 90), ("35", 35),
-     ("2 ώρες", 120), ("1 godz. 10 min", 70), ("o godz. 1:20", None)],
+    [
+        ("45 min", 45),
+        ("1 h 20 min", 80),
+        ("1:20 h", 80),
+        ("1,5 hod", 90),
+        ("90'", 90),
+        ("35", 35),
+        ("2 ώρες", 120),
+        ("1 godz. 10 min", 70),
+        ("o godz. 1:20", None),
+    ],
 )
 def test_read_minutes(text, minutes):
     got = measures.read_minutes(text, "en")
@@ -127,8 +176,12 @@ def test_read_minutes(text, minutes):
 @pytest.mark.parametrize(
     "text, scale, maximum, expected",
     [
-        ("NIHSS 8 b. at 14:35", "NIHSS", 42, 8), ("12.3. NIHSS 6", "NIHSS", 42, 6), ("8/42", "NIHSS", 42, 8),
-        ("mRS 3 (před iktem 1)", "mRS", 6, 3), ("GCS 3+4+5 = 12", "GCS", 15, 3), ("ASPECTS: 9", "ASPECTS", 10, 9),
+        ("NIHSS 8 b. at 14:35", "NIHSS", 42, 8),
+        ("12.3. NIHSS 6", "NIHSS", 42, 6),
+        ("8/42", "NIHSS", 42, 8),
+        ("mRS 3 (před iktem 1)", "mRS", 6, 3),
+        ("GCS 3+4+5 = 12", "GCS", 15, 3),
+        ("ASPECTS: 9", "ASPECTS", 10, 9),
         ("skóre 7 bodů", "NIHSS", 42, 7),
     ],
 )
@@ -140,11 +193,21 @@ def test_read_score(text, scale, maximum, expected):
     "lang, text, span, expected",
     [
         ("en", "Thrombolysis was not given due to late arrival.", "Thrombolysis", Assertion.NEGATED),
-        ("en", "History of hypertension. Thrombolysis given, no complications.", "Thrombolysis", Assertion.PRESENT),
+        (
+            "en",
+            "History of hypertension. Thrombolysis given, no complications.",
+            "Thrombolysis",
+            Assertion.PRESENT,
+        ),
         ("en", "No diabetes, hypertension or AF.", "AF", Assertion.NEGATED),
         ("en", "Thrombolysis given but no thrombectomy.", "Thrombolysis", Assertion.PRESENT),
         ("en", "If the patient deteriorates, consider thrombectomy.", "thrombectomy", Assertion.HYPOTHETICAL),
-        ("en", "CT: no change compared to the previous study, infarct in the left MCA.", "infarct", Assertion.PRESENT),
+        (
+            "en",
+            "CT: no change compared to the previous study, infarct in the left MCA.",
+            "infarct",
+            Assertion.PRESENT,
+        ),
         ("bg", "Тромболиза не е проведена.", "Тромболиза", Assertion.NEGATED),
         ("bg", "Баща му е прекарал инсулт.", "инсулт", Assertion.FAMILY),
         ("cs", "Trombolýza nebyla podána, pacient přeložen.", "Trombolýza", Assertion.NEGATED),
@@ -174,7 +237,11 @@ def test_negation_is_scoped_to_the_sentence():
 
 
 MEMBERS = (
-    EnumMember("ischemic", "urn:x#ischemic", {"en": ("ischemic stroke", "IS"), "cs": ("ischemická cévní mozková příhoda",)}),
+    EnumMember(
+        "ischemic",
+        "urn:x#ischemic",
+        {"en": ("ischemic stroke", "IS"), "cs": ("ischemická cévní mozková příhoda",)},
+    ),
     EnumMember("undetermined", "urn:x#undetermined", {"en": ("stroke",)}),
     EnumMember("male", "urn:x#male", {"en": ("male", "M")}),
 )
@@ -183,9 +250,12 @@ MEMBERS = (
 @pytest.mark.parametrize(
     "span, lang, expected",
     [
-        ("ischemic stroke", "en", "ischemic"), ("Stroke, ischaemic? no: ischemic stroke", "en", "ischemic"),
+        ("ischemic stroke", "en", "ischemic"),
+        ("Stroke, ischaemic? no: ischemic stroke", "en", "ischemic"),
         ("The stroke is ischemic", "en", "ischemic"),  # tokens in any order; "is" is not "IS"
-        ("IS", "en", "ischemic"), ("stroke", "en", "undetermined"), ("M", "en", "male"),
+        ("IS", "en", "ischemic"),
+        ("stroke", "en", "undetermined"),
+        ("M", "en", "male"),
         ("Mild stroke", "en", "undetermined"),  # "M" needs the whole span
         ("ischemické cévní mozkové příhody", "cs", "ischemic"),  # inflected
         ("haemorrhage", "en", None),
@@ -198,8 +268,33 @@ def test_match_member(span, lang, expected):
 
 @pytest.mark.parametrize(
     "span, lang, expected",
-    [("ano", "cs", True), ("Ne", "cs", False), ("ναι", "el", True), ("όχι", "el", False), ("Sí", "es", True),
-     ("nie", "pl", False), ("da", "ro", True), ("не", "bg", False), ("yes", "bg", True), ("maybe", "en", None)],
+    [
+        ("ano", "cs", True),
+        ("Ne", "cs", False),
+        ("ναι", "el", True),
+        ("όχι", "el", False),
+        ("Sí", "es", True),
+        ("nie", "pl", False),
+        ("da", "ro", True),
+        ("не", "bg", False),
+        ("yes", "bg", True),
+        ("maybe", "en", None),
+    ],
 )
 def test_yes_no(span, lang, expected):
     assert enums.yes_no(span, lang) is expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cents=st.integers(min_value=0, max_value=99_999_999),
+    lang=st.sampled_from(("bg", "cs", "el", "en", "es", "pl", "ro")),
+    grouped=st.booleans(),
+)
+def test_numbers_written_in_a_languages_convention_read_back(cents, lang, grouped):
+    """A value written the way the language writes it (decimal mark, optional thousands groups) reads back."""
+    whole, frac = divmod(cents, 100)
+    decimal_mark, group_mark = (".", ",") if lang == "en" else (",", ".")
+    whole_text = f"{whole:,}".replace(",", group_mark) if grouped else str(whole)
+    text = f"{whole_text}{decimal_mark}{frac:02d}"
+    assert numbers.parse_number(text, lang) == pytest.approx(cents / 100)

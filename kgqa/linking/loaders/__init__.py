@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from kgqa.errors import ConfigError
 from kgqa.linking.loaders.babelon import load_babelon, load_robot_template

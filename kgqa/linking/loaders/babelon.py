@@ -8,10 +8,9 @@ names in its first row and templates such as ``ID`` and ``AL oboInOwl:hasExactSy
 
 from __future__ import annotations
 
-import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kgqa.linking.loaders.io import error, open_text
 from kgqa.linking.terms import Label, Term
@@ -59,7 +58,7 @@ def load_robot_template(path: Path, **_: object) -> Iterator[Term]:
     rows = _read_tsv(path)
     if len(rows) < 2:
         raise error(path, None, "a ROBOT template needs a header row and a template row")
-    (_, header), (tline, template) = rows[0], rows[1]
+    (tline, template) = rows[1]
     try:
         id_col = template.index("ID")
     except ValueError:

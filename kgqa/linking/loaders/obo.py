@@ -7,8 +7,8 @@ HPO's 10 MB takes well under a second this way; unknown tags are skipped as the 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kgqa.linking.loaders.io import error, open_text
 from kgqa.linking.terms import Label, Term

@@ -9,8 +9,8 @@ as a CURIE (when the file declares the prefix) and as the full IRI.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SKOS

@@ -8,8 +8,8 @@ names. Only exact/close matches are used: a broad match is not a synonym.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kgqa.linking.loaders.io import error, open_text
 from kgqa.linking.terms import Label, Term

@@ -17,8 +17,8 @@ or an unknown kind is an OntologyError naming file and line.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kgqa.linking.loaders.io import error, open_text
 from kgqa.linking.terms import Label, Term, merge_terms
