@@ -53,8 +53,12 @@ class CatalogueConfig:
 class RunnerConfig:
     #: local | ray
     kind: str = "local"
-    #: notes handed to the reader at once (all their question/window pairs are batched together)
+    #: notes processed and loaded into the store together
     notes_per_batch: int = 8
+    #: ask the reader one note at a time (true) so a note's answers never depend on the notes that shared
+    #: its batches — float rounding differs with padding — and runner=local and runner=ray give byte-identical
+    #: output; false batches question/window pairs across notes (faster for many short notes)
+    read_per_note: bool = True
     progress: bool = True
     #: ray: cluster address ("" = start a local Ray; "auto" = join the cluster this machine belongs to)
     address: str = ""

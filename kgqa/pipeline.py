@@ -59,6 +59,9 @@ class Pipeline:
     linker: LinkerLike | None
     builder: BuilderLike
     derive: Deriver | None = None
+    #: ask the reader note by note: a note's answers then never depend on which other notes shared its
+    #: batches (padding changes float rounding), so any partitioning of the input gives identical output
+    read_per_note: bool = True
 
     def __post_init__(self) -> None:
         self.concepts: tuple[Concept, ...] = tuple(self.catalogue)
@@ -81,6 +84,11 @@ class Pipeline:
         return facts
 
     def _read(self, notes: Sequence[Note], errors: list[NoteError]) -> dict[str, list[Answer]]:
+        if self.read_per_note and len(notes) > 1:
+            answers: dict[str, list[Answer]] = {}
+            for note in notes:
+                answers.update(self._read([note], errors))
+            return answers
         try:
             return dict(self.reader.read(notes, self.concepts))
         except Exception as exc:  # noqa: BLE001 - isolate the failing note below

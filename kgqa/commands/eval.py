@@ -18,13 +18,13 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 log = logging.getLogger(__name__)
 
 
-def parse_args(argv: Sequence[str]) -> Tuple[argparse.Namespace, List[str]]:
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     p = argparse.ArgumentParser(prog="kgqa eval", description=__doc__.split("\n\n")[1],
                                 epilog="Other arguments are Hydra overrides of the run config (conf/config.yaml).")
     p.add_argument("gold", type=Path, help="gold notes (JSONL, kgqa's gold format)")
@@ -42,6 +42,7 @@ def parse_args(argv: Sequence[str]) -> Tuple[argparse.Namespace, List[str]]:
 
 def compose_run_config(overrides: Sequence[str]):
     from hydra import compose, initialize_config_dir
+
     from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE, RunConfig, register_configs, to_object
 
     register_configs()
@@ -59,7 +60,7 @@ class _NoGraph:
         return rdflib.Graph()
 
 
-def extract(cfg, golds, concept_ids: Sequence[str]) -> Tuple[Dict[str, list], list, object]:
+def extract(cfg, golds, concept_ids: Sequence[str]) -> tuple[dict[str, list], list, object]:
     """Run reader → values → linker over the gold notes; facts by note id, note errors, the pipeline."""
     from kgqa import __version__
     from kgqa.commands.run import build_pipeline
@@ -71,7 +72,7 @@ def extract(cfg, golds, concept_ids: Sequence[str]) -> Tuple[Dict[str, list], li
     pipeline.builder = _NoGraph()
     run = RunInfo(run_id="eval", started_at=dt.datetime.now(dt.timezone.utc), kgqa_version=__version__,
                   model=pipeline.reader.model_info, config_digest="")
-    facts: Dict[str, list] = {}
+    facts: dict[str, list] = {}
     errors = []
     notes = [g.note for g in golds]
     size = max(1, cfg.runner.notes_per_batch)

@@ -104,7 +104,15 @@ def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
     reader = Reader.from_config(cfg.model, cfg.reader) if with_reader else _ModelOnly(describe_model(cfg.model))
     linker = Linker.from_config(cfg.linker)
     builder = RdfBuilder(cfg.rdf, catalogue)
-    return Pipeline(catalogue=catalogue, reader=reader, normalise=normalise, linker=linker, builder=builder, derive=derive)
+    return Pipeline(
+        catalogue=catalogue,
+        reader=reader,
+        normalise=normalise,
+        linker=linker,
+        builder=builder,
+        derive=derive,
+        read_per_note=cfg.runner.read_per_note,
+    )
 
 
 def describe_model(model_cfg) -> ModelInfo:

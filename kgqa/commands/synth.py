@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from kgqa import PROJECT_ROOT
 from kgqa.types import LANGUAGES

@@ -21,9 +21,10 @@ return no answer for it. A list concept (cardinality many) has one annotation pe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Tuple
+from typing import Any
 
 from kgqa.errors import KgqaError, RecordError
 from kgqa.records_io import decode_scalar, encode_scalar, note_from_dict, note_to_dict
@@ -51,9 +52,9 @@ class GoldAnnotation:
 @dataclass(frozen=True)
 class GoldNote:
     note: Note
-    annotations: Tuple[GoldAnnotation, ...]
+    annotations: tuple[GoldAnnotation, ...]
     split: str = ""
-    phrasings: Tuple[str, ...] = ()
+    phrasings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "annotations", tuple(self.annotations))
@@ -64,7 +65,7 @@ class GoldNote:
                     f"gold {a.concept_id!r} does not slice note {self.note.id!r} at [{a.start}, {a.end})"
                 )
 
-    def for_concept(self, concept_id: str) -> Tuple[GoldAnnotation, ...]:
+    def for_concept(self, concept_id: str) -> tuple[GoldAnnotation, ...]:
         return tuple(a for a in self.annotations if a.concept_id == concept_id)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 
-def reliability_bins(pairs: Sequence[Tuple[float, bool]], n_bins: int = 10) -> Dict[str, Any]:
+def reliability_bins(pairs: Sequence[tuple[float, bool]], n_bins: int = 10) -> dict[str, Any]:
     """Equal-width confidence bins with mean confidence and accuracy each, and the ECE."""
-    bins: List[Dict[str, Any]] = []
+    bins: list[dict[str, Any]] = []
     total = len(pairs)
     ece = 0.0
     for i in range(n_bins):
@@ -25,7 +26,7 @@ def reliability_bins(pairs: Sequence[Tuple[float, bool]], n_bins: int = 10) -> D
     return {"bins": bins, "ece": ece if total else None, "count": total}
 
 
-def plot_reliability(summary: Dict[str, Any], path: str | Path, title: str = "kgqa reliability") -> Path:
+def plot_reliability(summary: dict[str, Any], path: str | Path, title: str = "kgqa reliability") -> Path:
     """Write the reliability diagram (accuracy per confidence bin against the diagonal) as a PNG."""
     import matplotlib
 

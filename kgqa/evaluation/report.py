@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 
-def _fmt(x: Optional[float]) -> str:
+def _fmt(x: float | None) -> str:
     return "  -  " if x is None else f"{x:5.3f}"
 
 
-def table(title: str, rows: Dict[str, Dict[str, Any]]) -> str:
+def table(title: str, rows: dict[str, dict[str, Any]]) -> str:
     """One line per bucket: support, value P/R/F1, span exact/overlap F1, value/linking/null accuracy."""
     head = (f"{title:<28} {'gold':>5} {'pred':>5}  {'val-P':>5} {'val-R':>5} {'val-F1':>6}  "
             f"{'exF1':>5} {'ovF1':>5}  {'valAc':>5} {'link':>5} {'null':>5}")
-    lines: List[str] = [head, "-" * len(head)]
+    lines: list[str] = [head, "-" * len(head)]
     for name, m in rows.items():
         lines.append(
             f"{name:<28} {m['support']:>5} {m['predicted']:>5}  {_fmt(m['value']['precision'])} "
@@ -24,7 +24,7 @@ def table(title: str, rows: Dict[str, Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render(report: Dict[str, Any]) -> str:
+def render(report: dict[str, Any]) -> str:
     parts = [
         table("overall", {"all": report["overall"]}),
         table("language", report["by_lang"]),
@@ -37,7 +37,7 @@ def render(report: Dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def summary_line(report: Dict[str, Any]) -> Dict[str, Any]:
+def summary_line(report: dict[str, Any]) -> dict[str, Any]:
     """The command's last line: overall and per-language micro-F1 of extracted values."""
     return {
         "micro_f1": report["overall"]["value"]["f1"],

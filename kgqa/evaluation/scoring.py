@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 from kgqa.evaluation.gold import GoldAnnotation, GoldNote
-from kgqa.types import Assertion, Concept, Fact, Value, ValueKind
-
+from kgqa.types import Assertion, Concept, Fact, Value
 
 # ----------------------------------------------------------------------------- value equality
 
 
-def _effective_bool(value: Value) -> Optional[bool]:
+def _effective_bool(value: Value) -> bool | None:
     if isinstance(value.value, bool):
         return value.value and value.assertion is not Assertion.NEGATED
     return None
@@ -70,7 +70,7 @@ def values_equal(gold: Any, value: Value, concept: Concept) -> bool:
     return pv == gold
 
 
-def _link_iri(fact: Fact) -> Optional[str]:
+def _link_iri(fact: Fact) -> str | None:
     if fact.value.member_iri:
         return fact.value.member_iri
     return fact.links[0].iri if fact.links else None
@@ -96,16 +96,16 @@ class Counts:
     null_total: int = 0
     null_correct: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         for k, v in asdict(other).items():
             setattr(self, k, getattr(self, k) + v)
 
 
-def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, Optional[float]]:
+def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float | None]:
     p = tp / n_pred if n_pred else None
     r = tp / n_gold if n_gold else None
     if n_pred == 0 and n_gold == 0:
-        f1: Optional[float] = None
+        f1: float | None = None
     elif not tp:
         f1 = 0.0
     else:
@@ -113,11 +113,11 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, Optional[float]]:
     return {"precision": p, "recall": r, "f1": f1}
 
 
-def _ratio(num: int, den: int) -> Optional[float]:
+def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def metrics(c: Counts) -> Dict[str, Any]:
+def metrics(c: Counts) -> dict[str, Any]:
     return {
         "support": c.gold,
         "predicted": c.span_pred,
@@ -138,7 +138,7 @@ def _overlaps(a: GoldAnnotation, f: Fact) -> bool:
     return a.start < f.answer.end and f.answer.start < a.end
 
 
-def _match(golds: Sequence[GoldAnnotation], preds: Sequence[Fact], same) -> List[Tuple[GoldAnnotation, Fact]]:
+def _match(golds: Sequence[GoldAnnotation], preds: Sequence[Fact], same) -> list[tuple[GoldAnnotation, Fact]]:
     """Greedy one-to-one matching in text order."""
     free = list(preds)
     pairs = []
@@ -151,7 +151,7 @@ def _match(golds: Sequence[GoldAnnotation], preds: Sequence[Fact], same) -> List
     return pairs
 
 
-def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: Concept) -> Tuple[Counts, List[Tuple[float, bool]]]:
+def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: Concept) -> tuple[Counts, list[tuple[float, bool]]]:
     """Counts for one (note, concept), plus (confidence, correct) per predicted span for calibration."""
     spans = sorted((f for f in facts if f.answer is not None), key=lambda f: f.answer.start)  # type: ignore[union-attr]
     golds = sorted(golds, key=lambda a: a.start)
@@ -186,17 +186,17 @@ def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: 
 class Scores:
     """Tallies per bucket: "overall", ("lang", l), ("group", g), ("concept", c), ("lang_group", l, g)."""
 
-    buckets: Dict[Tuple[str, ...], Counts] = field(default_factory=lambda: defaultdict(Counts))
-    calibration: List[Tuple[float, bool]] = field(default_factory=list)
+    buckets: dict[tuple[str, ...], Counts] = field(default_factory=lambda: defaultdict(Counts))
+    calibration: list[tuple[float, bool]] = field(default_factory=list)
     notes: int = 0
 
-    def metrics(self, key: Tuple[str, ...]) -> Dict[str, Any]:
+    def metrics(self, key: tuple[str, ...]) -> dict[str, Any]:
         return metrics(self.buckets.get(key, Counts()))
 
-    def keys(self, kind: str) -> List[str]:
+    def keys(self, kind: str) -> list[str]:
         return sorted(k[1] for k in self.buckets if k[0] == kind and len(k) == 2)
 
-    def micro_f1(self, key: Tuple[str, ...] = ("overall",)) -> Optional[float]:
+    def micro_f1(self, key: tuple[str, ...] = ("overall",)) -> float | None:
         return self.metrics(key)["value"]["f1"]
 
 
@@ -210,7 +210,7 @@ def score(
     for gold in golds:
         out.notes += 1
         lang = gold.note.lang
-        by_concept: Dict[str, List[Fact]] = defaultdict(list)
+        by_concept: dict[str, list[Fact]] = defaultdict(list)
         for f in facts_by_note.get(gold.note.id, ()):
             by_concept[f.concept_id].append(f)
         for concept in concepts:
@@ -222,7 +222,7 @@ def score(
     return out
 
 
-def report_dict(scores: Scores) -> Dict[str, Any]:
+def report_dict(scores: Scores) -> dict[str, Any]:
     """The JSON report: overall, per language, per concept group, per concept, per language and group."""
     return {
         "notes": scores.notes,

@@ -46,6 +46,7 @@ def load_or_build(cache_dir: Path | None, key: str, build: Callable[[], TermInde
                 index = pickle.load(fh)
             if isinstance(index, TermIndex) and index.format == INDEX_FORMAT:
                 log.debug("term index from cache %s", path)
+                os.utime(path)  # recently used: kept by the pruning below
                 return index
         except Exception as exc:  # noqa: BLE001 - a truncated or foreign pickle raises anything; rebuild
             log.warning("ignoring unreadable index cache %s: %s", path, exc)
@@ -56,6 +57,17 @@ def load_or_build(cache_dir: Path | None, key: str, build: Callable[[], TermInde
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        _prune(cache_dir)
     except OSError as exc:  # a read-only cache dir must not stop linking
         log.warning("could not write index cache %s: %s", path, exc)
     return index
+
+
+#: index files kept in a cache directory (least recently used ones go): every source change makes a new one
+MAX_CACHE_FILES = 6
+
+
+def _prune(cache_dir: Path) -> None:
+    files = sorted(cache_dir.glob("index-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_CACHE_FILES:]:
+        old.unlink(missing_ok=True)

@@ -55,11 +55,11 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
     if (path / "config.json").is_file():
         return path
     if not path.exists() and "/" in model_cfg.path and not model_cfg.path.startswith((".", "/", "~")):
-        # a hub id: resolved from the local Hugging Face cache (HF_HUB_OFFLINE keeps it offline)
+        # a hub id: resolved from the local Hugging Face cache only; kgqa never contacts the hub
         try:
             from huggingface_hub import snapshot_download
 
-            return Path(snapshot_download(model_cfg.path))
+            return Path(snapshot_download(model_cfg.path, local_files_only=True))
         except Exception as exc:
             raise ModelLoadError(
                 f"model.path: {model_cfg.path!r} is neither a local checkpoint nor cached: {exc}"

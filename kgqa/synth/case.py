@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 #: discharge drug -> the catalogue's boolean concept that a mention of it makes true
-DRUG_CONCEPTS: Dict[str, str] = {
+DRUG_CONCEPTS: dict[str, str] = {
     "aspirin": "discharge_asa",
     "clopidogrel": "discharge_clopidogrel",
     "atorvastatin": "discharge_statin",
@@ -27,7 +27,7 @@ DRUG_CONCEPTS: Dict[str, str] = {
     "amlodipine": "discharge_antihypertensives",
 }
 
-RISK_FACTORS: Dict[str, float] = {
+RISK_FACTORS: dict[str, float] = {
     "risk_hypertension": 0.6,
     "risk_diabetes": 0.25,
     "risk_atrial_fibrillation": 0.2,
@@ -45,23 +45,23 @@ ANTIHYPERTENSIVES = ("ramipril", "amlodipine")
 class Case:
     """Canonical values by concept id (a concept missing here is absent from the note)."""
 
-    values: Dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     #: ordered discharge drugs (a list concept)
-    drugs: List[str] = field(default_factory=list)
+    drugs: list[str] = field(default_factory=list)
     #: values written into the note that are not gold facts (distractors)
-    extras: Dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def _time_plus(base: dt.datetime, minutes: int) -> dt.datetime:
     return base + dt.timedelta(minutes=minutes)
 
 
-def _weighted(rng: random.Random, table: Tuple[Tuple[str, float], ...]) -> str:
+def _weighted(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([k for k, _ in table], weights=[w for _, w in table])[0]
 
 
 def sample_case(rng: random.Random) -> Case:
-    v: Dict[str, Any] = {}
+    v: dict[str, Any] = {}
     v["age"] = rng.randint(28, 94)
     v["sex"] = rng.choice(("male", "female"))
     admission = dt.date(2022, 1, 1) + dt.timedelta(days=rng.randint(0, 4 * 365))
@@ -119,7 +119,7 @@ def sample_case(rng: random.Random) -> Case:
         else:
             case.drugs.append(rng.choice(ANTIPLATELETS))
             if rng.random() < 0.3:
-                case.drugs.append([d for d in ANTIPLATELETS if d not in case.drugs][0])
+                case.drugs.append(next(d for d in ANTIPLATELETS if d not in case.drugs))
         case.drugs.append(rng.choice(STATINS))
     if v["risk_hypertension"]:
         case.drugs.append(rng.choice(ANTIHYPERTENSIVES))

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any
 
-from kgqa.synth.case import DRUG_CONCEPTS, Case, sample_case
 from kgqa.evaluation.gold import GoldAnnotation, GoldNote
+from kgqa.synth.case import DRUG_CONCEPTS, Case, sample_case
 from kgqa.synth.languages import lexicon_for
 from kgqa.synth.lexicon import Lexicon, split_options
 from kgqa.synth.templates import TextBuilder, slots
 from kgqa.types import LANGUAGES, Note
 
 #: Section order alternatives (split like every other alternative: the last is held out).
-SECTION_ORDERS: Tuple[Tuple[str, ...], ...] = (
+SECTION_ORDERS: tuple[tuple[str, ...], ...] = (
     ("history", "admission", "diagnosis", "treatment", "course", "discharge"),
     ("diagnosis", "history", "admission", "treatment", "course", "discharge"),
     ("admission", "history", "diagnosis", "treatment", "discharge", "course"),
@@ -29,7 +30,7 @@ SECTION_ORDERS: Tuple[Tuple[str, ...], ...] = (
 )
 
 #: groups per section, in their usual order
-SECTION_GROUPS: Dict[str, Tuple[str, ...]] = {
+SECTION_GROUPS: dict[str, tuple[str, ...]] = {
     "history": ("risk_list", "previous_stroke", "prestroke_mrs"),
     "admission": ("onset", "arrival", "nihss_score", "gcs_score", "bp", "glucose", "cholesterol"),
     "diagnosis": ("stroke_type",),
@@ -69,7 +70,7 @@ class _NoteWriter:
             layout=rng.choice(LAYOUTS),
         )
         self.out = TextBuilder()
-        self.phrasings: List[str] = []
+        self.phrasings: list[str] = []
 
     # ------------------------------------------------------------------ rendering of values
 
@@ -80,7 +81,7 @@ class _NoteWriter:
         if concept == "ivt_drug":
             return self.rng.choice(self.lex.drugs[value])
         if isinstance(value, bool):
-            raise ValueError(f"boolean concept {concept!r} needs an evidence slot, not a value slot")
+            raise TypeError(f"boolean concept {concept!r} needs an evidence slot, not a value slot")
         if isinstance(value, dt.datetime):
             # most notes give acute-phase times without a date (the admission day is implied)
             time = self._time(value.time())
@@ -122,9 +123,9 @@ class _NoteWriter:
 
     # ------------------------------------------------------------------ sentences of a section
 
-    def sentences(self, section: str) -> List[Callable[[], None]]:
+    def sentences(self, section: str) -> list[Callable[[], None]]:
         v = self.case.values
-        out: List[Callable[[], None]] = []
+        out: list[Callable[[], None]] = []
         for group in SECTION_GROUPS[section]:
             if group == "risk_list":
                 out.extend(self._risk_sentences())
@@ -155,11 +156,11 @@ class _NoteWriter:
             return lambda: None
         return lambda: self.out.write_phrasing(phrasing, self.render)
 
-    def _risk_sentences(self) -> List[Callable[[], None]]:
+    def _risk_sentences(self) -> list[Callable[[], None]]:
         v, lex = self.case.values, self.lex
         present = [rf for rf in lex.risk_factors if v.get(rf) and self.rng.random() < P_MENTION]
         negated = [rf for rf in lex.risk_factors if not v.get(rf) and self.rng.random() < P_NEGATED["risk"]]
-        writers: List[Callable[[], None]] = []
+        writers: list[Callable[[], None]] = []
         if present:
             intro = self.choose(lex.risk_intro, "risk_intro")
 
@@ -231,7 +232,7 @@ class _NoteWriter:
             out.write("\n")
 
 
-def _gold_value(case: Case, concept: str) -> Tuple[Any, str]:
+def _gold_value(case: Case, concept: str) -> tuple[Any, str]:
     """(canonical value, assertion) of a span the writer produced."""
     if concept in DRUG_CONCEPTS.values():
         return True, "present"

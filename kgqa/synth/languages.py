@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Dict
-
 from kgqa.synth.lang import bg, cs, el, en, es, pl, ro
 from kgqa.synth.lexicon import Lexicon
 
-LEXICONS: Dict[str, Lexicon] = {m.LEXICON.lang: m.LEXICON for m in (bg, cs, el, en, es, pl, ro)}
+LEXICONS: dict[str, Lexicon] = {m.LEXICON.lang: m.LEXICON for m in (bg, cs, el, en, es, pl, ro)}
 
 
 def lexicon_for(lang: str) -> Lexicon:

@@ -7,14 +7,14 @@ the reader copes with phrasings it never saw in training.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence, Tuple
 
 #: The two template splits. "train" notes never use a held-out phrasing and vice versa.
 SPLITS = ("train", "heldout")
 
 
-def split_options(options: Sequence, split: str) -> Tuple:
+def split_options(options: Sequence, split: str) -> tuple:
     """The alternatives a note of ``split`` may use (a single option is shared by both splits)."""
     if split not in SPLITS:
         raise ValueError(f"template split {split!r} is not one of {SPLITS}")
@@ -29,34 +29,34 @@ def split_options(options: Sequence, split: str) -> Tuple:
 class Lexicon:
     lang: str
     #: decimal separators in use (a note picks one)
-    decimal: Tuple[str, ...]
+    decimal: tuple[str, ...]
     #: date styles; fields {d} {m} {y} {month} (month name) — a note picks one
-    date_styles: Tuple[str, ...]
+    date_styles: tuple[str, ...]
     #: month names, January first (the form used after a day number)
-    months: Tuple[str, ...]
+    months: tuple[str, ...]
     #: time styles; fields {H} {M} {h12} {ampm}
-    time_styles: Tuple[str, ...]
-    titles: Tuple[str, ...]
+    time_styles: tuple[str, ...]
+    titles: tuple[str, ...]
     #: section key -> header alternatives
-    sections: Mapping[str, Tuple[str, ...]]
+    sections: Mapping[str, tuple[str, ...]]
     #: group key -> phrasing alternatives (see kgqa.synth.templates)
-    groups: Mapping[str, Tuple[str, ...]]
+    groups: Mapping[str, tuple[str, ...]]
     #: concept id -> member id -> surface forms
-    labels: Mapping[str, Mapping[str, Tuple[str, ...]]]
+    labels: Mapping[str, Mapping[str, tuple[str, ...]]]
     #: drug id -> surface forms
-    drugs: Mapping[str, Tuple[str, ...]]
+    drugs: Mapping[str, tuple[str, ...]]
     #: risk-factor concept id -> surface forms
-    risk_factors: Mapping[str, Tuple[str, ...]]
+    risk_factors: Mapping[str, tuple[str, ...]]
     #: how a present risk factor list starts, e.g. "Risk factors: "
-    risk_intro: Tuple[str, ...]
+    risk_intro: tuple[str, ...]
     #: how an absent risk factor is negated; {rf} = the factor's surface form
-    risk_negated: Tuple[str, ...]
+    risk_negated: tuple[str, ...]
     #: how the discharge drug list starts
-    drugs_intro: Tuple[str, ...]
+    drugs_intro: tuple[str, ...]
     #: dosing schemes appended to a drug name (not annotated: they are distractor numbers)
-    dosing: Tuple[str, ...]
+    dosing: tuple[str, ...]
     #: sentences with no gold facts, per section
-    fillers: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    fillers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     list_sep: str = ", "
     #: the word joining the last two list items
     list_and: str = " and "

@@ -11,7 +11,7 @@ note that lists aspirin), which would teach the reader to ignore real answers.
 from __future__ import annotations
 
 import random
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from kgqa.evaluation.gold import GoldNote
 from kgqa.types import Concept

@@ -14,8 +14,8 @@ slices the note by construction (the tests check it anyway).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, List, Tuple
 
 _SLOT = re.compile(r"\{(\w+)\}|<<(\w+)\|([^>]*)>>")
 
@@ -34,8 +34,8 @@ class Piece:
         return bool(self.concept)
 
 
-def parse(phrasing: str) -> Tuple[Piece, ...]:
-    pieces: List[Piece] = []
+def parse(phrasing: str) -> tuple[Piece, ...]:
+    pieces: list[Piece] = []
     pos = 0
     for m in _SLOT.finditer(phrasing):
         if m.start() > pos:
@@ -50,7 +50,7 @@ def parse(phrasing: str) -> Tuple[Piece, ...]:
     return tuple(pieces)
 
 
-def slots(phrasing: str) -> Tuple[str, ...]:
+def slots(phrasing: str) -> tuple[str, ...]:
     """The concept ids a phrasing mentions, in order."""
     return tuple(p.concept for p in parse(phrasing) if p.is_slot)
 
@@ -67,9 +67,9 @@ class TextBuilder:
     """Appends text and remembers where each slot landed."""
 
     def __init__(self) -> None:
-        self._parts: List[str] = []
+        self._parts: list[str] = []
         self._len = 0
-        self.spans: List[Span] = []
+        self.spans: list[Span] = []
 
     def __len__(self) -> int:
         return self._len

@@ -80,3 +80,16 @@ def test_corrupt_cache_file_is_rebuilt(onto, tmp_path, caplog):
 def test_use_cache_false_writes_nothing(onto, tmp_path):
     Linker.from_config(cfg(onto, tmp_path / "cache", use_cache=False))
     assert not (tmp_path / "cache").exists()
+
+
+def test_old_cache_files_are_pruned(onto, tmp_path, monkeypatch):
+    from kgqa.linking import cache
+
+    monkeypatch.setattr(cache, "MAX_CACHE_FILES", 2)
+    vocab = onto / "vocab.ttl"
+    for i in range(4):  # four versions of the source -> four cache keys
+        vocab.write_text(vocab.read_text() + f"\n# edit {i}\n")
+        st = vocab.stat()
+        os.utime(vocab, ns=(st.st_atime_ns, st.st_mtime_ns + (i + 1) * 1_000_000_000))
+        Linker.from_config(cfg(onto, tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("index-*.pkl"))) == 2

@@ -101,6 +101,8 @@ def test_build_tiny_when_the_path_is_empty(tmp_path) -> None:
     "model_cfg,reader_cfg,error,key",
     [
         (ModelConfig(path="/nonexistent/ckpt"), ReaderConfig(), ModelLoadError, "model.path"),
+        # a hub id that is not in the local cache: never downloaded
+        (ModelConfig(path="kgqa-tests/not-cached-anywhere"), ReaderConfig(), ModelLoadError, "model.path"),
         (None, ReaderConfig(precision="fp8"), ConfigError, "reader.precision"),
         (None, ReaderConfig(device="tpu"), ConfigError, "reader.device"),
         (None, ReaderConfig(question_lang="fr"), ConfigError, "reader.question_lang"),

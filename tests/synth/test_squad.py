@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from kgqa import PROJECT_ROOT
 from kgqa.catalogue import load_catalogue
 from kgqa.synth.generator import generate_corpus
 from kgqa.synth.squad import GOLD_CONCEPTS, MAYBE_MENTIONED, to_squad
-from kgqa import PROJECT_ROOT
 
 CATALOGUE = PROJECT_ROOT / "kgqa" / "resources" / "catalogue" / "resq.yaml"
 
