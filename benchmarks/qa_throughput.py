@@ -292,6 +292,23 @@ def decisive_mask(decoded: Sequence, fraction: float = 0.1) -> List[bool]:
     ]
 
 
+def word_span(text: str, span: Optional[Tuple[int, int]]) -> Optional[Tuple[int, int]]:
+    """A span widened to whole whitespace-delimited words, then trimmed.
+
+    The 5.2 pipeline widens every answer to the words its first and last tokens belong to
+    (``token_to_word`` / ``word_to_chars``); comparing with it on token-level spans would count
+    every sub-word answer as a disagreement.
+    """
+    if span is None:
+        return None
+    start, end = span
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return trim_span(text, start, end)
+
+
 def agreement(a: Sequence[Optional[Tuple[int, int]]], b: Sequence[Optional[Tuple[int, int]]]) -> float:
     return float(np.mean([x == y for x, y in zip(a, b)])) if a else float("nan")
 
@@ -342,7 +359,7 @@ print(json.dumps({"seconds": seconds, "agree_spans": [[o["start"], o["end"]] for
     if proc.returncode != 0:
         raise RuntimeError(f"--pipeline-python {python}: {proc.stderr[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    spans = [trim_span(text, start, end) for (_, text), (start, end) in zip(short, result["agree_spans"])]
+    spans = [word_span(text, (start, end)) for (_, text), (start, end) in zip(short, result["agree_spans"])]
     return {"pairs_per_s": len(pairs) / result["seconds"], "top1": spans}
 
 
@@ -460,7 +477,9 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
         if pipeline:
             row["pipeline52_pairs_per_s"] = round(pipeline["pairs_per_s"], 4)
             row["ratio_vs_pipeline52"] = round(rate / pipeline["pairs_per_s"], 3)
-            row["top1_agreement_vs_pipeline52"] = round(agreement(mode_top1, pipeline["top1"]), 4)
+            texts = [n.text for n in work.short for _ in work.agree_concepts]
+            words = [word_span(t, span) for t, span in zip(texts, mode_top1)]
+            row["top1_agreement_vs_pipeline52"] = round(agreement(words, pipeline["top1"]), 4)
         log.info("[%s] %s", size, json.dumps(row))
         results.append(row)
     return results

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional, Type, TypeVar
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from kgqa import PROJECT_ROOT
+from kgqa.errors import ConfigError
 from kgqa.linking.config import LinkerConfig
 from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.rdf.config import RdfConfig
@@ -28,7 +29,7 @@ CONF_DIR = PROJECT_ROOT / "conf"
 @dataclass
 class NotesConfig:
     #: a directory (.txt notes with optional .json sidecars, or brat .txt/.ann pairs) or a .jsonl file
-    path: str = "${kgqa_root:}/samples/notes"
+    path: str = MISSING
     #: auto | txt | jsonl | brat
     format: str = "auto"
     #: language for notes that declare none; "detect" runs the offline language detector
@@ -136,8 +137,13 @@ def to_object(cfg: Any, schema: Type[T]) -> T:
     if isinstance(cfg, schema):
         return cfg
     if isinstance(cfg, DictConfig):
-        merged = OmegaConf.merge(OmegaConf.structured(schema), cfg)
-        return OmegaConf.to_object(merged)  # type: ignore[return-value]
+        # merging "???" over a schema default would silently keep the default: a required value
+        # (e.g. model.path for model=local) must fail here, naming its key
+        missing = sorted(OmegaConf.missing_keys(cfg))
+        if missing:
+            raise ConfigError(f"missing required value(s): {', '.join(missing)} (give them as overrides, e.g. {missing[0]}=…)")
+        typed = cfg if OmegaConf.get_type(cfg) is schema else OmegaConf.merge(OmegaConf.structured(schema), cfg)
+        return OmegaConf.to_object(typed)  # type: ignore[return-value]
     raise TypeError(f"expected a DictConfig for {schema.__name__}, got {type(cfg).__name__}")
 
 

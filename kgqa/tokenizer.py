@@ -8,11 +8,12 @@ exactly like a real XLM-R tokenizer (same special tokens, same pair template).
 
 from __future__ import annotations
 
+import tempfile
 from typing import Iterable
 
 from tokenizers import SentencePieceUnigramTokenizer
 from tokenizers.processors import TemplateProcessing
-from transformers import PreTrainedTokenizerFast, XLMRobertaTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerFast, XLMRobertaTokenizerFast
 
 #: XLM-R's special tokens in XLM-R's id order (<s>=0, <pad>=1, </s>=2, <unk>=3); <mask> follows.
 XLMR_SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
@@ -37,7 +38,7 @@ def train_unigram_tokenizer(
         pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", ids["<s>"]), ("</s>", ids["</s>"])],
     )
-    return XLMRobertaTokenizerFast(
+    built = XLMRobertaTokenizerFast(
         tokenizer_object=sp._tokenizer,
         bos_token="<s>",
         eos_token="</s>",
@@ -48,3 +49,9 @@ def train_unigram_tokenizer(
         mask_token="<mask>",
         model_max_length=model_max_length,
     )
+    # Return the tokenizer as it loads from disk: the freshly built object reports offsets that include
+    # the leading "▁" space while the saved-and-reloaded one trims them, and training and the reader
+    # must see exactly what a user's from_pretrained(path) gives.
+    with tempfile.TemporaryDirectory() as tmp:
+        built.save_pretrained(tmp)
+        return AutoTokenizer.from_pretrained(tmp)

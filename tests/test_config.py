@@ -54,3 +54,22 @@ def test_secrets_are_masked(monkeypatch):
     cfg = compose(["store=graphdb"])
     assert cfg.store.password == "hunter2"
     assert "hunter2" not in masked_yaml(cfg)
+
+
+def test_missing_required_value_is_an_error_naming_the_key():
+    from kgqa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.path"):
+        to_object(compose(["model=local"]), RunConfig)
+
+
+def test_trained_tokenizer_offsets_match_the_saved_one(tmp_path):
+    from transformers import AutoTokenizer
+
+    from kgqa.tokenizer import train_unigram_tokenizer
+
+    tok = train_unigram_tokenizer(["Pacient přijat s NIHSS 8 b.", "Ο ασθενής εισήχθη", "NIHSS 14 on admission"] * 20, vocab_size=200)
+    tok.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    text = "Pacient přijat s NIHSS 8 b."
+    assert tok(text, return_offsets_mapping=True)["offset_mapping"] == again(text, return_offsets_mapping=True)["offset_mapping"]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kgqa.errors import KgqaError
+from kgqa.errors import ConfigError, KgqaError
 
 log = logging.getLogger("training")
 
@@ -44,7 +44,17 @@ def _task(kind: str) -> Callable:
     from training.config import MlmRunConfig, QaRunConfig
 
     def run(cfg, run_dir: Path) -> float | None:
+        from omegaconf import OmegaConf
+
         from kgqa.config import to_object
+
+        # to_object would quietly fill a missing value (???) with the schema default: refuse instead
+        missing = sorted(OmegaConf.missing_keys(cfg))
+        if missing:
+            raise ConfigError(
+                f"missing required value(s): {', '.join(missing)} "
+                "(e.g. model.checkpoint=/path/to/a/local/checkpoint)"
+            )
 
         if kind == "mlm":
             from training.mlm import train_mlm

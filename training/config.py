@@ -22,8 +22,9 @@ class ModelSourceConfig:
     """Where the encoder comes from: a local checkpoint, or a new model built from the sizes below."""
 
     #: local checkpoint directory (save_pretrained layout, e.g. a real xlm-roberta-base or an MLM run's
-    #: ``model/``); empty = build a new, randomly initialised model from the architecture fields
-    checkpoint: str = ""
+    #: ``model/``); empty = build a new, randomly initialised model from the architecture fields.
+    #: Required (no default): a ``???`` in an option YAML could not override a schema default.
+    checkpoint: str = MISSING
     #: tokenizer directory; empty = the checkpoint's own, or (no checkpoint) one trained on the training text
     tokenizer: str = ""
     #: size of a tokenizer trained from the corpus (SentencePiece-Unigram with XLM-R's special tokens)
@@ -160,6 +161,8 @@ class TrainerConfig:
     dataloader_num_workers: int = 0
     #: train on the CPU even when a GPU is present
     use_cpu: bool = False
+    #: batch windows of similar length together (less padding, faster; slightly less random batches)
+    group_by_length: bool = False
     #: torch intra-op threads; 0 = torch's default. Tiny models train fastest on 1 (no thread sync)
     threads: int = 0
     gradient_checkpointing: bool = False

@@ -132,6 +132,7 @@ def training_arguments(
         metric_for_best_model=metric if eval_strategy != "no" else None,
         greater_is_better=not metric.endswith("loss"),
         dataloader_num_workers=t.dataloader_num_workers,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         use_cpu=use_cpu,
         # transformers 5 renamed gradient checkpointing; passing the old name only warns
         **({"activation_checkpointing": True} if t.gradient_checkpointing else {}),

@@ -117,6 +117,19 @@ def align_answer(context: str, text: str, start: int | None) -> tuple[AnswerSpan
     return None, "dropped"
 
 
+def _as_offset(value: Any) -> int | None:
+    """``answer_start`` as an int: some converters write it as a string or a float."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(as_float) if as_float.is_integer() else None
+
+
 def _occurrences(haystack: str, needle: str) -> list[int]:
     out, i = [], haystack.find(needle)
     while i >= 0:
@@ -172,7 +185,7 @@ def load_squad(
                             report.answers_empty += 1
                             continue
                         gold.append(text)
-                        span, how = align_answer(context, text, ans.get("answer_start"))
+                        span, how = align_answer(context, text, _as_offset(ans.get("answer_start")))
                         setattr(report, f"answers_{how}", getattr(report, f"answers_{how}") + 1)
                         if span is not None and span not in spans:
                             spans.append(span)

@@ -327,9 +327,7 @@ class _NoteRef:
 
 def _failed_graphs(report) -> dict[str, str]:
     failed = getattr(report, "failed", None) or {}
-    if isinstance(failed, dict):
-        return {str(k): str(v) for k, v in failed.items()}
-    return {str(k): "load failed" for k in failed}
+    return {str(iri): str(reason) for iri, reason in failed.items()}
 
 
 RUNNERS = {"local": _run_local, "ray": _run_ray}

@@ -46,3 +46,14 @@ class LinkerConfig:
     acronym_score: float = 0.8
     #: longest token window tried for sub-span matches
     subspan_max_tokens: int = 6
+    #: weight of the word-level IDF cosine in a fuzzy key's score ((1 - w) * string + w * cosine); 0 = off
+    word_weight: float = 0.0
+    #: word stems are the first this many letters of a content word
+    word_prefix: int = 5
+    #: keys the word index adds to the trigram candidates
+    word_candidates: int = 20
+    #: postings the word index visits per query (rarest words first)
+    word_budget: int = 20000
+    #: a header code without annotated uses (ICD-10 "C53") is replaced by its most annotated descendant
+    #: ("C53.9") when that one has at least this share of the header's annotated uses; 0 = off
+    descendant_backoff: float = 0.0

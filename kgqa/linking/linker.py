@@ -17,6 +17,7 @@ from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_CODES, LANG_CODES, TermIndex
 from kgqa.linking.match import Hit, Matcher, Scope, make_scope
+from kgqa.linking.priors import Backoff
 from kgqa.linking.normalise import fold, has_non_latin, strip_dosage, transliterate
 from kgqa.linking.sources import load_source, read_manifest, select
 from kgqa.linking.terms import Label, Term
@@ -39,6 +40,7 @@ class Linker:
         self.matcher = Matcher(index, self.cfg)
         self._scopes: dict[tuple[str, ...], Scope] = {}
         self._member_linkers: dict[tuple, Linker] = {}
+        self._backoff = Backoff(index, self.cfg.descendant_backoff) if self.cfg.descendant_backoff > 0 else None
 
     # ------------------------------------------------------------------ construction
 
@@ -77,23 +79,41 @@ class Linker:
 
     def link_many(self, texts: Sequence[str], concept: Concept, lang: str) -> list[tuple[Link, ...]]:
         """:meth:`link` for many spans of one concept; repeated spans are linked once."""
-        done: dict[str, tuple[Link, ...]] = {}
-        return [done[t] if t in done else done.setdefault(t, self.link(t, concept, lang)) for t in texts]
+        unique = list(dict.fromkeys(texts))
+        queries = [self._query(t, concept) for t in unique]
+        if concept.members:
+            links = self._member_linker(concept).link_keys(queries, lang, ())
+        else:
+            links = self.link_keys(queries, lang, self._scope_items(concept))
+        done = dict(zip(unique, links))
+        return [done[t] for t in texts]
 
     def link_key(self, text: str, lang: str, scope_items: tuple[str, ...]) -> tuple[Link, ...]:
         """Link already-prepared text within a scope (source names / branches); the core of :meth:`link`."""
-        key = fold(text)
-        if not key:
-            return ()
+        return self.link_keys([text], lang, scope_items)[0]
+
+    def link_keys(self, texts: Sequence[str], lang: str, scope_items: tuple[str, ...]) -> list[tuple[Link, ...]]:
+        """:meth:`link_key` for many texts of one scope (the scope is resolved once)."""
         scope = self._scope(scope_items)
         k = self.cfg.top_k
-        hits = self.matcher.exact(key, lang, scope)
-        if not hits:
-            hits = _merge(self.matcher.fuzzy(key, lang, scope, k), self.matcher.subspans(key, lang, scope))
-            hits = _merge(hits, self.matcher.acronym(text, key, lang, scope))
+        keys = [fold(t) for t in texts]
+        hits: list[list[Hit]] = [self.matcher.exact(key, lang, scope) if key else [] for key in keys]
+        for i, key in enumerate(keys):
+            if not key or hits[i]:
+                continue
+            h = _merge(self.matcher.fuzzy(key, lang, scope, k), self.matcher.subspans(key, lang, scope))
+            h = _merge(h, self.matcher.acronym(texts[i], key, lang, scope))
             if has_non_latin(key):
                 latin = transliterate(key)
-                hits = _merge(hits, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
+                h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
+            hits[i] = h
+        return [self._links(h, lang) for h in hits]
+
+    def _links(self, hits: list[Hit], lang: str) -> tuple[Link, ...]:
+        if self._backoff is not None:
+            target = self._backoff.target
+            hits = [h if h.term not in target else h._replace(term=target[h.term]) for h in hits]
+        k = self.cfg.top_k
         links: dict[str, Link] = {}
         for h in hits:
             if h.score < self.cfg.nil_threshold or len(links) == k:

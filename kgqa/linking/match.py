@@ -20,6 +20,7 @@ from kgqa.errors import ConfigError
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_INDEX, LANG_INDEX, TermIndex, trigrams
 from kgqa.linking.normalise import content_key
+from kgqa.linking.words import WordIndex, top_n
 
 SCORERS: dict[str, Callable] = {
     "ratio": fuzz.ratio,
@@ -89,6 +90,14 @@ class Matcher:
         self._el = index.entry_lang.tolist()
         self._ek = index.entry_kind.tolist()
         self._ec = index.entry_count.tolist()
+        self._words: WordIndex | None = None
+
+    @property
+    def words(self) -> WordIndex:
+        # built on first fuzzy use (about a second for 100k keys) rather than pickled with the index
+        if self._words is None:
+            self._words = WordIndex(self.index.keys, self.cfg.word_prefix)
+        return self._words
 
     # ------------------------------------------------------------------ exact
 
@@ -139,6 +148,11 @@ class Matcher:
         if len(key) < self.cfg.min_fuzzy_length:
             return []
         cand = scope.small_keys if scope.small_keys is not None else self.block(key, scope)
+        w = self.cfg.word_weight
+        if w > 0:
+            ids, cos = self.words.scores(key, self.cfg.word_budget, scope.key_mask)
+            if scope.small_keys is None and len(ids):
+                cand = list(dict.fromkeys(cand + top_n(ids, cos, self.cfg.word_candidates).tolist()))
         if not cand:
             return []
         if self._presorted:
@@ -149,7 +163,19 @@ class Matcher:
         choices = itemgetter(*cand)(pool) if len(cand) > 1 else (pool[cand[0]],)
         cutoff = self.cfg.nil_threshold * 100 * min(self.cfg.other_language_factor, self.cfg.related_factor, 1.0)
         # one cdist row (C++, no per-choice Python objects) instead of extract's list of tuples
-        scores = process.cdist((query,), choices, scorer=self._fast_scorer, score_cutoff=cutoff, workers=self.cfg.workers)[0]
+        if w > 0:
+            scores = process.cdist((query,), choices, scorer=self._fast_scorer, workers=self.cfg.workers)[0].astype(np.float64)
+            if len(ids):
+                # cosine of each candidate: ids are ascending, so a binary search finds the shared ones
+                cand_arr = np.asarray(cand)
+                pos = np.minimum(np.searchsorted(ids, cand_arr), len(ids) - 1)
+                hit = ids[pos] == cand_arr
+                scores = (1 - w) * scores + w * 100.0 * np.where(hit, cos[pos], 0.0)
+            else:
+                scores *= 1 - w
+            scores[scores < cutoff] = 0
+        else:
+            scores = process.cdist((query,), choices, scorer=self._fast_scorer, score_cutoff=cutoff, workers=self.cfg.workers)[0]
         n = limit * 2
         top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -1,13 +1,16 @@
 """Typed config of the reader stage (Hydra groups ``model`` and ``reader``)."""
 
 from dataclasses import dataclass, field
+
+from omegaconf import MISSING
 from typing import Dict, Optional
 
 
 @dataclass
 class ModelConfig:
     #: local checkpoint directory (save_pretrained layout) or, on a machine with hub access, a hub id
-    path: str = "${kgqa_root:}/models/kgqa-demo-xlmr-small"
+    #: required: each option in conf/model/ sets it (model=local leaves it to an override)
+    path: str = MISSING
     #: when ``path`` does not exist and ``build_tiny`` is true, a tiny random XLM-R is built there from
     #: config with a locally trained tokenizer (for tests and for a newcomer before a trained model ships)
     build_tiny: bool = False

@@ -134,6 +134,12 @@ class DomainLayer:
             if situation is None:
                 return None  # an unlinked span: nothing to state
             triples.append((iri, SCDM.representsSituation, situation))
+            # the member's context tells "known present" from "known absent" (sct:410515003 / 410516002),
+            # as the RES-Q mappings do; without it an "absent" status would read as the situation itself
+            for key, predicate in (("situation_context", SCDM.situationContext), ("temporal_context", SCDM.temporalContext)):
+                if member_extra.get(key):
+                    ctx = expand(member_extra[key], where, self.prefixes)
+                    triples += self._case_node(case_id, "context", ctx, iri, predicate)
         elif m.pattern == PROCEDURE:
             cls = self.term_class(fact, concept) if has_term else m.procedure
             if cls is None:

@@ -57,7 +57,8 @@ def load_shards(store, shard_dir: Path, names: Sequence[str] | None = None, para
             result = store.replace_graphs(graphs)
             failed = getattr(result, "failed", None)
             if failed:
-                return name, 0, f"{len(failed)} graphs failed: {next(iter(dict(failed).values()) if isinstance(failed, dict) else failed)}"
+                first_iri, reason = next(iter(failed.items()))
+                return name, 0, f"{len(failed)} graphs failed, e.g. {first_iri}: {reason}"
             return name, len(graphs), ""
         except Exception as exc:  # noqa: BLE001 - one shard failing must not stop the others
             return name, 0, f"{type(exc).__name__}: {exc}"

@@ -227,8 +227,12 @@ class Store(ABC):
     def _query(self, sparql: str) -> QueryResult: ...
 
     @abstractmethod
-    def _replace_batch(self, batch: Sequence[PreparedGraph]) -> None:
-        """Replace the graphs of the batch; each note ends fully old or fully new. Raise StoreError."""
+    def _replace_batch(self, batch: Sequence[PreparedGraph], existing: set[str]) -> None:
+        """Replace the graphs of the batch; each note ends fully old or fully new. Raise StoreError.
+
+        ``existing`` names the batch's graphs the store held just before (a backend may take a
+        faster path for new ones).
+        """
 
     # ------------------------------------------------------------------ shared logic
 
@@ -251,7 +255,7 @@ class Store(ABC):
         iris = [p.iri for p in batch]
         try:
             existing = set(self.counts(iris))
-            self._replace_batch(batch)
+            self._replace_batch(batch, existing)
         except StoreError as exc:
             reason = str(exc)
             return LoadReport(failed={**failed, **{g: reason for g in iris}})

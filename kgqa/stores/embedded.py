@@ -2,8 +2,9 @@
 
 Queries run with ``use_default_graph_as_union`` so the default graph is the union of the named
 graphs, as in GraphDB: a query written for one behaves the same on the other. A batch is replaced
-with ONE SPARQL update (``DROP SILENT GRAPH`` for each note, then one ``INSERT DATA``), which
-pyoxigraph applies in a single transaction: either the whole batch is new or the whole batch is old.
+with at most two transactions: one SPARQL update (``DROP SILENT GRAPH`` + ``INSERT DATA``) for
+the graphs the store already holds, one N-Quads ``load`` for the new ones; pyoxigraph applies each
+atomically, so every note of the batch ends fully old or fully new.
 """
 
 from __future__ import annotations
@@ -61,8 +62,22 @@ class EmbeddedStore(Store):
         except OSError as exc:
             raise StoreError(f"embedded store at {self.target}: {exc}") from exc
 
-    def _replace_batch(self, batch: Sequence[PreparedGraph]) -> None:
-        self.update(replace_update(batch))
+    def _replace_batch(self, batch: Sequence[PreparedGraph], existing: set[str]) -> None:
+        # Graphs the store already holds: one update (DROP + INSERT DATA), one transaction.
+        # New graphs: one `load` of N-Quads, also one transaction and about twice as fast on disk as
+        # an update (no SPARQL to parse, no DROP). Either way each note ends fully old or fully new;
+        # the embedded store has a single writer (RocksDB's lock), so "new" cannot go stale.
+        replaced = [p for p in batch if p.iri in existing]
+        new = [p for p in batch if p.iri not in existing]
+        if replaced:
+            self.update(replace_update(replaced))
+        if new:
+            try:
+                self._ox.load(nquads(new).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+            except SyntaxError as exc:
+                raise StoreError(f"embedded store rejected the data: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"embedded store at {self.target}: {exc}") from exc
 
     def drop_graph(self, graph_iri: str) -> None:
         self.update(f"DROP SILENT GRAPH {terms.iri(graph_iri)}")
@@ -90,6 +105,16 @@ class EmbeddedStore(Store):
             self._ox.flush()
         # Dropping the last reference releases RocksDB's lock on the directory.
         self._ox = None  # type: ignore[assignment]
+
+
+def nquads(batch: Sequence[PreparedGraph]) -> str:
+    """The batch's N-Triples with each line put in its graph (every line ends with " .")."""
+    return "".join(
+        f"{line[:-2]} {terms.iri(p.iri)} .\n"
+        for p in batch
+        for line in p.ntriples.split("\n")
+        if line  # not splitlines(): U+2028 etc. may sit in literals
+    )
 
 
 def replace_update(batch: Sequence[PreparedGraph]) -> str:

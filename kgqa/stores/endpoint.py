@@ -107,7 +107,7 @@ class SparqlEndpointStore(Store):
 
     # ------------------------------------------------------------------ graphs
 
-    def _replace_batch(self, batch: Sequence[PreparedGraph]) -> None:
+    def _replace_batch(self, batch: Sequence[PreparedGraph], existing: set[str]) -> None:
         if not self.cfg.graph_store_url:
             self.update(replace_update(batch))
             return

@@ -84,7 +84,7 @@ class GraphDBStore(Store):
         except ClientStoreError as exc:
             if exc.status == 401 and self.cfg.auth == "graphdb" and self._token_tried:
                 # A GDB token expires; log in again once and repeat the call.
-                self.session_token(refresh=True)
+                self.session_token()
                 return self.http.request(method, url, what=what, retry=retry, **kwargs)
             raise
 
@@ -92,7 +92,7 @@ class GraphDBStore(Store):
         if self.cfg.auth == "graphdb" and self.cfg.username and not self._token_tried:
             self.session_token()
 
-    def session_token(self, refresh: bool = False) -> str:
+    def session_token(self) -> str:
         """Log in with ``POST /rest/login/{user}`` (password in ``X-GraphDB-Password``); keep the GDB token."""
         self._token_tried = True
         self.http.session.headers.pop("Authorization", None)
@@ -172,7 +172,7 @@ class GraphDBStore(Store):
 
     # ------------------------------------------------------------------ loading
 
-    def _replace_batch(self, batch: Sequence[PreparedGraph]) -> None:
+    def _replace_batch(self, batch: Sequence[PreparedGraph], existing: set[str]) -> None:
         if len(batch) == 1:
             p = batch[0]
             self._request(
@@ -185,7 +185,13 @@ class GraphDBStore(Store):
             )
             return
         self._login_once()
-        with_retries(lambda: self._transaction(batch), self.http.policy, "transaction")
+        try:
+            with_retries(lambda: self._transaction(batch), self.http.policy, "transaction")
+        except ClientStoreError as exc:
+            if not (exc.status == 401 and self.cfg.auth == "graphdb"):
+                raise
+            self.session_token()  # the GDB token expired mid-run: log in again, run the batch once more
+            with_retries(lambda: self._transaction(batch), self.http.policy, "transaction")
 
     def _transaction(self, batch: Sequence[PreparedGraph]) -> None:
         """One transaction for the batch; rolled back if any step fails (the caller retries it whole)."""

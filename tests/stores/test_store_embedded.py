@@ -39,6 +39,17 @@ def test_a_batch_is_one_transaction(monkeypatch):
         assert store_quads(store) == quads(old)
 
 
+def test_new_graphs_of_a_batch_load_in_one_transaction(monkeypatch):
+    with open_store(StoreConfig(kind="embedded", batch_size=10)) as store:
+        kept = note_graph("kept", 1)
+        store.replace_graphs([kept])
+        real = embedded.nquads
+        monkeypatch.setattr(embedded, "nquads", lambda batch: real(batch)[:-30])  # cut mid-line
+        report = store.replace_graphs([note_graph(f"n{i}", 1) for i in range(3)])
+        assert len(report.failed) == 3 and "rejected the data" in next(iter(report.failed.values()))
+        assert store_quads(store) == quads([kept])
+
+
 def test_unknown_store_kind_lists_the_valid_ones():
     with pytest.raises(ConfigError, match=r"store\.kind='fuseki' is not one of embedded, graphdb, sparql"):
         open_store(StoreConfig(kind="fuseki"))

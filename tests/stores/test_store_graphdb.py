@@ -145,7 +145,11 @@ def test_expired_token_logs_in_again(fake_graphdb):
         assert store.count() == 0
         fake_graphdb.state.tokens.clear()  # the server forgot every token
         assert store.count() == 0
-    assert len(requests_to(fake_graphdb, "/rest/login/")) == 2
+        # … and the token expires right as a batch's transaction begins
+        fake_graphdb.state.fail(401, "Unauthorized", method="POST", path="/transactions")
+        assert store.replace_graphs([note_graph(f"n{i}", 1) for i in range(3)]).ok
+    assert len(requests_to(fake_graphdb, "/rest/login/")) == 3
+    assert [s for m, _, s in requests_to(fake_graphdb, "/transactions") if m == "POST"] == [401, 201]
 
 
 def test_read_only_user_gets_403_and_no_retry():
@@ -185,5 +189,8 @@ def test_kgqa_store_init_command_creates_the_repository(fake_graphdb, capsys):
     out = capsys.readouterr().out
     assert "created GraphDB repository 'stroke2026'" in out and "ok" in out
     assert "stroke2026" in fake_graphdb.state.repositories
-    assert store_cmd.main(["health", "store=graphdb", f"store.url={fake_graphdb.url}", "store.repository=nope"]) == 1
+    assert (
+        store_cmd.main(["health", "store=graphdb", f"store.url={fake_graphdb.url}", "store.repository=nope"])
+        == 1
+    )
     assert "Unknown repository: nope" in capsys.readouterr().out

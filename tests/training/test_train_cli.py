@@ -75,3 +75,13 @@ def test_usage_and_unknown_commands(capsys):
     assert "kgqa train {mlm,qa}" in capsys.readouterr().out
     assert main(["pretrain"]) == 2
     assert main(["summary", "/nonexistent/dir"]) == 2
+
+
+def test_missing_checkpoint_is_a_clear_error_before_any_work(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["qa", "experiment=xlmr_base_qa", f"hydra.run.dir={run}"]) == 1
+    out = capsys.readouterr()
+    # Hydra's log handlers write to the console and to the run's log file
+    assert "missing required value(s): model.checkpoint" in out.out + out.err
+    assert "missing required value(s): model.checkpoint" in (run / "train_qa.log").read_text()
+    assert not (run / "tokenizer").exists() and not (run / "checkpoints").exists()

@@ -63,6 +63,12 @@ def test_presets_pin_their_values(preset, key, expected):
     assert OmegaConf.select(cfg, key) == expected
 
 
+@pytest.mark.parametrize("kind, preset", [("qa", "xlmr_base_qa"), ("mlm", "xlmr_base_mlm"), ("qa", None)])
+def test_real_model_presets_require_a_checkpoint(kind, preset):
+    cfg = compose_train(kind, [f"experiment={preset}"] if preset else [])
+    assert OmegaConf.missing_keys(cfg) == {"model.checkpoint"}
+
+
 def test_xlmr_presets_need_a_local_checkpoint():
     cfg = compose_train("qa", ["experiment=xlmr_base_qa", "model.checkpoint=/models/xlmr"])
     assert to_object(cfg, QaRunConfig).model.checkpoint == "/models/xlmr"

@@ -70,6 +70,7 @@ def test_tiny_model_learns_synthetic_qa(tmp_path):
     steps = 400
     cfg = QaRunConfig(
         model=ModelSourceConfig(
+            checkpoint="",
             tokenizer_vocab_size=300,
             hidden_size=64,
             num_hidden_layers=2,

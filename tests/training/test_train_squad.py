@@ -93,6 +93,37 @@ def test_duplicate_ids_and_empty_answers(tmp_path):
     )
 
 
+def test_string_offsets_are_read_as_numbers(tmp_path):
+    doc = {
+        "data": [
+            {
+                "paragraphs": [
+                    {
+                        "context": "NIHSS 8 on admission.",
+                        "qas": [
+                            {
+                                "id": "a",
+                                "question": "NIHSS?",
+                                "answers": [{"text": "8", "answer_start": "6"}],
+                            },
+                            {
+                                "id": "b",
+                                "question": "Score?",
+                                "answers": [{"text": "NIHSS 8", "answer_start": 0.0}],
+                            },
+                        ],
+                    }
+                ]
+            }
+        ]
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    examples, report = load_squad(path, "s", "en")
+    assert [ex.answers for ex in examples] == [(AnswerSpan("8", 6),), (AnswerSpan("NIHSS 8", 0),)]
+    assert report.answers_ok == 2
+
+
 def test_bioasq_snippets_become_examples(tmp_path):
     doc = {
         "questions": [
