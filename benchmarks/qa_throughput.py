@@ -318,6 +318,8 @@ def run_pipeline_baseline(python: str, checkpoint: Path, work: "Workload", windo
 
     Returns its pairs/s on the workload and its top-1 spans on the single-window contexts, trimmed
     like the reader's (on one window its softmax ranking equals the raw start + end ranking).
+    Caveat: transformers 5.2 loads kgqa's locally trained tokenizer with a one-``</s>`` pair
+    template, so on random weights its answers differ from any 5.3+ side; its speed does not.
     """
     script = r"""
 import json, sys, time

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from transformers import (
 import kgqa
 from kgqa.errors import ConfigError
 from kgqa.qa.calibration import CALIBRATION_FILENAME
-from kgqa.qa.windowing import Window
+from kgqa.qa.windowing import Window, collapse_lone_spaces, lone_space_id
 from training.config import QaDatasetConfig, QaRunConfig, to_yaml
 from training.model_card import flat_metrics, render_model_card
 from training.modeling import build_model, load_tokenizer
@@ -183,6 +183,10 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     evaluator = eval_ds = None
     if data.eval:
         columns, windows = build_eval_features(tokenizer, data.eval, cfg.data.window)
+        # decode on the offsets the reader uses (lone "▁" made zero-width), so dev scores and the
+        # calibration fitted on them describe exactly what kgqa run will do
+        space_id = lone_space_id(tokenizer)
+        windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
         eval_ds = Dataset.from_dict(columns)
         evaluator = QaMetrics(data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens)
 

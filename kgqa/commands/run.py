@@ -118,10 +118,10 @@ def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
 def describe_model(model_cfg) -> ModelInfo:
     """The model's identity (path, weights digest, name) without loading it."""
     from kgqa.qa.checkpoint import weights_sha256
-    from kgqa.qa.reader import _model_name, resolve_checkpoint
+    from kgqa.qa.reader import model_name, resolve_checkpoint
 
     checkpoint = resolve_checkpoint(model_cfg)
-    return ModelInfo(path=str(checkpoint), sha256=weights_sha256(checkpoint), name=model_cfg.name or _model_name(checkpoint))
+    return ModelInfo(path=str(checkpoint), sha256=weights_sha256(checkpoint), name=model_cfg.name or model_name(checkpoint))
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ class LinkerConfig:
     subspan_max_tokens: int = 6
     #: weight of the word-level IDF cosine in a fuzzy key's score ((1 - w) * string + w * cosine); 0 = off
     word_weight: float = 0.0
+    #: a blended score is at least word_floor * the string score: names sharing no stem with the span
+    #: (English ICD names for a Spanish mention) are not sunk by a zero cosine
+    word_floor: float = 0.0
     #: word stems are the first this many letters of a content word
     word_prefix: int = 5
     #: keys the word index adds to the trigram candidates

@@ -17,8 +17,8 @@ from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_CODES, LANG_CODES, TermIndex
 from kgqa.linking.match import Hit, Matcher, Scope, make_scope
-from kgqa.linking.priors import Backoff
 from kgqa.linking.normalise import fold, has_non_latin, strip_dosage, transliterate
+from kgqa.linking.priors import Backoff
 from kgqa.linking.sources import load_source, read_manifest, select
 from kgqa.linking.terms import Label, Term
 from kgqa.types import Concept, Link, ValueKind

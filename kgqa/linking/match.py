@@ -73,6 +73,11 @@ class Matcher:
     def __init__(self, index: TermIndex, cfg: LinkerConfig):
         if cfg.candidates not in CANDIDATES:
             raise ConfigError(f"linker.candidates: {cfg.candidates!r}; valid: {', '.join(CANDIDATES)}")
+        for name in ("word_weight", "word_floor", "descendant_backoff"):
+            if not 0.0 <= getattr(cfg, name) <= 1.0:
+                raise ConfigError(f"linker.{name}: {getattr(cfg, name)} not in [0, 1]")
+        if cfg.word_prefix < 1:
+            raise ConfigError(f"linker.word_prefix: {cfg.word_prefix} must be >= 1")
         self.index = index
         self.cfg = cfg
         self.scorer = get_scorer(cfg.scorer)
@@ -148,7 +153,7 @@ class Matcher:
         if len(key) < self.cfg.min_fuzzy_length:
             return []
         cand = scope.small_keys if scope.small_keys is not None else self.block(key, scope)
-        w = self.cfg.word_weight
+        w, floor = self.cfg.word_weight, self.cfg.word_floor
         if w > 0:
             ids, cos = self.words.scores(key, self.cfg.word_budget, scope.key_mask)
             if scope.small_keys is None and len(ids):
@@ -170,9 +175,9 @@ class Matcher:
                 cand_arr = np.asarray(cand)
                 pos = np.minimum(np.searchsorted(ids, cand_arr), len(ids) - 1)
                 hit = ids[pos] == cand_arr
-                scores = (1 - w) * scores + w * 100.0 * np.where(hit, cos[pos], 0.0)
+                scores = np.maximum((1 - w) * scores + w * 100.0 * np.where(hit, cos[pos], 0.0), scores * floor)
             else:
-                scores *= 1 - w
+                scores *= max(1 - w, floor)
             scores[scores < cutoff] = 0
         else:
             scores = process.cdist((query,), choices, scorer=self._fast_scorer, score_cutoff=cutoff, workers=self.cfg.workers)[0]

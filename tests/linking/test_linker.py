@@ -198,6 +198,10 @@ def test_candidate_generators_agree_on_fuzzy_cases(tmp_path, candidates):
         ({"candidates": "faiss"}, "linker.candidates"),
         ({"nil_threshold": 1.5}, "linker.nil_threshold"),
         ({"top_k": 0}, "linker.top_k"),
+        ({"word_weight": 1.2}, "linker.word_weight"),
+        ({"word_floor": -0.1}, "linker.word_floor"),
+        ({"descendant_backoff": 2}, "linker.descendant_backoff"),
+        ({"word_prefix": 0}, "linker.word_prefix"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, overrides, key):

@@ -152,3 +152,19 @@ def test_link_many_with_words_and_backoff_matches_link():
     one = Linker.from_terms(sources, cfg)
     assert many == [one.link(t, TEXT, "es") for t in texts]
     assert many[0][0].term_id == "X:A" and many[1][0].term_id == "ICD10CM:C53.9" and many[4] == ()
+
+
+@pytest.mark.parametrize("word_weight, word_floor, factor", [(0.5, 0.0, 0.5), (0.5, 0.95, 0.95), (0.3, 0.5, 0.7)])
+def test_word_floor_bounds_the_loss_of_names_sharing_no_stem(word_weight, word_floor, factor):
+    # a Spanish span against an English name: no shared stem, cosine 0, only the string score is left
+    terms = [_named("EN", "ischemic stroke"), _named("ES", "ictus hemorragico")]
+    base = LinkerConfig(nil_threshold=0.1, brute_force_limit=0, top_k=5)
+
+    def score(cfg):
+        links = Linker.from_terms({"s": terms}, cfg).link("ictus isquemico", TEXT, "es")
+        return {l.term_id: l.score for l in links}
+
+    plain = score(base)
+    blended = score(LinkerConfig(**{**base.__dict__, "word_weight": word_weight, "word_floor": word_floor}))
+    assert blended["X:EN"] == pytest.approx(plain["X:EN"] * factor, abs=1e-3)
+    assert blended["X:ES"] > plain["X:ES"] * max(1 - word_weight, word_floor)  # the shared stem "ictus" counts
