@@ -10,6 +10,7 @@ The last line printed is one JSON object summarising the run.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -170,6 +171,9 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
+    # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
+    gc.collect()
+    gc.freeze()
     run = make_run_info(cfg, pipeline, config_yaml)
     log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
 

@@ -10,6 +10,7 @@ ends up in its partition's error report; a failing partition does not stop the o
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -106,6 +107,8 @@ class PartitionWorker:
         register_configs()
         self.cfg, self.run, self.shard_dir = cfg, run, Path(shard_dir)
         self.pipeline = build_pipeline(cfg)
+        gc.collect()
+        gc.freeze()  # the model and indexes live as long as the actor
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         out: dict[str, list] = {"partition": [], "notes": [], "failed": [], "triples": [], "error": []}
