@@ -8,10 +8,11 @@ exactly like a real XLM-R tokenizer (same special tokens, same pair template).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from typing import Iterable
 
-from tokenizers import SentencePieceUnigramTokenizer
+from tokenizers import SentencePieceUnigramTokenizer, Tokenizer
 from tokenizers.processors import TemplateProcessing
 from transformers import AutoTokenizer, PreTrainedTokenizerFast, XLMRobertaTokenizerFast
 
@@ -31,6 +32,7 @@ def train_unigram_tokenizer(
         unk_token="<unk>",
         show_progress=False,
     )
+    _canonical_vocab_order(sp)
     ids = {t: sp.token_to_id(t) for t in XLMR_SPECIAL_TOKENS}
     # XLM-R's templates: <s> A </s> and <s> A </s></s> B </s>
     sp.post_processor = TemplateProcessing(
@@ -55,3 +57,23 @@ def train_unigram_tokenizer(
     with tempfile.TemporaryDirectory() as tmp:
         built.save_pretrained(tmp)
         return AutoTokenizer.from_pretrained(tmp)
+
+
+def _canonical_vocab_order(sp: SentencePieceUnigramTokenizer) -> None:
+    """Give pieces ids in a canonical order (specials first, then by score, then by text).
+
+    The Unigram trainer's piece order varies from run to run (hash-map iteration), so the same corpus
+    would give different ids — and a tiny model built on it different weights. Re-ordering makes the
+    tokenizer, and everything seeded on top of it, reproducible.
+    """
+    state = json.loads(sp._tokenizer.to_str())
+    vocab = state["model"]["vocab"]
+    specials = [v for v in vocab if v[0] in XLMR_SPECIAL_TOKENS]
+    specials.sort(key=lambda v: XLMR_SPECIAL_TOKENS.index(v[0]))
+    # the trainer's scores also wobble in their last digits between runs: rounded, they agree
+    rest = sorted(
+        ([v[0], round(v[1], 2)] for v in vocab if v[0] not in XLMR_SPECIAL_TOKENS), key=lambda v: (-v[1], v[0])
+    )
+    state["model"]["vocab"] = specials + rest
+    state["model"]["unk_id"] = XLMR_SPECIAL_TOKENS.index("<unk>")
+    sp._tokenizer = Tokenizer.from_str(json.dumps(state))

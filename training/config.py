@@ -222,3 +222,14 @@ def register_configs() -> None:
 def to_yaml(cfg: object) -> str:
     """A schema object (or DictConfig) as YAML, for run directories and model cards."""
     return OmegaConf.to_yaml(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg)
+
+
+def compose_train(kind: str, overrides=()):
+    """The composed DictConfig of ``conf/train_<kind>.yaml`` with ``overrides`` (outside a Hydra app: tests, notebooks)."""
+    from hydra import compose, initialize_config_dir
+
+    from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=HYDRA_VERSION_BASE):
+        return compose(config_name=f"train_{kind}", overrides=list(overrides))

@@ -3,17 +3,9 @@
 from collections.abc import Sequence
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE, to_object
-from training.config import MlmRunConfig, QaRunConfig, register_configs
-
-
-def compose_train(kind: str, overrides: Sequence[str] = ()):
-    """The composed DictConfig of ``conf/train_<kind>.yaml`` with ``overrides``."""
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=HYDRA_VERSION_BASE):
-        return compose(config_name=f"train_{kind}", overrides=list(overrides))
+from kgqa.config import to_object
+from training.config import MlmRunConfig, QaRunConfig, compose_train
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import compose_train
+from training.config import compose_train
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
