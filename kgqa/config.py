@@ -7,7 +7,7 @@ Only the CLI and the training entry points see Hydra's DictConfig; stages get th
 """
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Type, TypeVar
+from typing import Any, TypeVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -46,8 +46,8 @@ class CatalogueConfig:
     #: the catalogue data file (documented in docs/catalogue.md)
     path: str = "${kgqa_root:}/kgqa/resources/catalogue/resq.yaml"
     #: ask only these concept ids / groups (empty = all)
-    concepts: List[str] = field(default_factory=list)
-    groups: List[str] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,7 +132,7 @@ def register_configs() -> None:
     _registered = True
 
 
-def to_object(cfg: Any, schema: Type[T]) -> T:
+def to_object(cfg: Any, schema: type[T]) -> T:
     """Turn a (sub-)DictConfig into its schema dataclass, resolving interpolations."""
     if isinstance(cfg, schema):
         return cfg

@@ -9,8 +9,9 @@ isolated per note: a note whose answers cannot be normalised or built into RDF b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import rdflib
 

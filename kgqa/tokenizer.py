@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import Iterable
+from collections.abc import Iterable
 
 from tokenizers import SentencePieceUnigramTokenizer, Tokenizer
 from tokenizers.processors import TemplateProcessing

@@ -14,11 +14,12 @@ from __future__ import annotations
 import copyreg
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from kgqa.errors import RecordError
 
@@ -215,7 +216,7 @@ class Answer:
             )
 
     @classmethod
-    def from_note(cls, note: Note, concept_id: str, start: int, end: int, **kwargs: Any) -> "Answer":
+    def from_note(cls, note: Note, concept_id: str, start: int, end: int, **kwargs: Any) -> Answer:
         if end > len(note.text):
             raise RecordError(f"answer for {concept_id!r}: span end {end} beyond note {note.id!r} ({len(note.text)})")
         return cls(note_id=note.id, concept_id=concept_id, start=start, end=end, text=note.text[start:end], **kwargs)
@@ -361,7 +362,7 @@ class RunInfo:
     config_yaml: str = ""
     catalogue_digest: str = ""
 
-    def finished(self, ended_at: dt.datetime) -> "RunInfo":
+    def finished(self, ended_at: dt.datetime) -> RunInfo:
         from dataclasses import replace
 
         return replace(self, ended_at=ended_at)

@@ -17,9 +17,10 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -157,7 +158,10 @@ class RunOutcome:
     facts: int = 0
     triples: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
+    #: runner-specific figures for the summary (partitions, resumed …)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the note graphs, when the runner keeps them for the TriG/JSON-LD files (runner=local)
+    graphs: list = field(default_factory=list)
     #: the run as the runner ended up running it (a resumed Ray run keeps its earlier id)
     run: RunInfo | None = None
 
@@ -186,14 +190,12 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         from kgqa.runners.shards import canonical_nquads
 
         (out_dir / "run.nq").write_text(canonical_nquads([run_graph]), encoding="utf-8")
-        if cfg.output.trig and "trig" in outcome.extra:
+        if outcome.graphs:
             from kgqa.rdf import write_dataset
 
-            outcome.outputs["trig"] = str(write_dataset(outcome.extra.pop("trig") + [run_graph], out_dir / "graphs.trig", "trig"))
-        if cfg.output.jsonld and "jsonld" in outcome.extra:
-            from kgqa.rdf import write_dataset
-
-            outcome.outputs["jsonld"] = str(write_dataset(outcome.extra.pop("jsonld") + [run_graph], out_dir / "graphs.jsonld", "json-ld"))
+            for enabled, fmt, name in ((cfg.output.trig, "trig", "graphs.trig"), (cfg.output.jsonld, "json-ld", "graphs.jsonld")):
+                if enabled:
+                    outcome.outputs[fmt.replace("-", "")] = str(write_dataset(outcome.graphs + [run_graph], out_dir / name, fmt))
         with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
             for e in outcome.errors:
                 fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
@@ -214,7 +216,7 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         "output": outcome.outputs.get("trig") or outcome.outputs.get("nquads") or "",
         "seconds": round(time.monotonic() - t0, 2),
     }
-    summary.update({k: v for k, v in outcome.extra.items() if isinstance(v, (int, str, float, dict))})
+    summary.update(outcome.extra)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     if outcome.errors:
         log.warning("%d notes failed or were skipped; see %s", len(failed_ids), out_dir / "errors.jsonl")
@@ -228,7 +230,7 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
 
     outcome = RunOutcome()
     graphs = []
-    progress = Progress(None, cfg.runner.progress)
+    progress = Progress(_count_notes(cfg) if cfg.runner.progress else None, cfg.runner.progress)
     batch: list[Note] = []
     with (out_dir / "facts.jsonl").open("w", encoding="utf-8") as facts_fh, (out_dir / "notes.jsonl").open(
         "w", encoding="utf-8"
@@ -283,9 +285,19 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
         path = out_dir / "graphs.nq"
         path.write_text(canonical_nquads(graphs), encoding="utf-8")
         outcome.outputs["nquads"] = str(path)
-    outcome.extra["trig"] = graphs
-    outcome.extra["jsonld"] = graphs
+    outcome.graphs = graphs
     return outcome
+
+
+def _count_notes(cfg: RunConfig) -> int | None:
+    """How many notes the run will read (for the ETA), from metadata only; None when it cannot tell cheaply."""
+    from kgqa.runners.partitions import count_notes
+
+    try:
+        total = count_notes(cfg.notes.path, cfg.notes.format)
+    except Exception:  # noqa: BLE001 - the count only feeds the progress line
+        return None
+    return min(total, cfg.notes.limit) if cfg.notes.limit else total
 
 
 def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:

@@ -11,13 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from kgqa.errors import ConfigError
-from kgqa.notes import NoteOrError, dedupe, detect_format, iter_jsonl_lines, iter_txt_files, list_note_files, note_from_mapping
-from kgqa.errors import NoteReadError
+from kgqa.errors import ConfigError, NoteReadError
+from kgqa.notes import (
+    NoteOrError,
+    dedupe,
+    detect_format,
+    iter_jsonl_lines,
+    iter_txt_files,
+    list_note_files,
+    note_from_mapping,
+)
 from kgqa.types import NoteError
 
 _SKIP_SUFFIXES = (".json", ".ann", ".md")
@@ -63,8 +70,7 @@ def plan_partitions(path: str | Path, partition_size: int, fmt: str = "auto") ->
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt in ("txt", "brat"):
         root = path.parent if path.is_file() else path
-        files = [path] if path.is_file() else list_note_files(path)
-        files = [f for f in files if f.suffix not in _SKIP_SUFFIXES and not f.name.startswith(".")]
+        files = _note_files(path)
         return [
             Partition(i, "txt", str(root), tuple(str(f) for f in files[k : k + partition_size]))
             for i, k in enumerate(range(0, len(files), partition_size))
@@ -74,6 +80,28 @@ def plan_partitions(path: str | Path, partition_size: int, fmt: str = "auto") ->
     if fmt == "parquet":
         return _plan_parquet(path, partition_size)
     raise ConfigError(f"notes.format={fmt!r} cannot be partitioned")
+
+
+def _note_files(path: Path) -> list[Path]:
+    """The note files of a .txt note or a directory (sidecars, brat .ann and READMEs excluded)."""
+    files = [path] if path.is_file() else list_note_files(path)
+    return [f for f in files if f.suffix not in _SKIP_SUFFIXES and not f.name.startswith(".")]
+
+
+def count_notes(path: str | Path, fmt: str = "auto") -> int:
+    """Number of note records (files, non-blank lines, rows) from metadata, without reading the notes."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt in ("txt", "brat"):
+        return len(_note_files(path))
+    if fmt == "jsonl":
+        with path.open("rb") as fh:
+            return sum(1 for raw in fh if raw.strip())
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in _parquet_files(path))
+    raise ConfigError(f"notes.format={fmt!r} cannot be counted")
 
 
 def _plan_jsonl(path: Path, partition_size: int) -> list[Partition]:

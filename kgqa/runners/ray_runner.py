@@ -52,7 +52,7 @@ def config_key(run: RunInfo) -> str:
 
 
 def resume_digest(run: RunInfo) -> str:
-    return hashlib.sha256(f"{config_key(run)}\x00{run.run_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{config_key(run)}\x00{run.run_id}".encode()).hexdigest()
 
 
 def resume_run(shard_dir: Path, run: RunInfo, run_id_fixed: bool) -> RunInfo:
@@ -117,7 +117,7 @@ class PartitionWorker:
             try:
                 manifest = process_partition(self.pipeline, self.cfg, self.run, part, self.shard_dir)
                 row = (part.index, len(manifest.notes), len(manifest.errors), manifest.triples, "")
-            except Exception as exc:  # noqa: BLE001 - the partition fails, the run goes on
+            except Exception as exc:
                 log.exception("partition %s failed", part.name)
                 row = (part.index, 0, 0, 0, f"{type(exc).__name__}: {exc}")
             for key, value in zip(out, row):

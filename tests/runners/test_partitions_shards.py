@@ -103,3 +103,15 @@ def test_shard_graphs_round_trip(tmp_path):
     assert set(back) == {g.identifier for g in graphs}
     for g in graphs:
         assert rdflib.compare.isomorphic(back[g.identifier], g)
+
+
+def test_count_notes_from_metadata(tmp_path):
+    from kgqa.runners.partitions import count_notes
+
+    path = _jsonl(tmp_path, 9)
+    assert count_notes(path) == 9  # blank lines are not notes
+    (tmp_path / "d").mkdir()
+    for i in range(3):
+        (tmp_path / "d" / f"n{i}.txt").write_text("text", encoding="utf-8")
+        (tmp_path / "d" / f"n{i}.json").write_text("{}", encoding="utf-8")
+    assert count_notes(tmp_path / "d") == 3
