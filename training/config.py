@@ -120,6 +120,11 @@ class QaDataConfig:
     eval_fraction: float = 0.1
     #: windowing shared with the reader (kgqa.qa.windowing)
     window: WindowConfig = field(default_factory=WindowConfig)
+    #: share of the windows of an answerable question that miss its answer kept for training (1 = all);
+    #: lower it when training from scratch on short windows (see training/qa_features.py)
+    missed_window_keep: float = 1.0
+    #: share of the unanswerable training questions kept (1 = all)
+    unanswerable_keep: float = 1.0
     #: longest answer considered when decoding, in tokens
     max_answer_tokens: int = 30
     #: start/end candidates kept per window when decoding

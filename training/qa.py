@@ -178,7 +178,16 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
 
     weights = {name: d.weight for name, d in cfg.data.train.items()}
     mixed = apply_weights(data.train, weights, cfg.trainer.seed)
-    train_ds = Dataset.from_dict(build_train_features(tokenizer, mixed, cfg.data.window))
+    train_ds = Dataset.from_dict(
+        build_train_features(
+            tokenizer,
+            mixed,
+            cfg.data.window,
+            missed_window_keep=cfg.data.missed_window_keep,
+            unanswerable_keep=cfg.data.unanswerable_keep,
+            seed=cfg.trainer.seed,
+        )
+    )
     log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
     evaluator = eval_ds = None
     if data.eval:

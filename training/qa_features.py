@@ -62,15 +62,43 @@ def label_windows(windows: Sequence[Window], examples: Sequence[QaExample]) -> l
 
 
 def build_train_features(
-    tokenizer: PreTrainedTokenizerBase, examples: Sequence[QaExample], window: WindowConfig
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[QaExample],
+    window: WindowConfig,
+    *,
+    missed_window_keep: float = 1.0,
+    unanswerable_keep: float = 1.0,
+    seed: int = 0,
 ) -> dict[str, list]:
     """Columns for a ``datasets.Dataset``: input_ids, attention_mask, start_positions, end_positions.
 
     Answerable examples whose answers could not be aligned carry no label and are left out.
+    ``missed_window_keep`` < 1 keeps only that share (deterministic for ``seed``) of the windows of
+    an *answerable* question that miss its answer; windows of unanswerable questions are all kept.
+    ``unanswerable_keep`` < 1 keeps only that share of the unanswerable questions.
+    With short windows most windows of a long note miss the answer, and a model trained from
+    scratch on that mix learns to predict "no answer" before it learns to match question and
+    context (the negative-window down-sampling of BERT baselines for Natural Questions).
     """
-    usable = [ex for ex in examples if ex.answers or ex.is_impossible]
+    for name, share in (("missed_window_keep", missed_window_keep), ("unanswerable_keep", unanswerable_keep)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name}={share}: expected a share in [0, 1]")
+    rng = random.Random(seed)
+    usable = [
+        ex
+        for ex in examples
+        if ex.answers or (ex.is_impossible and (unanswerable_keep >= 1.0 or rng.random() < unanswerable_keep))
+    ]
     windows = encode_windows(tokenizer, [e.question for e in usable], [e.context for e in usable], window)
     labelled = label_windows(windows, usable)
+    if missed_window_keep < 1.0:
+        labelled = [
+            lw
+            for lw in labelled
+            if lw.start_position != CLS_INDEX
+            or not usable[lw.window.pair_index].answers
+            or rng.random() < missed_window_keep
+        ]
     return {
         "input_ids": [list(lw.window.input_ids) for lw in labelled],
         "attention_mask": [[1] * len(lw.window) for lw in labelled],

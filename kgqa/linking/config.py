@@ -60,3 +60,10 @@ class LinkerConfig:
     #: a header code without annotated uses (ICD-10 "C53") is replaced by its most annotated descendant
     #: ("C53.9") when that one has at least this share of the header's annotated uses; 0 = off
     descendant_backoff: float = 0.0
+    #: a header code nobody annotated, nor settled by descendant_backoff, is replaced by its child named
+    #: "… unspecified", recursively (ICD-10-CM "G43" → "G43.909"): the code a coder gives an unqualified mention
+    unspecified_backoff: bool = False
+    #: link results memoised per (text, language, scope), least recently used evicted; 0 = no memo
+    memo_size: int = 10000
+    #: processes that share a large link_many batch (the calling one included; fork, Linux): 1 = all in this one
+    processes: int = 1

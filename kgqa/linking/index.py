@@ -180,15 +180,13 @@ class TermIndex:
             return label
         want = LANG_INDEX.get(lang, -1)
         en = LANG_INDEX["en"]
+        lk = self._lookups()
+        e_lang, e_rank, e_count, ptr = lk["entry_lang"], lk["entry_rank"], lk["entry_count"], lk["term_ptr"]
         best, best_rank = "", None
         for t in self.terms_named(self.term_iri[term_idx]) or (term_idx,):
-            for e in self.entries_of_term(t):
-                lang_i = self.entry_lang[e]
-                rank = (
-                    0 if lang_i == want else 1 if lang_i == en else 2 if lang_i == 0 else 3,
-                    _KIND_RANK[self.entry_kind[e]],
-                    -int(self.entry_count[e]),
-                )
+            for e in range(ptr[t], ptr[t + 1]):
+                lang_i = e_lang[e]
+                rank = (0 if lang_i == want else 1 if lang_i == en else 2 if lang_i == 0 else 3, e_rank[e], -e_count[e])
                 if best_rank is None or rank < best_rank:
                     best, best_rank = self.entry_text[e], rank
         memo[(term_idx, lang)] = best
@@ -214,6 +212,20 @@ class TermIndex:
                 mask[t] = True
         return mask
 
+    def term_uses(self) -> np.ndarray:
+        """Annotated uses of each term (float64): its names' counts (learned synonyms), summed over every
+        term sharing its IRI. Computed once per index."""
+        lk = self._lookups()
+        if "uses" not in lk:
+            own = np.bincount(self.entry_term, weights=self.entry_count, minlength=self.n_terms)
+            uses = own.copy()
+            for name, terms in lk["many"].items():  # names several terms share: sum over those sharing an IRI
+                group = [t for t in terms if self.term_iri[t] == name]
+                if len(group) > 1:
+                    uses[group] = own[group].sum()
+            lk["uses"] = uses
+        return lk["uses"]
+
     def acronym_keys_of(self, acronym: str) -> list[int]:
         """Keys whose initials are ``acronym`` (most used first)."""
         lk = self._lookups()
@@ -221,6 +233,10 @@ class TermIndex:
             lk["acronyms"] = {a: i for i, a in enumerate(self.acronym_names)}
         i = lk["acronyms"].get(acronym)
         return [] if i is None else self.acronym_keys[self.acronym_ptr[i] : self.acronym_ptr[i + 1]].tolist()
+
+    def label_memo(self) -> dict[tuple[int, str], str]:
+        """The memo of :meth:`display_label` ((term, lang) → label), for callers reading many at once."""
+        return self._lookups()["labels"]
 
     def forget_labels(self) -> None:
         """Drop memoised display labels (benchmarks time linking from a cold start)."""
@@ -257,6 +273,10 @@ class TermIndex:
             np.cumsum(np.bincount(self.entry_term, minlength=self.n_terms), out=term_ptr[1:])
             cached = {
                 "term_ptr": term_ptr.tolist(),
+                # list mirrors for display_label's loop (scalar access to numpy arrays is slow)
+                "entry_lang": self.entry_lang.tolist(),
+                "entry_rank": [_KIND_RANK[k] for k in self.entry_kind.tolist()],
+                "entry_count": self.entry_count.tolist(),
                 "labels": {},
                 "one": one,
                 "many": many,

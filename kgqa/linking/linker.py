@@ -9,10 +9,13 @@ links scoring at least the NIL threshold.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from kgqa.errors import ConfigError
+from kgqa.linking import parallel
 from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_CODES, LANG_CODES, TermIndex
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: scope of drug concepts that name none
 DEFAULT_DRUG_SCOPE = ("drugs",)
+#: batches smaller than this stay in the calling process even with ``processes`` > 1
+PARALLEL_MIN_TEXTS = 64
 
 
 class Linker:
@@ -40,7 +45,21 @@ class Linker:
         self.matcher = Matcher(index, self.cfg)
         self._scopes: dict[tuple[str, ...], Scope] = {}
         self._member_linkers: dict[tuple, Linker] = {}
-        self._backoff = Backoff(index, self.cfg.descendant_backoff) if self.cfg.descendant_backoff > 0 else None
+        if self.cfg.memo_size < 0:
+            raise ConfigError(f"linker.memo_size: {self.cfg.memo_size} must be >= 0")
+        if self.cfg.processes < 1:
+            raise ConfigError(f"linker.processes: {self.cfg.processes} must be >= 1")
+        self._memo: OrderedDict[tuple, tuple[Link, ...]] | None = OrderedDict() if self.cfg.memo_size > 0 else None
+        #: memo lookups answered / not answered (the benchmark reports the hit rate)
+        self.memo_hits = self.memo_misses = 0
+        self._backoff = None
+        if self.cfg.descendant_backoff > 0 or self.cfg.unspecified_backoff:
+            # a share above 1 is never reached: only the "unspecified" rule then applies
+            share = self.cfg.descendant_backoff if self.cfg.descendant_backoff > 0 else 2.0
+            self._backoff = Backoff(index, share, self.cfg.unspecified_backoff)
+        # per-term / per-entry strings of the Link records, as lists (numpy scalar access is slow in the hot loop)
+        self._term_source_name = [index.sources[s] for s in index.term_source.tolist()]
+        self._entry_lang_code = [LANG_CODES[i] or None for i in index.entry_lang.tolist()]
 
     # ------------------------------------------------------------------ construction
 
@@ -93,7 +112,42 @@ class Linker:
         return self.link_keys([text], lang, scope_items)[0]
 
     def link_keys(self, texts: Sequence[str], lang: str, scope_items: tuple[str, ...]) -> list[tuple[Link, ...]]:
-        """:meth:`link_key` for many texts of one scope (the scope is resolved once)."""
+        """:meth:`link_key` for many texts of one scope (the scope is resolved once).
+
+        Results are memoised per (text, lang, scope) in an LRU of ``memo_size`` entries (clinical notes
+        repeat their mentions); with ``processes`` > 1 a large batch is shared with worker processes.
+        """
+        memo = self._memo
+        out: list[tuple[Link, ...] | None] = [None] * len(texts)
+        todo = list(range(len(texts)))
+        if memo is not None:
+            todo = []
+            for i, t in enumerate(texts):
+                links = memo.get((t, lang, scope_items))
+                if links is None:
+                    todo.append(i)
+                else:
+                    memo.move_to_end((t, lang, scope_items))
+                    out[i] = links
+            self.memo_hits += len(texts) - len(todo)
+            self.memo_misses += len(todo)
+        pending = [texts[i] for i in todo]
+        if self.cfg.processes > 1 and len(pending) >= PARALLEL_MIN_TEXTS:
+            selected = parallel.select_many(self, pending, lang, scope_items)
+        else:
+            selected = self.select_keys(pending, lang, scope_items)
+        for i, sel in zip(todo, selected):
+            links = out[i] = self._build(sel, lang)
+            if memo is not None:
+                memo[(texts[i], lang, scope_items)] = links
+                if len(memo) > self.cfg.memo_size:
+                    memo.popitem(last=False)
+        return out  # type: ignore[return-value]
+
+    def select_keys(self, texts: Sequence[str], lang: str, scope_items: tuple[str, ...]) -> list[list[Hit]]:
+        """The hits each text's links are made of: (term, name, score), best first, one per IRI, at most
+        ``top_k``, above the NIL threshold, header back-off applied. What worker processes compute and send
+        back; :meth:`link_keys` turns them into ``Link`` records."""
         scope = self._scope(scope_items)
         k = self.cfg.top_k
         keys = [fold(t) for t in texts]
@@ -107,21 +161,41 @@ class Linker:
                 latin = transliterate(key)
                 h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
             hits[i] = h
-        return [self._links(h, lang) for h in hits]
+        return [self._select(h) for h in hits]
 
-    def _links(self, hits: list[Hit], lang: str) -> tuple[Link, ...]:
-        if self._backoff is not None:
-            target = self._backoff.target
-            hits = [h if h.term not in target else h._replace(term=target[h.term]) for h in hits]
-        k = self.cfg.top_k
-        links: dict[str, Link] = {}
-        for h in hits:
-            if h.score < self.cfg.nil_threshold or len(links) == k:
+    def _select(self, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        target = self._backoff.target if self._backoff is not None else None
+        k, threshold, term_iri = self.cfg.top_k, self.cfg.nil_threshold, self.index.term_iri
+        chosen: dict[str, Hit] = {}
+        for hit in hits:
+            if hit.score < threshold or len(chosen) == k:
                 break
-            iri = self.index.term_iri[h.term]
-            if iri not in links:  # the same concept reached through two sources (e.g. learned synonyms)
-                links[iri] = self._to_link(h, lang)
-        return tuple(links.values())
+            if target is not None and hit.term in target:
+                hit = hit._replace(term=target[hit.term])
+            iri = term_iri[hit.term]
+            if iri not in chosen:  # the same concept reached through two sources (e.g. learned synonyms)
+                chosen[iri] = hit
+        return list(chosen.values())
+
+    def _build(self, hits: Sequence[Hit], lang: str) -> tuple[Link, ...]:
+        if not hits:
+            return ()
+        idx = self.index
+        term_iri, term_id, entry_text = idx.term_iri, idx.term_id, idx.entry_text
+        source_of, lang_of, labels = self._term_source_name, self._entry_lang_code, idx.label_memo()
+        return tuple(
+            Link(
+                iri=term_iri[term], label=labels.get((term, lang)) or idx.display_label(term, lang), score=round(score, 4),
+                source=source_of[term], term_id=term_id[term], matched=entry_text[entry], lang=lang_of[entry],
+            )
+            for term, entry, score in hits
+        )
+
+    def close(self) -> None:
+        """Stop the worker processes of ``processes`` > 1 (started on first use; also stopped at exit)."""
+        parallel.shutdown(self)
 
     # ------------------------------------------------------------------ helpers
 
@@ -162,7 +236,8 @@ class Linker:
                     for hit in self.matcher.exact(fold(label.text), label.lang, drug_scope):
                         labels += self._labels_of(hit.term)
             terms.append(Term(id=m.id, iri=m.iri, labels=tuple(dict.fromkeys(labels))))
-        linker = Linker(TermIndex.build([("catalogue", terms)]), self.cfg)
+        # a member linker is small: its batches never go to worker processes
+        linker = Linker(TermIndex.build([("catalogue", terms)]), replace(self.cfg, processes=1))
         self._member_linkers[sig] = linker
         return linker
 
@@ -172,19 +247,6 @@ class Linker:
             Label(idx.entry_text[e], LANG_CODES[idx.entry_lang[e]], KIND_CODES[idx.entry_kind[e]], int(idx.entry_count[e]))
             for e in idx.entries_of_term(term)
         ]
-
-    def _to_link(self, hit: Hit, lang: str) -> Link:
-        idx = self.index
-        entry_lang = LANG_CODES[idx.entry_lang[hit.entry]]
-        return Link(
-            iri=idx.term_iri[hit.term],
-            label=idx.display_label(hit.term, lang),
-            score=round(hit.score, 4),
-            source=idx.sources[idx.term_source[hit.term]],
-            term_id=idx.term_id[hit.term],
-            matched=idx.entry_text[hit.entry],
-            lang=entry_lang or None,
-        )
 
 
 def _resolve_root(path: str) -> Path:
@@ -197,6 +259,11 @@ def _resolve_root(path: str) -> Path:
 
 
 def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:
+    # each route returns one hit per term, best first: with one route empty there is nothing to merge
+    if not b:
+        return a
+    if not a:
+        return b
     best: dict[int, Hit] = {}
     for h in a + b:
         if h.term not in best or h.score > best[h.term].score:

@@ -17,10 +17,11 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from kgqa.errors import ConfigError
+from kgqa.linking import kernels
 from kgqa.linking.config import LinkerConfig
 from kgqa.linking.index import KIND_INDEX, LANG_INDEX, TermIndex, trigrams
 from kgqa.linking.normalise import content_key
-from kgqa.linking.words import WordIndex, top_n
+from kgqa.linking.words import WordIndex
 
 SCORERS: dict[str, Callable] = {
     "ratio": fuzz.ratio,
@@ -57,6 +58,8 @@ class Scope:
     key_mask: np.ndarray | None
     #: every key in scope when there are few enough to score them all exhaustively, else None
     small_keys: list[int] | None
+    #: small_keys as an array (the word-cosine kernel's input)
+    small_key_array: np.ndarray | None = None
 
 
 def make_scope(index: TermIndex, items: tuple[str, ...], cfg: LinkerConfig) -> Scope:
@@ -66,7 +69,7 @@ def make_scope(index: TermIndex, items: tuple[str, ...], cfg: LinkerConfig) -> S
     small = None
     if cfg.candidates == "brute" or n_keys <= cfg.brute_force_limit:
         small = list(range(len(index.keys))) if key_mask is None else np.flatnonzero(key_mask).tolist()
-    return Scope(term_mask, key_mask, small)
+    return Scope(term_mask, key_mask, small, None if small is None else np.asarray(small, dtype=np.int64))
 
 
 class Matcher:
@@ -84,18 +87,41 @@ class Matcher:
         self._related = KIND_INDEX["related"]
         # enough hits to fill top_k after merging the fuzzy, sub-span and transliterated routes
         self._max_hits = 3 * cfg.top_k
-        self._log1p = np.log1p(np.arange(1024)).tolist()
+        self._log1p = np.log1p(np.arange(1024))
         self._presorted = cfg.scorer == "token_sort_ratio"
         self._fast_scorer = fuzz.ratio if self._presorted else self.scorer
-        # Python-list mirrors of the hot arrays: scalar access to a list is several times faster than to numpy
-        self._gram_len = np.diff(index.gram_ptr).tolist()
-        self._kp = index.key_ptr.tolist()
-        self._ke = index.key_entries.tolist()
-        self._et = index.entry_term.tolist()
-        self._el = index.entry_lang.tolist()
-        self._ek = index.entry_kind.tolist()
-        self._ec = index.entry_count.tolist()
+        self._cutoff = cfg.nil_threshold * 100 * min(cfg.other_language_factor, cfg.related_factor, 1.0)
+        self._gram_ptr = np.ascontiguousarray(index.gram_ptr, dtype=np.int64)
+        self._gram_keys = np.ascontiguousarray(index.gram_keys, dtype=np.int32)
+        # typed empty stand-ins for absent masks and word arrays (the kernels are compiled for one signature)
+        self._no_mask = np.zeros(0, dtype=np.bool_)
+        self._no_ids = np.zeros(0, dtype=np.int64)
+        self._no_ids32 = np.zeros(0, dtype=np.int32)
+        self._no_cos = np.zeros(0, dtype=np.float64)
+        self._one_score = np.ones(1, dtype=np.float64)
+        self._empty_ptr = np.zeros(1, dtype=np.int64)
+        self._scratch = kernels.ScratchPool(len(index.keys), index.n_terms)
+        kernels.warm_up()
+        # last tie-break between equal scores (after language and the name's own count): the code's annotated uses
+        self._term_uses = np.minimum(index.term_uses(), 2**24 - 1).astype(np.int64)
         self._words: WordIndex | None = None
+        self._code_points: tuple[np.ndarray, np.ndarray] | None = None
+
+    def prepare(self) -> None:
+        """Build the lazily built fuzzy structures now (word index, code points): a cost of loading."""
+        if self.cfg.word_weight > 0:
+            _ = self.words
+        _ = self.code_points
+
+    @property
+    def code_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scored strings (content keys, or keys) as one array of code points and their offsets."""
+        if self._code_points is None:
+            pool = self.index.content_keys if self._presorted else self.index.keys
+            ptr = np.zeros(len(pool) + 1, dtype=np.int64)
+            np.cumsum([len(k) for k in pool], out=ptr[1:])
+            self._code_points = (np.frombuffer("".join(pool).encode("utf-32-le"), dtype=np.uint32), ptr)
+        return self._code_points
 
     @property
     def words(self) -> WordIndex:
@@ -110,7 +136,9 @@ class Matcher:
         k = self.index.key_lookup.get(key)
         if k is None:
             return []
-        return self._expand([(k, 1.0)], lang, scope, exact=True)
+        sc = self._scratch.scratch
+        sc.one_key[0] = k
+        return self._expand_arrays(sc.one_key, self._one_score, lang, scope, exact=True)
 
     def subspans(self, key: str, lang: str, scope: Scope) -> list[Hit]:
         """Exact names inside a longer span ("přivezen RZP" → "RZP"), longest window first.
@@ -152,106 +180,107 @@ class Matcher:
     def fuzzy(self, key: str, lang: str, scope: Scope, limit: int) -> list[Hit]:
         if len(key) < self.cfg.min_fuzzy_length:
             return []
-        cand = scope.small_keys if scope.small_keys is not None else self.block(key, scope)
-        w, floor = self.cfg.word_weight, self.cfg.word_floor
+        cfg = self.cfg
+        w = cfg.word_weight
+        sc = self._scratch.scratch
+        mask, use_mask = (self._no_mask, False) if scope.key_mask is None else (scope.key_mask, True)
         if w > 0:
-            ids, cos = self.words.scores(key, self.cfg.word_budget, scope.key_mask)
-            if scope.small_keys is None and len(ids):
-                cand = list(dict.fromkeys(cand + top_n(ids, cos, self.cfg.word_candidates).tolist()))
-        if not cand:
+            words = self.words
+            stem_ids = words.query(key)
+        else:
+            words, stem_ids = None, self._no_ids
+        if scope.small_key_array is not None:
+            cand = cand_arr = scope.small_key_array
+            if words is not None:
+                cos = kernels.word_cosines(words.ptr, words.flat, words.weight, stem_ids, cfg.word_budget, words.norm,
+                                           scope.small_key_array, mask, use_mask, sc.key_acc, sc.touched)
+            else:
+                cos = self._no_cos
+        else:
+            grams = self.gram_ids(key)
+            if not len(grams) and not len(stem_ids):
+                return []
+            if words is not None and self._fast_scorer is fuzz.ratio and cfg.workers == 1:
+                query = content_key(key) if self._presorted else key
+                if len(query) <= 64:
+                    return self._fuzzy_ratio(query, grams, words, stem_ids, mask, use_mask, scope, lang, limit)
+            if words is None:
+                ids, cos = kernels.candidates(self._gram_ptr, self._gram_keys, grams, cfg.block_grams, cfg.block_budget,
+                                              cfg.max_candidates, self._empty_ptr, self._no_ids32, self._no_cos,
+                                              self._no_ids, 0, 0, self._no_cos, mask, use_mask,
+                                              sc.key_count, sc.key_acc, sc.key_seen, sc.touched)
+            else:
+                ids, cos = kernels.candidates(self._gram_ptr, self._gram_keys, grams, cfg.block_grams, cfg.block_budget,
+                                              cfg.max_candidates, words.ptr, words.flat, words.weight, stem_ids,
+                                              cfg.word_budget, cfg.word_candidates, words.norm, mask, use_mask,
+                                              sc.key_count, sc.key_acc, sc.key_seen, sc.touched)
+            cand = cand_arr = ids
+        if not len(cand):
             return []
         if self._presorted:
             # token_sort_ratio == ratio of token-sorted strings; the index keeps them (function words dropped)
             query, pool = content_key(key), self.index.content_keys
         else:
             query, pool = key, self.index.keys
-        choices = itemgetter(*cand)(pool) if len(cand) > 1 else (pool[cand[0]],)
-        cutoff = self.cfg.nil_threshold * 100 * min(self.cfg.other_language_factor, self.cfg.related_factor, 1.0)
-        # one cdist row (C++, no per-choice Python objects) instead of extract's list of tuples
-        if w > 0:
-            scores = process.cdist((query,), choices, scorer=self._fast_scorer, workers=self.cfg.workers)[0].astype(np.float64)
-            if len(ids):
-                # cosine of each candidate: ids are ascending, so a binary search finds the shared ones
-                cand_arr = np.asarray(cand)
-                pos = np.minimum(np.searchsorted(ids, cand_arr), len(ids) - 1)
-                hit = ids[pos] == cand_arr
-                scores = np.maximum((1 - w) * scores + w * 100.0 * np.where(hit, cos[pos], 0.0), scores * floor)
-            else:
-                scores *= max(1 - w, floor)
-            scores[scores < cutoff] = 0
+        if self._fast_scorer is fuzz.ratio and len(query) <= 64 and cfg.workers == 1:
+            # the same ratio, computed in the kernel over the pool's code points: no per-call list of choices
+            chars, ptr = self.code_points
+            scores = kernels.ratios(np.frombuffer(query.encode("utf-32-le"), dtype=np.uint32), chars, ptr, cand_arr)
         else:
-            scores = process.cdist((query,), choices, scorer=self._fast_scorer, score_cutoff=cutoff, workers=self.cfg.workers)[0]
-        n = limit * 2
-        top = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        found = [(cand[pos], score / 100.0) for pos, score in zip(top.tolist(), scores[top].tolist()) if score > 0]
-        return self._expand(found, lang, scope, exact=False)
+            choices = itemgetter(*cand.tolist())(pool) if len(cand) > 1 else (pool[cand[0]],)
+            # one cdist row (C++, no per-choice Python objects) instead of extract's list of tuples
+            scores = process.cdist([query], choices, scorer=self._fast_scorer, workers=cfg.workers)[0]
+        idx = self.index
+        tmask, use_tmask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
+        terms, entries, best = kernels.blend_expand(
+            cand_arr, scores, cos, w, cfg.word_floor, self._cutoff, limit * 2,
+            idx.key_ptr, idx.key_entries, idx.entry_term, idx.entry_lang, idx.entry_kind, idx.entry_count,
+            tmask, use_tmask, LANG_INDEX.get(lang, -1), cfg.other_language_factor, self._related, cfg.related_factor,
+            cfg.count_prior, self._log1p, self._max_hits, self._term_uses,
+            sc.term_score, sc.term_entry, sc.term_tie, sc.term_touched,
+        )  # fmt: skip
+        return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
 
-    def block(self, key: str, scope: Scope) -> list[int]:
-        """Keys sharing the most of the query's rarest trigrams (n-gram blocking).
+    def _fuzzy_ratio(self, query, grams, words, stem_ids, mask, use_mask, scope, lang, limit) -> list[Hit]:
+        """The whole fuzzy path as one kernel call (the benchmark's and the default scorer's case)."""
+        idx, cfg, sc = self.index, self.cfg, self._scratch.scratch
+        chars, ptr = self.code_points
+        tmask, use_tmask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
+        terms, entries, best = kernels.fuzzy_ratio(
+            np.frombuffer(query.encode("utf-32-le"), dtype=np.uint32), chars, ptr,
+            self._gram_ptr, self._gram_keys, grams, cfg.block_grams, cfg.block_budget, cfg.max_candidates,
+            words.ptr, words.flat, words.weight, stem_ids, cfg.word_budget, cfg.word_candidates, words.norm,
+            mask, use_mask, sc.key_count, sc.key_acc, sc.key_seen, sc.touched,
+            cfg.word_weight, cfg.word_floor, self._cutoff, limit * 2,
+            idx.key_ptr, idx.key_entries, idx.entry_term, idx.entry_lang, idx.entry_kind, idx.entry_count,
+            tmask, use_tmask, LANG_INDEX.get(lang, -1), cfg.other_language_factor, self._related, cfg.related_factor,
+            cfg.count_prior, self._log1p, self._max_hits, self._term_uses,
+            sc.term_score, sc.term_entry, sc.term_tie, sc.term_touched,
+        )  # fmt: skip
+        return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
 
-        The rarest trigrams are taken until ``block_grams`` of them or ``block_budget`` postings, so a
-        query made of common words does not drag in half the index; a misspelling spoils at most three
-        trigrams, the others still find the right key.
-        """
-        lookup = self.index.gram_lookup
-        grams = [lookup[g] for g in trigrams(key) if g in lookup]
-        if not grams:
-            return []
-        lens = self._gram_len
-        grams.sort(key=lens.__getitem__)
-        ptr, flat = self.index.gram_ptr, self.index.gram_keys
-        parts, total = [], 0
-        for g in grams[: self.cfg.block_grams]:
-            n = lens[g]
-            if parts and total + n > self.cfg.block_budget:
-                break
-            parts.append(flat[ptr[g] : ptr[g] + n])
-            total += n
-        pool = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        if scope.key_mask is not None:
-            pool = pool[scope.key_mask[pool]]
-        if not len(pool):
-            return []
-        pool = np.sort(pool)
-        # run-length count of each key id in the sorted pool (np.unique without its overhead)
-        starts = np.flatnonzero(np.concatenate(([True], pool[1:] != pool[:-1])))
-        counts = np.diff(np.append(starts, len(pool)))
-        cand = pool[starts]
-        n = self.cfg.max_candidates
-        if len(cand) > n:
-            cand = cand[np.argpartition(-counts, n)[:n]]
-        return cand.tolist()
+    def gram_ids(self, key: str) -> np.ndarray:
+        """Ids of the query's trigrams the index knows."""
+        return np.array([g for g in map(self.index.gram_lookup.get, trigrams(key)) if g is not None], dtype=np.int64)
 
     # ------------------------------------------------------------------ scoring
 
     def _expand(self, scored_keys: list[tuple[int, float]], lang: str, scope: Scope, exact: bool) -> list[Hit]:
         """Key scores → best hit per term, with language and synonym-kind factors applied."""
-        want = LANG_INDEX.get(lang, -1)
-        kp, ke, et, el, ek, ec = self._kp, self._ke, self._et, self._el, self._ek, self._ec
-        mask = scope.term_mask
-        other, related, prior = self.cfg.other_language_factor, self.cfg.related_factor, self.cfg.count_prior
-        best: dict[int, tuple[float, int, int]] = {}
-        for k, score in scored_keys:
-            for e in ke[kp[k] : kp[k + 1]]:
-                t = et[e]
-                if mask is not None and not mask[t]:
-                    continue
-                s = score
-                entry_lang = el[e]
-                if entry_lang != want and entry_lang != 0 and not exact:
-                    s *= other
-                if ek[e] == self._related:
-                    s *= related
-                if prior and ec[e] and not exact:
-                    s *= 1.0 + prior * self._log1p[min(ec[e], 1023)]
-                # ties: same language first, then names annotators used most often
-                tie = (2 if entry_lang == want else 1 if entry_lang == 0 else 0) + 4 * ec[e]
-                old = best.get(t)
-                if old is None or s > old[0] or (s == old[0] and tie > old[2]):
-                    best[t] = (s, e, tie)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][2], kv[0]))
-        return [Hit(t, e, min(1.0, s)) for t, (s, e, _) in ranked[: self._max_hits]]
+        keys = np.fromiter((k for k, _ in scored_keys), dtype=np.int64, count=len(scored_keys))
+        scores = np.fromiter((s for _, s in scored_keys), dtype=np.float64, count=len(scored_keys))
+        return self._expand_arrays(keys, scores, lang, scope, exact)
+
+    def _expand_arrays(self, keys: np.ndarray, scores: np.ndarray, lang: str, scope: Scope, exact: bool) -> list[Hit]:
+        idx, cfg, sc = self.index, self.cfg, self._scratch.scratch
+        mask, use_mask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
+        terms, entries, best = kernels.expand(
+            keys, scores, idx.key_ptr, idx.key_entries, idx.entry_term, idx.entry_lang, idx.entry_kind, idx.entry_count,
+            mask, use_mask, LANG_INDEX.get(lang, -1), cfg.other_language_factor, self._related, cfg.related_factor,
+            cfg.count_prior, self._log1p, exact, self._max_hits, self._term_uses,
+            sc.term_score, sc.term_entry, sc.term_tie, sc.term_touched,
+        )  # fmt: skip
+        return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
 
 
 def _looks_like_acronym(text: str) -> bool:

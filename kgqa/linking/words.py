@@ -35,12 +35,20 @@ class WordIndex:
         self.df = lens.tolist()
         # idf² is what a shared word adds to the dot product of two binary IDF-weighted vectors
         self.idf = np.log(max(len(keys), 1) / np.maximum(lens, 1))
+        self.weight = self.idf**2
         w2 = (self.idf**2)[np.repeat(np.arange(len(lens)), lens)]
         self.norm = np.sqrt(np.bincount(self.flat, weights=w2, minlength=len(keys)))
         self.norm[self.norm == 0] = 1.0
 
+    def query(self, key: str) -> np.ndarray:
+        """Ids of the stems of ``key`` the index knows."""
+        lookup = self.lookup
+        return np.array([lookup[w] for w in stems(key, self.prefix) if w in lookup], dtype=np.int64)
+
     def scores(self, key: str, budget: int, key_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Keys sharing a word with ``key`` (ids ascending) and their cosines with it, in [0, 1].
+
+        The numpy reference of what :func:`kgqa.linking.kernels.candidates` computes per query.
 
         Words are visited rarest first until ``budget`` postings (a common word such as "enfermedad"
         would otherwise drag in thousands of keys); every known query word still counts in the
@@ -49,6 +57,7 @@ class WordIndex:
         ids = [self.lookup[w] for w in stems(key, self.prefix) if w in self.lookup]
         if not ids:
             return np.zeros(0, np.int32), np.zeros(0)
+        ids.sort()
         ids.sort(key=self.df.__getitem__)
         qnorm = float(np.sqrt((self.idf[ids] ** 2).sum())) or 1.0
         parts, weights, total = [], [], 0
@@ -69,7 +78,3 @@ class WordIndex:
         cos = np.bincount(inv, weights=w) / (self.norm[uniq] * qnorm)
         return uniq, np.minimum(cos, 1.0)
 
-
-def top_n(ids: np.ndarray, cos: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` ids of highest cosine (any order)."""
-    return ids if len(ids) <= n else ids[np.argpartition(-cos, n)[:n]]

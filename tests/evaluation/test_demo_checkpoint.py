@@ -22,10 +22,13 @@ KNOWN = [
 
 @pytest.fixture(scope="module")
 def reader():
+    """The reader exactly as ``kgqa run model=demo`` builds it (its window comes with the model option)."""
+    from kgqa.config import RunConfig, compose, to_object
     from kgqa.qa import Reader
-    from kgqa.qa.config import ModelConfig, ReaderConfig
 
-    return Reader.from_config(ModelConfig(path=str(CHECKPOINT)), ReaderConfig(question_lang="en", device="cpu"))
+    cfg = to_object(compose(["model=demo", "reader.device=cpu"]), RunConfig)
+    assert cfg.model.path == str(CHECKPOINT)
+    return Reader.from_config(cfg.model, cfg.reader)
 
 
 def test_checkpoint_is_small_and_has_a_model_card():

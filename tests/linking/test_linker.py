@@ -202,6 +202,8 @@ def test_candidate_generators_agree_on_fuzzy_cases(tmp_path, candidates):
         ({"word_floor": -0.1}, "linker.word_floor"),
         ({"descendant_backoff": 2}, "linker.descendant_backoff"),
         ({"word_prefix": 0}, "linker.word_prefix"),
+        ({"memo_size": -1}, "linker.memo_size"),
+        ({"processes": 0}, "linker.processes"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, overrides, key):

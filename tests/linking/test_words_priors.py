@@ -7,7 +7,7 @@ import pytest
 
 from kgqa.linking import Label, Linker, LinkerConfig, Term
 from kgqa.linking.priors import Backoff, term_uses
-from kgqa.linking.words import WordIndex, stems, top_n
+from kgqa.linking.words import WordIndex, stems
 from kgqa.types import ValueKind
 
 from .conftest import concept
@@ -55,12 +55,6 @@ def test_word_budget_and_mask_limit_the_keys_visited():
     mask = np.array([k != 1 for k in range(len(KEYS))])
     assert 1 not in cosines(index, "tumor mama", mask=mask)
     assert cosines(index, "nada parecido") == {}
-
-
-def test_top_n():
-    ids, cos = np.array([1, 4, 7, 9]), np.array([0.2, 0.9, 0.5, 0.1])
-    assert sorted(top_n(ids, cos, 2).tolist()) == [4, 7]
-    assert top_n(ids, cos, 10).tolist() == [1, 4, 7, 9]
 
 
 def _named(code, *names, count=0):
@@ -168,3 +162,53 @@ def test_word_floor_bounds_the_loss_of_names_sharing_no_stem(word_weight, word_f
     blended = score(LinkerConfig(**{**base.__dict__, "word_weight": word_weight, "word_floor": word_floor}))
     assert blended["X:EN"] == pytest.approx(plain["X:EN"] * factor, abs=1e-3)
     assert blended["X:ES"] > plain["X:ES"] * max(1 - word_weight, word_floor)  # the shared stem "ictus" counts
+
+
+def migraine_sources():
+    g = ("ICD10CM:G", "ICD10CM:G4")
+    icd = [
+        _icd("G43", "Migraine", g),
+        _icd("G43.0", "Migraine without aura", (*g, "ICD10CM:G43")),
+        _icd("G43.9", "Migraine, unspecified", (*g, "ICD10CM:G43")),
+        _icd("G43.90", "Migraine, unspecified, not intractable", (*g, "ICD10CM:G43", "ICD10CM:G43.9")),
+        _icd("G43.901", "Migraine, unspecified, not intractable, with status migrainosus",
+             (*g, "ICD10CM:G43", "ICD10CM:G43.9", "ICD10CM:G43.90")),
+        _icd("G43.909", "Migraine, unspecified, not intractable, without status migrainosus",
+             (*g, "ICD10CM:G43", "ICD10CM:G43.9", "ICD10CM:G43.90")),
+        _icd("G43.91", "Migraine, unspecified, intractable", (*g, "ICD10CM:G43", "ICD10CM:G43.9")),
+        _icd("G44", "Other headache syndromes", g),  # a header without an "unspecified" child
+        _icd("G44.0", "Cluster headaches", (*g, "ICD10CM:G44")),
+        _icd("G45", "Transient cerebral ischemic attacks", g),
+        _icd("G45.9", "Transient cerebral ischemic attack, unspecified", (*g, "ICD10CM:G45")),
+    ]
+    learned = [Term(id="ICD10CM:G45", iri="http://icd/G45", labels=(Label("AIT", "es", "learned", 4),))]  # a used header
+    return {"icd10cm": icd, "learned": learned}
+
+
+@pytest.mark.parametrize(
+    "text, unspecified, expected",
+    [
+        ("migraine", False, "ICD10CM:G43"),  # off
+        ("migraine", True, "ICD10CM:G43.909"),  # unused header → "unspecified" child, down to a leaf (… 9 first)
+        ("migraine unspecified", True, "ICD10CM:G43.909"),  # an unused intermediate header too
+        ("migraine without aura", True, "ICD10CM:G43.0"),  # a leaf stays
+        ("other headache syndromes", True, "ICD10CM:G44"),  # no "unspecified" child: kept
+        ("transient cerebral ischemic attacks", True, "ICD10CM:G45"),  # annotators used the header: kept
+    ],
+)
+def test_unspecified_backoff(text, unspecified, expected):
+    linker = Linker.from_terms(migraine_sources(), LinkerConfig(unspecified_backoff=unspecified))
+    links = linker.link(text, TEXT, "en")
+    assert links[0].term_id == expected
+    assert links[0].score == 1.0 and links[0].matched.lower() == text.replace(" unspecified", ", unspecified").lower()
+
+
+def test_unspecified_backoff_yields_to_the_annotated_descendant():
+    # C53 has annotated descendants (C53.9: 6 uses, C53.0: 2): the annotated rule decides, not the naming
+    sources = backoff_sources()
+    sources["icd10cm"].append(_icd("C53.8", "malignant neoplasm of overlapping sites of cervix uteri", ("ICD10CM:C", "ICD10CM:C53")))
+    index = Linker.from_terms(sources).index
+    target = Backoff(index, 0.9, unspecified=True).target  # 6/8 < 0.9: the annotated rule declines …
+    named = {index.term_id[h]: index.term_id[t] for h, t in target.items()}
+    assert named["ICD10CM:C53"] == "ICD10CM:C53.9"  # … and the "unspecified" child is the fallback
+    assert "ICD10CM:I63" not in named  # used header

@@ -103,3 +103,36 @@ def test_apply_weights_expected_copies():
     assert counts["a"] == 4000
     assert 400 < counts["b"] < 600  # 2000 * 0.25 = 500 in expectation
     assert apply_weights(exs, {"b": 0.25}, seed=1) == apply_weights(exs, {"b": 0.25}, seed=1)
+
+
+def test_missed_window_keep_drops_only_windows_that_miss_an_answer(tokenizer):
+    # a long context in short windows: one window holds the answer, most miss it
+    filler = " ".join(f"Line {i} of the report says nothing." for i in range(40))
+    context = f"{filler} Aspirin 100 mg daily. {filler}"
+    answerable = _example(context, "Aspirin 100 mg")
+    impossible = QaExample("n", "Dose of heparin?", context, (), "t", "en", (), is_impossible=True)
+    window = WindowConfig(max_seq_length=64, doc_stride=16)
+    full = build_train_features(tokenizer, [answerable, impossible], window)
+    thinned = build_train_features(tokenizer, [answerable, impossible], window, missed_window_keep=0.0)
+
+    def counts(cols):
+        hits = sum(s > CLS_INDEX for s in cols["start_positions"])
+        return hits, len(cols["start_positions"]) - hits
+
+    full_hits, full_missed = counts(full)
+    thin_hits, thin_missed = counts(thinned)
+    assert full_hits == thin_hits >= 1  # every window with the answer stays
+    n_impossible = len(build_train_features(tokenizer, [impossible], window)["input_ids"])
+    # with keep 0 only the unanswerable question's windows remain among the null-labelled ones
+    assert thin_missed == n_impossible > 1
+    assert thin_missed < full_missed
+    half = build_train_features(tokenizer, [answerable, impossible], window, missed_window_keep=0.5, seed=3)
+    assert half == build_train_features(tokenizer, [answerable, impossible], window, missed_window_keep=0.5, seed=3)
+    only_answerable = build_train_features(
+        tokenizer, [answerable, impossible], window, missed_window_keep=0.0, unanswerable_keep=0.0
+    )
+    assert counts(only_answerable) == (full_hits, 0)
+    with pytest.raises(ValueError, match="unanswerable_keep"):
+        build_train_features(tokenizer, [answerable], window, unanswerable_keep=-0.1)
+    with pytest.raises(ValueError, match="missed_window_keep"):
+        build_train_features(tokenizer, [answerable], window, missed_window_keep=1.5)

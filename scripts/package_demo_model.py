@@ -1,0 +1,145 @@
+"""Package a trained demo reader into ``models/kgqa-demo-xlmr-small`` with its model card.
+
+    python scripts/package_demo_model.py outputs/demo/small_qa_abstain/model \
+        --eval-report outputs/eval/demo/report.json
+
+Copies only what the reader loads (weights, config, tokenizer, calibration, training info) — no
+optimizer state — and writes the card: what the model is and is not, the end-to-end ``kgqa eval``
+scores on held-out-template notes per language and per concept group, then the card the training
+run wrote (data, steps, SQuAD-style scores, resolved configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TARGET = ROOT / "models" / "kgqa-demo-xlmr-small"
+#: what the reader needs; anything else in a run's model directory stays behind
+FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "kgqa_calibration.json",
+    "training_info.json",
+)
+SIZE_LIMIT = 30 * 1024 * 1024
+
+PREAMBLE = """\
+# kgqa-demo-xlmr-small — a demo reader, **not a clinical model**
+
+A small extractive-QA model with the XLM-RoBERTa architecture ({params:.1f}M parameters, {size_mb:.1f} MB), trained
+from scratch by kgqa's own pipeline on **synthetic** stroke discharge reports in bg, cs, el, en, es, pl and ro
+(`kgqa synth`, train template split; recipe: `experiment=demo_small_qa` then `experiment=demo_small_qa_abstain`,
+see docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model downloads gives real
+answers instead of random spans. It learned the synthetic notes' phrasings, not clinical language: it is
+**not a clinical model** and must never be used for patient care. For real use, train the same pipeline on
+a real XLM-R checkpoint (`experiment=xlmr_base_qa`).
+
+Ask it with `reader.question_lang=note` (the default: the catalogue's question in the note's language) and
+128-token windows (`model=demo` sets them); it never saw questions in another language than the note's.
+
+## End-to-end scores on held-out-template notes (`kgqa eval`)
+
+Notes generated from the **held-out** template split (phrasings never used in training; {notes} notes,
+{support} gold facts). Value F1 = the normalised value of the extracted fact matches the gold value.
+
+{lang_table}
+
+By concept group:
+
+{group_table}
+
+Null-decision accuracy {null_acc}; expected calibration error of the confidences {ece}.
+"""
+
+
+def _fmt(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def score_table(rows: Mapping[str, Mapping], first: str) -> str:
+    lines = [
+        f"| {first} | gold facts | predicted | span F1 (exact) | span F1 (overlap) | value F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['support']} | {r['predicted']} | {_fmt(r['span_exact']['f1'])} | "
+            f"{_fmt(r['span_overlap']['f1'])} | {_fmt(r['value']['f1'])} |"
+        )
+    return "\n".join(lines)
+
+
+def render_card(report: Mapping, training_card: str, params: float, size_mb: float) -> str:
+    by_lang = {**report["by_lang"], "**all**": report["overall"]}
+    return (
+        PREAMBLE.format(
+            params=params,
+            size_mb=size_mb,
+            notes=report["notes"],
+            support=report["overall"]["support"],
+            lang_table=score_table(by_lang, "language"),
+            group_table=score_table(report["by_group"], "group"),
+            null_acc=_fmt(report["overall"].get("null_accuracy")),
+            ece=_fmt(report.get("calibration", {}).get("ece")),
+        )
+        + "\n## Training run\n\n"
+        + _strip_front_matter(training_card).split("\n", 1)[1].lstrip()
+    )
+
+
+def _strip_front_matter(card: str) -> str:
+    if card.startswith("---\n"):
+        end = card.index("\n---\n", 4)
+        return card[end + 5 :].lstrip()
+    return card
+
+
+def package(source: Path, report_path: Path, target: Path) -> Path:
+    if not (source / "config.json").is_file():
+        raise SystemExit(f"{source}: not a model directory (no config.json)")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+    from safetensors import safe_open
+
+    with safe_open(str(target / "model.safetensors"), "pt") as f:
+        # safe_open handles are not iterable: keys() is needed
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6  # noqa: SIM118
+    size = sum(p.stat().st_size for p in target.iterdir())
+    card = render_card(report, (source / "README.md").read_text(encoding="utf-8"), params, size / 2**20)
+    (target / "README.md").write_text(card, encoding="utf-8")
+    size = sum(p.stat().st_size for p in target.iterdir())
+    if size > SIZE_LIMIT:
+        raise SystemExit(
+            f"{target}: {size / 2**20:.1f} MB is over the 30 MB limit for a committed checkpoint"
+        )
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("source", type=Path, help="the training run's model directory")
+    p.add_argument("--eval-report", type=Path, required=True, help="report.json written by `kgqa eval`")
+    p.add_argument("--target", type=Path, default=DEFAULT_TARGET)
+    args = p.parse_args(argv)
+    out = package(args.source, args.eval_report, args.target)
+    print(json.dumps({"target": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

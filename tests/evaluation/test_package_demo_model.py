@@ -1,0 +1,74 @@
+"""scripts/package_demo_model.py: copies only what the reader loads and writes an honest model card."""
+
+import importlib.util
+import json
+
+import pytest
+
+from kgqa import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def packager():
+    spec = importlib.util.spec_from_file_location(
+        "package_demo_model", PROJECT_ROOT / "scripts" / "package_demo_model.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scores(support, predicted, f1):
+    block = {"precision": f1, "recall": f1, "f1": f1}
+    return {
+        "support": support,
+        "predicted": predicted,
+        "span_exact": block,
+        "span_overlap": block,
+        "value": block,
+        "null_accuracy": 0.5,
+    }
+
+
+def test_package_copies_reader_files_and_writes_card(packager, tiny_checkpoint, tmp_path):
+    source = tmp_path / "run-model"
+    source.mkdir()
+    for f in tiny_checkpoint.iterdir():
+        (source / f.name).write_bytes(f.read_bytes())
+    (source / "optimizer.pt").write_bytes(b"x" * 10)  # training state must not be shipped
+    (source / "README.md").write_text(
+        "---\nlanguage:\n- mul\n---\n# kgqa extractive QA model (x)\n\nTrained with kgqa.\n"
+    )
+    report = {
+        "notes": 14,
+        "overall": _scores(40, 38, 0.625),
+        "by_lang": {"en": _scores(20, 19, 0.75), "es": _scores(20, 19, 0.5)},
+        "by_group": {"admission": _scores(40, 38, 0.625)},
+        "calibration": {"ece": 0.125},
+    }
+    report_path = tmp_path / "report.json"
+    report_path.write_text(json.dumps(report))
+    target = packager.package(source, report_path, tmp_path / "models" / "demo")
+
+    shipped = {p.name for p in target.iterdir()}
+    assert "optimizer.pt" not in shipped
+    assert {"config.json", "model.safetensors", "README.md"} <= shipped
+    card = (target / "README.md").read_text()
+    assert "not a clinical model" in card and "held-out" in card
+    assert "| es | 20 | 19 | 0.500 | 0.500 | 0.500 |" in card
+    assert "| **all** | 40 | 38 | 0.625 |" in card
+    assert "ece" not in card and "0.125" in card
+    assert "Trained with kgqa." in card and "language:\n- mul" not in card
+
+    from kgqa.qa import Reader
+    from kgqa.qa.config import ModelConfig, ReaderConfig
+
+    reader = Reader.from_config(ModelConfig(path=str(target)), ReaderConfig(device="cpu"))
+    assert reader.model_info is not None
+
+
+def test_package_refuses_a_directory_without_a_model(packager, tmp_path):
+    report = tmp_path / "r.json"
+    report.write_text("{}")
+    with pytest.raises(SystemExit, match="no config.json"):
+        packager.package(tmp_path, report, tmp_path / "out")
