@@ -1,6 +1,7 @@
 """kgqa: knowledge-graph population from multilingual clinical notes with extractive QA."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 from pathlib import Path
 
 try:

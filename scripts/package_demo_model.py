@@ -1,12 +1,17 @@
 """Package a trained demo reader into ``models/kgqa-demo-xlmr-small`` with its model card.
 
     python scripts/package_demo_model.py outputs/demo/small_qa_abstain/model \
-        --eval-report outputs/eval/demo/report.json
+        --eval-report outputs/eval/demo/report.json --trained-on .cache/demo/train/train.squad.json
 
 Copies only what the reader loads (weights, config, tokenizer, calibration, training info) — no
 optimizer state — and writes the card: what the model is and is not, the end-to-end ``kgqa eval``
 scores on held-out-template notes per language and per concept group, then the card the training
 run wrote (data, steps, SQuAD-style scores, resolved configuration).
+
+With ``--trained-on`` (the training SQuAD file of kgqa synthetic notes, whose question ids are
+``<note>::<concept>``), every catalogue concept the model never saw an answerable question for gets
+a null threshold it cannot reach in the shipped calibration: the model abstains on questions it was
+never taught instead of answering them with confident noise.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import json
 import math
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +38,8 @@ FILES = (
     "training_info.json",
 )
 SIZE_LIMIT = 30 * 1024 * 1024
+#: null threshold of a concept the model was never trained on: no margin (a logit difference) reaches it
+NEVER_ANSWER = 1.0e6
 
 PREAMBLE = """\
 # kgqa-demo-xlmr-small — a demo reader, **not a clinical model**
@@ -59,7 +67,7 @@ By concept group:
 {group_table}
 
 Null-decision accuracy {null_acc}; expected calibration error of the confidences {ece}.
-"""
+{abstain}"""
 
 
 def _fmt(x) -> str:
@@ -79,10 +87,19 @@ def score_table(rows: Mapping[str, Mapping], first: str) -> str:
     return "\n".join(lines)
 
 
-def render_card(report: Mapping, training_card: str, params: float, size_mb: float) -> str:
+def render_card(
+    report: Mapping, training_card: str, params: float, size_mb: float, trained: Sequence[str] = ()
+) -> str:
     by_lang = {**report["by_lang"], "**all**": report["overall"]}
+    abstain = (
+        f"\nThe model was trained on questions about {len(trained)} catalogue concepts "
+        f"({', '.join(trained)}); its calibration makes it abstain on every other concept.\n"
+        if trained
+        else ""
+    )
     return (
         PREAMBLE.format(
+            abstain=abstain,
             params=params,
             size_mb=size_mb,
             notes=report["notes"],
@@ -104,7 +121,35 @@ def _strip_front_matter(card: str) -> str:
     return card
 
 
-def package(source: Path, report_path: Path, target: Path) -> Path:
+def trained_concepts(squad_path: Path) -> list[str]:
+    """Concept ids with at least one answerable question in a kgqa synthetic SQuAD file."""
+    data = json.loads(squad_path.read_text(encoding="utf-8"))
+    found = set()
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                if qa.get("answers") and "::" in qa["id"]:
+                    found.add(qa["id"].rsplit("::", 1)[1])
+    if not found:
+        raise SystemExit(f"{squad_path}: no answerable question with a '<note>::<concept>' id")
+    return sorted(found)
+
+
+def abstain_outside(calibration_path: Path, trained: Sequence[str]) -> None:
+    """Give every catalogue concept outside ``trained`` an unreachable null threshold."""
+    from kgqa.catalogue import load_catalogue
+    from kgqa.qa.calibration import load_calibration
+
+    catalogue = load_catalogue(ROOT / "kgqa" / "resources" / "catalogue" / "resq.yaml")
+    cal = load_calibration(calibration_path)
+    thresholds = dict(cal.null_thresholds)
+    for concept in catalogue:
+        if concept.id not in trained:
+            thresholds[concept.id] = NEVER_ANSWER
+    replace(cal, null_thresholds=thresholds).save(calibration_path)
+
+
+def package(source: Path, report_path: Path, target: Path, trained_on: Path | None = None) -> Path:
     if not (source / "config.json").is_file():
         raise SystemExit(f"{source}: not a model directory (no config.json)")
     report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -119,8 +164,13 @@ def package(source: Path, report_path: Path, target: Path) -> Path:
     with safe_open(str(target / "model.safetensors"), "pt") as f:
         # safe_open handles are not iterable: keys() is needed
         params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6  # noqa: SIM118
+    trained = trained_concepts(trained_on) if trained_on else []
+    if trained:
+        abstain_outside(target / "kgqa_calibration.json", trained)
     size = sum(p.stat().st_size for p in target.iterdir())
-    card = render_card(report, (source / "README.md").read_text(encoding="utf-8"), params, size / 2**20)
+    card = render_card(
+        report, (source / "README.md").read_text(encoding="utf-8"), params, size / 2**20, trained
+    )
     (target / "README.md").write_text(card, encoding="utf-8")
     size = sum(p.stat().st_size for p in target.iterdir())
     if size > SIZE_LIMIT:
@@ -135,8 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("source", type=Path, help="the training run's model directory")
     p.add_argument("--eval-report", type=Path, required=True, help="report.json written by `kgqa eval`")
     p.add_argument("--target", type=Path, default=DEFAULT_TARGET)
+    p.add_argument(
+        "--trained-on",
+        type=Path,
+        default=None,
+        help="training SQuAD file: abstain on concepts it never asked",
+    )
     args = p.parse_args(argv)
-    out = package(args.source, args.eval_report, args.target)
+    out = package(args.source, args.eval_report, args.target, args.trained_on)
     print(json.dumps({"target": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
     return 0
 

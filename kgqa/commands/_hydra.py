@@ -7,7 +7,7 @@ flag works as usual (``--cfg job``, ``-m``, ``hydra.run.dir=…``, ``key=value``
 from __future__ import annotations
 
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import hydra
 from omegaconf import DictConfig

@@ -5,17 +5,21 @@ Every backend maps padded ``(input_ids, attention_mask)`` int64 arrays to float3
 
 - ``fp32``: PyTorch, float32 (the reference).
 - ``bf16``: PyTorch, bfloat16 weights and activations (GPUs and CPUs with AMX/AVX512-BF16).
+  On CPU both run their linear layers as oneDNN GEMMs with fused bias/GELU/residual
+  (:mod:`~kgqa.qa.fusion`; ``reader.cpu_fusion``).
 - ``int8``: PyTorch dynamic quantisation of every ``nn.Linear`` (CPU only).
 - ``onnx`` / ``onnx-int8``: ONNX Runtime on an exported, optimised graph (int8: dynamic
-  quantisation); usually the fastest on CPU.
+  quantisation); the fastest on CPUs without AMX.
+- ``fastest``: one of the above, picked for the hardware (:func:`fastest_precision`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Protocol, Tuple
+from typing import Protocol
 
 import numpy as np
 
@@ -23,7 +27,7 @@ from kgqa.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-Logits = Tuple[np.ndarray, np.ndarray]
+Logits = tuple[np.ndarray, np.ndarray]
 
 
 class Backend(Protocol):
@@ -41,6 +45,8 @@ class BackendSpec:
     device: str
     threads: int
     onnx_cache_dir: str = ""
+    #: fuse bias/GELU/residual into oneDNN GEMMs on CPU (torch fp32/bf16; see fusion.py)
+    cpu_fusion: bool = True
 
 
 class TorchBackend:
@@ -78,6 +84,11 @@ def _torch(spec: BackendSpec, precision: str) -> Backend:
             )
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     model = model.to(spec.device).eval()
+    if spec.cpu_fusion and spec.device == "cpu" and precision in ("fp32", "bf16"):
+        from kgqa.qa.fusion import fuse_linear_layers, fusion_available
+
+        if fusion_available(dtype):
+            model = fuse_linear_layers(model)
     return TorchBackend(model, spec.device, dtype, precision)
 
 
@@ -126,7 +137,7 @@ def _onnx(spec: BackendSpec, quantised: bool) -> Backend:
 
 
 #: reader.precision -> backend factory
-BACKENDS: Dict[str, Callable[[BackendSpec], Backend]] = {
+BACKENDS: dict[str, Callable[[BackendSpec], Backend]] = {
     "fp32": lambda spec: _torch(spec, "fp32"),
     "bf16": lambda spec: _torch(spec, "bf16"),
     "int8": lambda spec: _torch(spec, "int8"),
@@ -135,12 +146,51 @@ BACKENDS: Dict[str, Callable[[BackendSpec], Backend]] = {
 }
 
 
+#: reader.precision that picks one of BACKENDS for the hardware (see fastest_precision)
+FASTEST = "fastest"
+
+
+def _cpu_has_amx() -> bool:
+    import torch
+
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, hence the guard
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:
+        return False
+
+
+def fastest_precision(device: str) -> str:
+    """What ``reader.precision: fastest`` runs on ``device``.
+
+    CPUs with AMX run bf16 GEMMs several times faster than int8 through ONNX Runtime (whose
+    attention stays fp32), so bf16 there; other CPUs: ONNX Runtime int8 (torch int8 without
+    onnxruntime); GPUs: bf16 where supported.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device != "cpu":
+        return "fp32"
+    if _cpu_has_amx() and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "int8"
+    return "onnx-int8"
+
+
 def make_backend(precision: str, spec: BackendSpec) -> Backend:
+    if precision == FASTEST:
+        precision = fastest_precision(spec.device)
+        log.info("reader.precision fastest: %s on %s", precision, spec.device)
     try:
         factory = BACKENDS[precision]
     except KeyError:
         raise ConfigError(
-            f"reader.precision: unknown precision {precision!r}; valid: {', '.join(BACKENDS)}"
+            f"reader.precision: unknown precision {precision!r}; valid: {', '.join(BACKENDS)}, {FASTEST}"
         ) from None
     return factory(spec)
 

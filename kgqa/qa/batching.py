@@ -8,14 +8,14 @@ being padded to 384 tokens next to full ones.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
 from kgqa.qa.windowing import Window
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int = 0) -> List[List[int]]:
+def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int = 0) -> list[list[int]]:
     """Indices into ``lengths`` grouped into batches of similar length (longest first).
 
     ``max_tokens`` (0 = no limit) caps ``rows x padded length``, so a batch of long windows may hold
@@ -24,8 +24,8 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: i
     if batch_size < 1:
         raise ValueError(f"reader.batch_size must be >= 1, got {batch_size}")
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    batches: List[List[int]] = []
-    current: List[int] = []
+    batches: list[list[int]] = []
+    current: list[int] = []
     for i in order:
         # sorted longest first, so the first member of a batch sets its padded length
         padded = lengths[current[0]] if current else lengths[i]
@@ -40,7 +40,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: i
     return batches
 
 
-def pad_batch(windows: Sequence[Window], pad_id: int) -> Tuple[np.ndarray, np.ndarray]:
+def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """``(input_ids, attention_mask)`` as int64 arrays padded on the right to the longest window."""
     width = max(len(w) for w in windows)
     input_ids = np.full((len(windows), width), pad_id, dtype=np.int64)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence, Tuple
 
 from kgqa.qa.calibration import CalibrationExample
 from kgqa.qa.reader import Pair, Reader
@@ -43,14 +43,14 @@ class DevRecord:
     question: str
     context: str
     lang: str
-    answers: Tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
     #: the catalogue concept the question belongs to; per-concept thresholds are fitted per id
     concept_id: str = "squad"
 
 
-def dev_pairs(records: Sequence[DevRecord]) -> List[Pair]:
+def dev_pairs(records: Sequence[DevRecord]) -> list[Pair]:
     """The reader's (note, concept, question) pairs for dev records."""
-    pairs: List[Pair] = []
+    pairs: list[Pair] = []
     for r in records:
         note = Note(id=r.id, text=r.context, lang=r.lang)
         concept = Concept(
@@ -64,7 +64,7 @@ def dev_pairs(records: Sequence[DevRecord]) -> List[Pair]:
     return pairs
 
 
-def dev_examples(reader: Reader, records: Iterable[DevRecord]) -> List[CalibrationExample]:
+def dev_examples(reader: Reader, records: Iterable[DevRecord]) -> list[CalibrationExample]:
     """Decode every dev record with ``reader`` and label its best span against the gold answers."""
     records = [r for r in records if r.context.strip()]
     pairs = dev_pairs(records)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Calibration:
     bias: float = 0.0
     null_thresholds: Mapping[str, float] = field(default_factory=dict)
     #: fitted over all concepts; used for concepts without enough dev examples of their own
-    default_null_threshold: Optional[float] = None
+    default_null_threshold: float | None = None
     n_examples: int = 0
 
     def __post_init__(self) -> None:
@@ -177,7 +177,7 @@ def fit_calibration(
         a, b = _platt(np.array([e.margin for e in answered]), labels)
         if a > 1e-6:  # a non-positive slope means the margin carries no signal: keep the identity
             temperature, bias = 1.0 / a, b
-    by_concept: Dict[str, List[CalibrationExample]] = {}
+    by_concept: dict[str, list[CalibrationExample]] = {}
     for e in examples:
         by_concept.setdefault(e.concept_id, []).append(e)
     thresholds = {
@@ -196,7 +196,7 @@ def fit_calibration(
 
 def resolve_null_threshold(
     concept_id: str,
-    concept_threshold: Optional[float],
+    concept_threshold: float | None,
     *,
     config_thresholds: Mapping[str, float],
     config_default: float,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import List
 
 from kgqa.errors import ModelLoadError
 
@@ -15,7 +14,7 @@ log = logging.getLogger(__name__)
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 
 
-def weight_files(path: Path) -> List[Path]:
+def weight_files(path: Path) -> list[Path]:
     files = sorted({f for pattern in WEIGHT_PATTERNS for f in path.glob(pattern) if f.is_file()})
     if not files:
         raise ModelLoadError(f"model.path: no weight files ({', '.join(WEIGHT_PATTERNS)}) in {path}")

@@ -15,15 +15,16 @@ every start ``i`` and length ``d`` is one broadcast add, so the top-n spans of a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kgqa.qa.trimming import trim_span
 
-Offset = Optional[Tuple[int, int]]
+Offset = Optional[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,14 @@ class Span:
 class Decoded:
     null_score: float
     #: answers, best first (empty = no answer)
-    spans: Tuple[Span, ...]
+    spans: tuple[Span, ...]
     #: every candidate considered, best first, before the threshold (for calibration and debugging)
-    candidates: Tuple[Span, ...] = ()
+    candidates: tuple[Span, ...] = ()
 
 
 def _window_candidates(
     window: WindowLogits, n_best: int, max_answer_tokens: int
-) -> List[Tuple[int, int, float]]:
+) -> list[tuple[int, int, float]]:
     offsets = window.offsets
     length = min(len(offsets), len(window.start_logits), len(window.end_logits))
     if length == 0:
@@ -110,10 +111,10 @@ def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> 
     if not windows:
         return Decoded(null_score=math.inf, spans=())
     null_score = min(float(w.start_logits[0]) + float(w.end_logits[0]) for w in windows)
-    best: Dict[Tuple[int, int], float] = {}
+    best: dict[tuple[int, int], float] = {}
     for window in windows:
         for start, end, score in _window_candidates(window, params.n_best, params.max_answer_tokens):
-            span: Optional[Tuple[int, int]] = (start, end)
+            span: tuple[int, int] | None = (start, end)
             if params.trim:
                 span = trim_span(text, start, end)
             elif start >= end:
@@ -127,7 +128,7 @@ def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> 
         Span(start=s, end=e, score=score, null_score=null_score)
         for (s, e), score in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
     )
-    chosen: List[Span] = []
+    chosen: list[Span] = []
     for cand in candidates:
         if cand.margin <= params.null_threshold or len(chosen) >= params.max_answers:
             break

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Tuple
 
 from kgqa.errors import ConfigError
 from kgqa.types import LANGUAGES, Concept
@@ -25,7 +24,7 @@ def check_question_lang(question_lang: str, fallback_lang: str) -> None:
 
 def choose_question(
     concept: Concept, note_lang: str, question_lang: str, fallback_lang: str
-) -> Optional[Tuple[str, str]]:
+) -> tuple[str, str] | None:
     """``(question, lang)`` for a note: the wanted language, else the fallback, else any (in LANGUAGES order).
 
     XLM-R is cross-lingual, so a question in another language still works, only less well; asking

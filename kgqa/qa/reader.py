@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -91,7 +91,7 @@ class Reader:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_config(cls, model_cfg: ModelConfig, reader_cfg: ReaderConfig) -> "Reader":
+    def from_config(cls, model_cfg: ModelConfig, reader_cfg: ReaderConfig) -> Reader:
         check_question_lang(reader_cfg.question_lang, reader_cfg.fallback_lang)
         checkpoint = resolve_checkpoint(model_cfg)
         device = select_device(reader_cfg.device)
@@ -109,6 +109,7 @@ class Reader:
             device=device,
             threads=reader_cfg.threads,
             onnx_cache_dir=reader_cfg.onnx_cache_dir,
+            cpu_fusion=reader_cfg.cpu_fusion,
         )
         backend = make_backend(reader_cfg.precision, spec)
         calibration = cls._load_calibration(checkpoint, reader_cfg)
@@ -129,7 +130,7 @@ class Reader:
 
     # ------------------------------------------------------------------ reading
 
-    def pairs(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> List[Pair]:
+    def pairs(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> list[Pair]:
         out = []
         for note in notes:
             for concept in concepts:
@@ -140,9 +141,9 @@ class Reader:
                 out.append(Pair(note, concept, chosen[0], chosen[1]))
         return out
 
-    def read(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> Dict[str, List[Answer]]:
+    def read(self, notes: Sequence[Note], concepts: Sequence[Concept]) -> dict[str, list[Answer]]:
         """Answers per note id (every note gets a key; an empty list = nothing found)."""
-        results: Dict[str, List[Answer]] = {}
+        results: dict[str, list[Answer]] = {}
         for note in notes:
             if note.id in results:
                 raise RecordError(f"note {note.id!r} given twice to Reader.read")
@@ -152,7 +153,7 @@ class Reader:
             results[pair.note.id].extend(self._answers(pair, decoded))
         return results
 
-    def decode_pairs(self, pairs: Sequence[Pair]) -> List[Decoded]:
+    def decode_pairs(self, pairs: Sequence[Pair]) -> list[Decoded]:
         """Decoded spans of each pair (the raw material of :meth:`read`, and of calibration)."""
         if not pairs:
             return []
@@ -160,16 +161,16 @@ class Reader:
             self.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], self.cfg.window
         )
         logits = self.infer(windows)
-        by_pair: List[List[WindowLogits]] = [[] for _ in pairs]
+        by_pair: list[list[WindowLogits]] = [[] for _ in pairs]
         for window, (start, end) in zip(windows, logits):
             by_pair[window.pair_index].append(
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
         return [decode(ws, p.note.text, self.decode_params(p.concept)) for p, ws in zip(pairs, by_pair)]
 
-    def infer(self, windows: Sequence[Window]) -> List[Tuple[np.ndarray, np.ndarray]]:
+    def infer(self, windows: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw (start, end) logits of every window, unpadded, in input order."""
-        out: List[Optional[Tuple[np.ndarray, np.ndarray]]] = [None] * len(windows)
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
         batches = length_sorted_batches(
             [len(w) for w in windows], self.cfg.batch_size, self.cfg.max_batch_tokens
         )
@@ -205,7 +206,7 @@ class Reader:
             null_threshold=self.null_threshold(concept),
         )
 
-    def _answers(self, pair: Pair, decoded: Decoded) -> List[Answer]:
+    def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []
         for span in decoded.spans:
             confidence = self.calibration.confidence(span.margin)

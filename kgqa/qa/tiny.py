@@ -8,8 +8,8 @@ checkpoint takes. Its answers are not meaningful.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import torch
 from transformers import AutoModelForQuestionAnswering, XLMRobertaConfig

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Optional, Tuple
 
 #: Punctuation that never belongs at the edge of a value. ``%``, ``/``, ``-``, ``+``, ``°`` and
 #: ``#`` are deliberately absent: "5%", "-2", "+1" and "°C" carry meaning.
@@ -30,9 +29,7 @@ def _strip_leading(text: str, start: int, end: int) -> int:
     while start < end:
         ch = text[start]
         span = text[start:end]
-        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _CLOSING:
-            start += 1
-        elif ch in _OPENING and _OPENING[ch] not in span:
+        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _CLOSING or ch in _OPENING and _OPENING[ch] not in span:
             start += 1
         else:
             break
@@ -45,16 +42,14 @@ def _strip_trailing(text: str, start: int, end: int) -> int:
         span = text[start:end]
         if ch == "." and _ABBREVIATION_END.search(span):
             break
-        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _OPENING:
-            end -= 1
-        elif ch in _CLOSING and _CLOSING[ch] not in span:
+        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _OPENING or ch in _CLOSING and _CLOSING[ch] not in span:
             end -= 1
         else:
             break
     return end
 
 
-def _strip_enclosing(text: str, start: int, end: int) -> Tuple[int, int]:
+def _strip_enclosing(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop a bracket pair that encloses the whole span: "(38 min)" -> "38 min", not "(a) or (b)"."""
     if end - start >= 2 and _OPENING.get(text[start]) == text[end - 1]:
         depth = 0
@@ -68,7 +63,7 @@ def _strip_enclosing(text: str, start: int, end: int) -> Tuple[int, int]:
     return start, end
 
 
-def trim_span(text: str, start: int, end: int) -> Optional[Tuple[int, int]]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Move ``[start, end)`` inward past blanks and stray punctuation; None when nothing is left."""
     start = max(0, start)
     end = min(len(text), end)

@@ -10,14 +10,15 @@ Training (training/qa_data.py) imports this module so training and inference can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional
 
 from transformers import PreTrainedTokenizerBase
 
 from kgqa.qa.config import WindowConfig
 
-Offset = Optional[Tuple[int, int]]
+Offset = Optional[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class Window:
 
     #: index of the (question, context) pair this window belongs to
     pair_index: int
-    input_ids: Tuple[int, ...]
+    input_ids: tuple[int, ...]
     #: per token: (start, end) character offsets into the context, None for question/special tokens
-    offsets: Tuple[Offset, ...]
+    offsets: tuple[Offset, ...]
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -36,7 +37,7 @@ class Window:
 
 def truncate_questions(
     tokenizer: PreTrainedTokenizerBase, questions: Sequence[str], max_question_length: int
-) -> List[str]:
+) -> list[str]:
     """Cut each question to at most ``max_question_length`` tokens, at a token boundary."""
     enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
     out = []
@@ -66,13 +67,13 @@ def question_token_limit(tokenizer: PreTrainedTokenizerBase, cfg: WindowConfig) 
 LONE_SPACE = "\u2581"
 
 
-def lone_space_id(tokenizer: PreTrainedTokenizerBase) -> Optional[int]:
+def lone_space_id(tokenizer: PreTrainedTokenizerBase) -> int | None:
     """Id of the lone ``▁`` token, or None if the vocabulary has none."""
     token_id = tokenizer.convert_tokens_to_ids(LONE_SPACE)
     return None if token_id is None or token_id == tokenizer.unk_token_id else int(token_id)
 
 
-def collapse_lone_spaces(window: Window, space_id: Optional[int]) -> Tuple[Offset, ...]:
+def collapse_lone_spaces(window: Window, space_id: int | None) -> tuple[Offset, ...]:
     """Offsets with every lone ``▁`` made zero-width at the start of the word it precedes.
 
     The fast XLM-R tokenizer gives a lone ``▁`` the offsets of the *next* character (it stands for
@@ -92,7 +93,7 @@ def encode_windows(
     questions: Sequence[str],
     contexts: Sequence[str],
     cfg: WindowConfig,
-) -> List[Window]:
+) -> list[Window]:
     """All windows of all (question, context) pairs, unpadded, in pair order."""
     if len(questions) != len(contexts):
         raise ValueError(f"{len(questions)} questions for {len(contexts)} contexts")

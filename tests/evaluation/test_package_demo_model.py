@@ -33,7 +33,7 @@ def _scores(support, predicted, f1):
 def test_package_copies_reader_files_and_writes_card(packager, tiny_checkpoint, tmp_path):
     source = tmp_path / "run-model"
     source.mkdir()
-    for f in tiny_checkpoint.iterdir():
+    for f in (f for f in tiny_checkpoint.iterdir() if f.is_file()):  # qa tests may have added an onnx/ cache
         (source / f.name).write_bytes(f.read_bytes())
     (source / "optimizer.pt").write_bytes(b"x" * 10)  # training state must not be shipped
     (source / "README.md").write_text(
@@ -48,7 +48,31 @@ def test_package_copies_reader_files_and_writes_card(packager, tiny_checkpoint, 
     }
     report_path = tmp_path / "report.json"
     report_path.write_text(json.dumps(report))
-    target = packager.package(source, report_path, tmp_path / "models" / "demo")
+    (source / "kgqa_calibration.json").write_text(
+        json.dumps({"version": 1, "temperature": 2.0, "bias": -1.0, "default_null_threshold": 3.0})
+    )
+    squad = {
+        "data": [
+            {
+                "paragraphs": [
+                    {
+                        "context": "NIHSS 4.",
+                        "qas": [
+                            {
+                                "id": "n1::nihss_score",
+                                "question": "NIHSS?",
+                                "answers": [{"text": "4", "answer_start": 6}],
+                            },
+                            {"id": "n1::gcs_score", "question": "GCS?", "answers": []},
+                        ],
+                    }
+                ]
+            }
+        ]
+    }
+    squad_path = tmp_path / "train.squad.json"
+    squad_path.write_text(json.dumps(squad))
+    target = packager.package(source, report_path, tmp_path / "models" / "demo", trained_on=squad_path)
 
     shipped = {p.name for p in target.iterdir()}
     assert "optimizer.pt" not in shipped
@@ -59,6 +83,18 @@ def test_package_copies_reader_files_and_writes_card(packager, tiny_checkpoint, 
     assert "| **all** | 40 | 38 | 0.625 |" in card
     assert "ece" not in card and "0.125" in card
     assert "Trained with kgqa." in card and "language:\n- mul" not in card
+
+    # concepts never asked answerably in training are made unanswerable; the trained one keeps the default
+    from kgqa.qa.calibration import load_calibration, resolve_null_threshold
+
+    cal = load_calibration(target / "kgqa_calibration.json")
+    assert "nihss_score" not in cal.null_thresholds
+    assert cal.null_thresholds["gcs_score"] == packager.NEVER_ANSWER
+    assert (
+        resolve_null_threshold("nihss_score", None, config_thresholds={}, config_default=0.0, calibration=cal)
+        == 3.0
+    )
+    assert "1 catalogue concepts (nihss_score)" in card
 
     from kgqa.qa import Reader
     from kgqa.qa.config import ModelConfig, ReaderConfig

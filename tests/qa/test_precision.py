@@ -77,3 +77,37 @@ def test_onnx_export_is_cached_by_weights_digest(tiny_checkpoint, tmp_path) -> N
     assert {
         p.name: p.stat().st_mtime_ns for p in directory.glob("*.onnx")
     } == stamps  # reused, not re-exported
+
+
+@pytest.mark.parametrize(
+    "amx,has_onnxruntime,expected",
+    [(True, True, "bf16"), (False, True, "onnx-int8"), (False, False, "int8")],
+)
+def test_fastest_precision_follows_the_cpu(monkeypatch, amx, has_onnxruntime, expected) -> None:
+    import builtins
+
+    import torch
+
+    from kgqa.qa import backends
+
+    monkeypatch.setattr(backends, "_cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "onnxruntime" and not has_onnxruntime:
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    assert backends.fastest_precision("cpu") == expected
+
+
+def test_fastest_reader_runs_the_resolved_backend(tiny_checkpoint, tmp_path, fp32, windows) -> None:
+    from kgqa.qa.backends import fastest_precision, select_device
+
+    cfg = ReaderConfig(precision="fastest", null_threshold=-1e9, onnx_cache_dir=str(tmp_path))
+    reader = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+    assert reader.backend.name == fastest_precision(select_device("auto"))
+    for (s_ref, _), (s, _) in zip(fp32.infer(windows), reader.infer(windows)):
+        np.testing.assert_allclose(s, s_ref, atol=0.05)
