@@ -67,6 +67,25 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
     raise ModelLoadError(f"model.path: {path} is not a checkpoint directory (no config.json)")
 
 
+def check_window_fits(checkpoint: Path, cfg: ReaderConfig) -> None:
+    """Refuse a window longer than the checkpoint's position table (it would fail on every note).
+
+    XLM-R models reserve two positions (padding offset), so ``max_position_embeddings - 2`` tokens fit.
+    """
+    try:
+        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not a local save_pretrained directory: the backend reports it
+    positions = config.get("max_position_embeddings")
+    if isinstance(positions, int) and config.get("model_type") in ("xlm-roberta", "roberta", "camembert"):
+        positions -= 2
+    if isinstance(positions, int) and cfg.window.max_seq_length > positions:
+        raise ConfigError(
+            f"reader.window.max_seq_length={cfg.window.max_seq_length} exceeds the {positions} positions of "
+            f"{checkpoint} (set reader.window.max_seq_length<={positions} and a smaller doc_stride)"
+        )
+
+
 class Reader:
     """Asks every concept's question of every note and returns calibrated answer spans."""
 
@@ -101,6 +120,7 @@ class Reader:
             import torch
 
             torch.set_num_threads(reader_cfg.threads)
+        check_window_fits(checkpoint, reader_cfg)
         tokenizer = load_tokenizer(checkpoint)
         digest = weights_sha256(checkpoint)
         spec = BackendSpec(

@@ -231,3 +231,25 @@ def test_decode_params_per_concept(reader, concept_kwargs, cfg_kwargs, expected)
     )
     params = custom.decode_params(concept)
     assert (params.max_answer_tokens, params.max_answers, params.null_threshold) == expected
+
+
+def test_window_longer_than_the_position_table_is_a_config_error(tmp_path) -> None:
+    from kgqa.qa.tiny import build_tiny_checkpoint
+
+    short = build_tiny_checkpoint(tmp_path / "short", max_position_embeddings=130)
+    with pytest.raises(ConfigError, match=r"reader.window.max_seq_length=384 exceeds the 128 positions"):
+        Reader.from_config(ModelConfig(path=str(short)), ReaderConfig(device="cpu"))
+    fits = ReaderConfig(
+        device="cpu", window=WindowConfig(max_seq_length=128, doc_stride=64, max_question_length=48)
+    )
+    reader = Reader.from_config(ModelConfig(path=str(short)), fits)
+    note = Note(id="n", text="NIHSS 12 on admission. " * 40, lang="en")
+    concept = Concept(
+        id="nihss_score",
+        group="g",
+        kind="integer",
+        target_class="x",
+        questions={"en": ("What was the NIHSS score?",)},
+    )
+    answers = reader.read([note], [concept])["n"]  # a long note in many 128-token windows reads fine
+    assert all(note.text[a.start : a.end] == a.text for a in answers)
