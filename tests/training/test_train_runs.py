@@ -31,7 +31,8 @@ class Interrupt(TrainerCallback):
 
 def test_tiny_qa_run_produces_a_checkpoint_the_reader_loads(qa_config, tmp_path):
     run = tmp_path / "run"
-    result = train_qa(qa_config("trainer.max_steps=30"), run)
+    cfg = qa_config("trainer.max_steps=30")
+    result = train_qa(cfg, run)
     assert result.global_step == 30
     model_dir = result.model_dir
     for name in ("config.json", "model.safetensors", "tokenizer.json", "kgqa_calibration.json", "README.md"):
@@ -66,7 +67,10 @@ def test_tiny_qa_run_produces_a_checkpoint_the_reader_loads(qa_config, tmp_path)
     ):
         assert expected in card
 
-    reader = Reader.from_config(ModelConfig(path=str(model_dir)), ReaderConfig(device="cpu"))
+    # read with the window it was trained with (its position table is shorter than the reader's default)
+    reader = Reader.from_config(
+        ModelConfig(path=str(model_dir)), ReaderConfig(device="cpu", window=cfg.data.window)
+    )
     assert reader.calibration.temperature == pytest.approx(cal.temperature)
     note = Note(id="n1", text="The patient was admitted with stroke. NIHSS was 8 on admission.", lang="en")
     concept = Concept(
