@@ -137,10 +137,10 @@ def trained_concepts(squad_path: Path) -> list[str]:
 
 def abstain_outside(calibration_path: Path, trained: Sequence[str]) -> None:
     """Give every catalogue concept outside ``trained`` an unreachable null threshold."""
-    from kgqa.catalogue import load_catalogue
+    from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
     from kgqa.qa.calibration import load_calibration
 
-    catalogue = load_catalogue(ROOT / "kgqa" / "resources" / "catalogue" / "resq.yaml")
+    catalogue = load_catalogue(DEFAULT_CATALOGUE)
     cal = load_calibration(calibration_path)
     thresholds = dict(cal.null_thresholds)
     for concept in catalogue:

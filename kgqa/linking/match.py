@@ -230,32 +230,33 @@ class Matcher:
             choices = itemgetter(*cand.tolist())(pool) if len(cand) > 1 else (pool[cand[0]],)
             # one cdist row (C++, no per-choice Python objects) instead of extract's list of tuples
             scores = process.cdist([query], choices, scorer=self._fast_scorer, workers=cfg.workers)[0]
-        idx = self.index
-        tmask, use_tmask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
         terms, entries, best = kernels.blend_expand(
-            cand_arr, scores, cos, w, cfg.word_floor, self._cutoff, limit * 2,
+            cand_arr, scores, cos, w, cfg.word_floor, self._cutoff, limit * 2, *self._expand_args(scope, lang)
+        )
+        return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
+
+    def _expand_args(self, scope, lang) -> tuple:
+        """The trailing arguments of the kernels that expand key scores to terms (index arrays, factors, scratch)."""
+        idx, cfg, sc = self.index, self.cfg, self._scratch.scratch
+        tmask, use_tmask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
+        return (
             idx.key_ptr, idx.key_entries, idx.entry_term, idx.entry_lang, idx.entry_kind, idx.entry_count,
             tmask, use_tmask, LANG_INDEX.get(lang, -1), cfg.other_language_factor, self._related, cfg.related_factor,
             cfg.count_prior, self._log1p, self._max_hits, self._term_uses,
             sc.term_score, sc.term_entry, sc.term_tie, sc.term_touched,
         )  # fmt: skip
-        return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
 
     def _fuzzy_ratio(self, query, grams, words, stem_ids, mask, use_mask, scope, lang, limit) -> list[Hit]:
         """The whole fuzzy path as one kernel call (the benchmark's and the default scorer's case)."""
-        idx, cfg, sc = self.index, self.cfg, self._scratch.scratch
+        cfg, sc = self.cfg, self._scratch.scratch
         chars, ptr = self.code_points
-        tmask, use_tmask = (self._no_mask, False) if scope.term_mask is None else (scope.term_mask, True)
         terms, entries, best = kernels.fuzzy_ratio(
             np.frombuffer(query.encode("utf-32-le"), dtype=np.uint32), chars, ptr,
             self._gram_ptr, self._gram_keys, grams, cfg.block_grams, cfg.block_budget, cfg.max_candidates,
             words.ptr, words.flat, words.weight, stem_ids, cfg.word_budget, cfg.word_candidates, words.norm,
             mask, use_mask, sc.key_count, sc.key_acc, sc.key_seen, sc.touched,
             cfg.word_weight, cfg.word_floor, self._cutoff, limit * 2,
-            idx.key_ptr, idx.key_entries, idx.entry_term, idx.entry_lang, idx.entry_kind, idx.entry_count,
-            tmask, use_tmask, LANG_INDEX.get(lang, -1), cfg.other_language_factor, self._related, cfg.related_factor,
-            cfg.count_prior, self._log1p, self._max_hits, self._term_uses,
-            sc.term_score, sc.term_entry, sc.term_tie, sc.term_touched,
+            *self._expand_args(scope, lang),
         )  # fmt: skip
         return list(map(Hit, terms.tolist(), entries.tolist(), best.tolist()))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -19,6 +20,28 @@ def weight_files(path: Path) -> list[Path]:
     if not files:
         raise ModelLoadError(f"model.path: no weight files ({', '.join(WEIGHT_PATTERNS)}) in {path}")
     return files
+
+
+#: model types whose position table reserves two entries (padding offset of the RoBERTa family)
+_OFFSET_POSITIONS = ("xlm-roberta", "roberta", "camembert")
+
+
+def checkpoint_config(path: Path) -> dict:
+    """The checkpoint's config.json, or {} when it has none readable (loading the model reports that)."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def max_sequence_tokens(path: Path) -> int | None:
+    """Tokens one input of the checkpoint may hold (its position table), or None if config.json does not say."""
+    config = checkpoint_config(path)
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return None
+    return positions - 2 if config.get("model_type") in _OFFSET_POSITIONS else positions
 
 
 def _file_sha256(path: Path) -> str:

@@ -8,7 +8,6 @@ precision) and :mod:`~kgqa.qa.decoding` (spans from raw logits).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from kgqa.errors import ConfigError, ModelLoadError, RecordError
 from kgqa.qa.backends import Backend, BackendSpec, make_backend, select_device
 from kgqa.qa.batching import length_sorted_batches, pad_batch
 from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibration, resolve_null_threshold
-from kgqa.qa.checkpoint import load_tokenizer, weights_sha256
+from kgqa.qa.checkpoint import checkpoint_config, load_tokenizer, max_sequence_tokens, weights_sha256
 from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, decode
 from kgqa.qa.questions import check_question_lang, choose_question
@@ -68,18 +67,9 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
 
 
 def check_window_fits(checkpoint: Path, cfg: ReaderConfig) -> None:
-    """Refuse a window longer than the checkpoint's position table (it would fail on every note).
-
-    XLM-R models reserve two positions (padding offset), so ``max_position_embeddings - 2`` tokens fit.
-    """
-    try:
-        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # not a local save_pretrained directory: the backend reports it
-    positions = config.get("max_position_embeddings")
-    if isinstance(positions, int) and config.get("model_type") in ("xlm-roberta", "roberta", "camembert"):
-        positions -= 2
-    if isinstance(positions, int) and cfg.window.max_seq_length > positions:
+    """Refuse a window longer than the checkpoint's position table (it would fail on every note)."""
+    positions = max_sequence_tokens(checkpoint)
+    if positions is not None and cfg.window.max_seq_length > positions:
         raise ConfigError(
             f"reader.window.max_seq_length={cfg.window.max_seq_length} exceeds the {positions} positions of "
             f"{checkpoint} (set reader.window.max_seq_length<={positions} and a smaller doc_stride)"
@@ -251,11 +241,7 @@ class Reader:
 
 def model_name(checkpoint: Path) -> str:
     """A display name for a checkpoint: its recorded hub name, else the directory name."""
-    try:
-        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return checkpoint.name
-    name = str(config.get("_name_or_path") or "")
+    name = str(checkpoint_config(checkpoint).get("_name_or_path") or "")
     return name if name and not name.startswith(("/", ".")) else checkpoint.name
 
 
