@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from transformers import (
 )
 
 import kgqa
+from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from kgqa.errors import ConfigError
 from kgqa.qa.calibration import CALIBRATION_FILENAME
+from kgqa.qa.config import ReaderConfig
 from kgqa.qa.windowing import Window, collapse_lone_spaces, lone_space_id
 from training.config import QaDatasetConfig, QaRunConfig, to_yaml
 from training.model_card import flat_metrics, render_model_card
@@ -98,16 +100,28 @@ def split_by_context(
     return train, held_out
 
 
+def numeric_concepts() -> frozenset[str]:
+    """Ids of the default catalogue's concepts the reader decodes digit-only (``reader.digit_kinds``)."""
+    kinds = set(ReaderConfig().digit_kinds)
+    return frozenset(c.id for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.kind.value in kinds)
+
+
 class QaMetrics:
     """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
 
     def __init__(
-        self, examples: Sequence[QaExample], windows: Sequence[Window], n_best: int, max_answer_tokens: int
+        self,
+        examples: Sequence[QaExample],
+        windows: Sequence[Window],
+        n_best: int,
+        max_answer_tokens: int,
+        digit_concepts: Collection[str] = (),
     ):
         self.examples = list(examples)
         self.windows = list(windows)
         self.n_best = n_best
         self.max_answer_tokens = max_answer_tokens
+        self.digit_concepts = frozenset(digit_concepts)
         self.last: EvalResult | None = None
 
     def __call__(self, p: EvalPrediction) -> dict[str, float]:
@@ -119,6 +133,7 @@ class QaMetrics:
             np.asarray(end_logits),
             n_best=self.n_best,
             max_answer_tokens=self.max_answer_tokens,
+            digit_concepts=self.digit_concepts,
         )
         self.last = evaluate_predictions(self.examples, preds)
         return flat_metrics(self.last.metrics)
@@ -197,7 +212,9 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         space_id = lone_space_id(tokenizer)
         windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
         eval_ds = Dataset.from_dict(columns)
-        evaluator = QaMetrics(data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens)
+        evaluator = QaMetrics(
+            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts()
+        )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]
     if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:

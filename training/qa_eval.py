@@ -8,7 +8,7 @@ the reader will do with the checkpoint, and the margins fed to calibration are t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,9 +40,17 @@ def decode_examples(
     *,
     n_best: int,
     max_answer_tokens: int,
+    digit_concepts: Collection[str] = (),
 ) -> dict[str, ScoredPrediction]:
-    """The best span of every example (threshold -inf: abstention is decided later, by the margin)."""
+    """The best span of every example (threshold -inf: abstention is decided later, by the margin).
+
+    Questions whose id names a concept in ``digit_concepts`` (numeric concepts, see
+    ``reader.digit_kinds``) are decoded as the reader decodes them: only spans holding a digit, so
+    the margins calibration sees are the margins the reader will compare with the threshold.
+    """
     params = DecodeParams(n_best=n_best, max_answer_tokens=max_answer_tokens, null_threshold=-math.inf)
+    numeric = replace(params, need_digit=True)
+    digit_concepts = frozenset(digit_concepts)
     by_pair: dict[int, list[WindowLogits]] = {}
     for k, w in enumerate(windows):
         n = len(w)
@@ -51,7 +59,7 @@ def decode_examples(
         )
     preds = {}
     for i, ex in enumerate(examples):
-        decoded = decode(by_pair.get(i, []), ex.context, params)
+        decoded = decode(by_pair.get(i, []), ex.context, numeric if concept_of(ex.id) in digit_concepts else params)
         key = example_key(ex)
         if decoded.candidates:
             best = decoded.candidates[0]
@@ -72,33 +80,68 @@ def evaluate_predictions(
     return EvalResult(grouped_metrics(gold, preds, groups, threshold), dict(preds))
 
 
+#: Separates a note id from a catalogue concept id in the question ids of kgqa's own SQuAD exports
+#: (``kgqa synth``: ``"<note id>::<concept id>"``).
+CONCEPT_ID_SEPARATOR = "::"
+
+
+def concept_of(question_id: str) -> str:
+    """The catalogue concept a question id names (``note::concept``), else ``""`` (plain SQuAD ids)."""
+    _, sep, concept = question_id.rpartition(CONCEPT_ID_SEPARATOR)
+    return concept if sep and concept else ""
+
+
+def usable_answer(gold_texts: Sequence[str], predicted: str) -> bool:
+    """Whether a predicted span would give the fact: an exact or substantial match of a gold answer.
+
+    Exact match is too strict for a null threshold that guards *facts*: "140/80" for the systolic
+    pressure, or "NIHSS 12" for "12", read as the right value downstream (kgqa.values), and counting
+    them wrong would teach the threshold to abstain on answers the pipeline uses. A span that holds a
+    gold answer (or lies inside one) with SQuAD F1 >= 0.5, or contains it outright, counts as usable.
+    """
+    if not predicted.strip():
+        return False
+    exact, f1 = per_question_scores(gold_texts, predicted)
+    if exact == 1.0 or f1 >= 0.5:
+        return True
+    pred = " ".join(predicted.lower().split())
+    return any((g := " ".join(t.lower().split())) and g in pred and len(pred) <= 3 * len(g) + 8 for t in gold_texts)
+
+
 def calibration_examples(
     examples: Sequence[QaExample], preds: Mapping[str, ScoredPrediction]
 ) -> list[CalibrationExample]:
-    """One calibration example per question: its best span's margin and whether that span is exactly right."""
+    """One calibration example per question: its best span's margin and whether that span is usable.
+
+    Questions from kgqa's synthetic notes name their concept (``note::concept``), so thresholds can be
+    fitted per concept; other SQuAD questions belong to no concept and feed the global fit only.
+    """
     out = []
     for ex in examples:
         p = preds[example_key(ex)]
         has_answer = any(normalize_answer(t) for t in ex.gold_texts)
-        correct = has_answer and bool(p.text) and per_question_scores(ex.gold_texts, p.text)[0] == 1.0
-        # SQuAD questions belong to no kgqa concept: one global fit (the checkpoint's default threshold)
-        out.append(CalibrationExample(concept_id="", margin=p.margin, correct=correct, has_answer=has_answer))
+        correct = has_answer and usable_answer(ex.gold_texts, p.text)
+        out.append(CalibrationExample(concept_id=concept_of(ex.id), margin=p.margin, correct=correct, has_answer=has_answer))
     return out
 
 
 def fit_checkpoint_calibration(
-    examples: Sequence[QaExample], preds: Mapping[str, ScoredPrediction]
+    examples: Sequence[QaExample], preds: Mapping[str, ScoredPrediction], *, min_examples_per_concept: int = 20
 ) -> tuple[Calibration, str]:
     """Calibration for ``kgqa_calibration.json`` and a note on what was fitted.
 
     Without unanswerable questions in the evaluation data a null threshold cannot be learnt
     (the best one would be "always answer"), so none is written and the reader keeps its own.
+    Concepts named by the question ids (kgqa's synthetic exports) with at least
+    ``min_examples_per_concept`` questions get a threshold of their own.
     """
     cal_examples = calibration_examples(examples, preds)
-    # no per-concept thresholds: there are no concepts in SQuAD data
-    cal = fit_calibration(cal_examples, min_examples_per_concept=len(cal_examples) + 1)
+    cal = fit_calibration(cal_examples, min_examples_per_concept=min_examples_per_concept)
+    # questions without a concept id (plain SQuAD) only inform the global fit
+    cal = replace(cal, null_thresholds={c: t for c, t in cal.null_thresholds.items() if c})
     if not any(not e.has_answer for e in cal_examples):
-        return replace(cal, default_null_threshold=None), (
+        return replace(cal, default_null_threshold=None, null_thresholds={}), (
             "no unanswerable questions in the evaluation data: null threshold not fitted"
         )
-    return cal, f"fitted on {len(cal_examples)} evaluation questions"
+    per_concept = f", {len(cal.null_thresholds)} per-concept null thresholds" if cal.null_thresholds else ""
+    return cal, f"fitted on {len(cal_examples)} evaluation questions{per_concept}"

@@ -58,3 +58,7 @@ class ReaderConfig:
     max_answers_per_list: int = 5
     #: minimum calibrated confidence for an answer to be kept
     min_confidence: float = 0.0
+    #: answers begin and end at word edges (no span starting or ending inside a run of letters)
+    whole_word_spans: bool = True
+    #: value kinds whose answers must hold a digit (their values are read from numbers); [] = no such rule
+    digit_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal"])

@@ -45,6 +45,10 @@ class DecodeParams:
     #: a span needs ``score - null_score > null_threshold``
     null_threshold: float = 0.0
     trim: bool = True
+    #: spans must begin and end at word edges: never inside a run of letters ("ява" of "поява")
+    whole_words: bool = True
+    #: spans must hold a digit (numeric concepts: a span without one cannot carry their value)
+    need_digit: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Decoded:
 
 
 def _window_candidates(
-    window: WindowLogits, n_best: int, max_answer_tokens: int
+    window: WindowLogits, n_best: int, max_answer_tokens: int, text: str | None = None, params: DecodeParams | None = None
 ) -> list[tuple[int, int, float]]:
     offsets = window.offsets
     length = min(len(offsets), len(window.start_logits), len(window.end_logits))
@@ -82,13 +86,33 @@ def _window_candidates(
     in_context = np.fromiter((o is not None for o in offsets[:length]), dtype=bool, count=length)
     if not in_context.any():
         return []
+    can_start, can_end = in_context, in_context
+    if text is not None and params is not None and params.whole_words:
+        # a token that begins (ends) inside a word cannot begin (end) an answer: masked before the
+        # top-n search, so the n best spans are n *valid* ones (decode() re-checks after trimming)
+        can_start = in_context & np.fromiter(
+            (o is not None and not _inside_word(text, o[0]) for o in offsets[:length]), dtype=bool, count=length
+        )
+        can_end = in_context & np.fromiter(
+            (o is not None and not _inside_word(text, o[1]) for o in offsets[:length]), dtype=bool, count=length
+        )
     max_len = min(max_answer_tokens, length)
     # scores[i, d] = start[i] + end[i + d]: every span of d + 1 tokens starting at token i, in one
     # broadcast over a strided view (no copy); spans running past the window or outside the
     # context are -inf.
-    end_ctx = np.where(in_context, end, -np.inf)
+    end_ctx = np.where(can_end, end, -np.inf)
     padded = np.concatenate([end_ctx, np.full(max_len - 1, -np.inf)])
-    scores = np.where(in_context[:, None], start[:, None] + sliding_window_view(padded, max_len), -np.inf)
+    scores = np.where(can_start[:, None], start[:, None] + sliding_window_view(padded, max_len), -np.inf)
+    if text is not None and params is not None and params.need_digit:
+        # digits in tokens i..i+d, from prefix sums: a span without one is no candidate
+        has_digit = np.fromiter(
+            (o is not None and any(ch.isdigit() for ch in text[o[0] : o[1]]) for o in offsets[:length]),
+            dtype=np.int64,
+            count=length,
+        )
+        cum = np.concatenate([[0], np.cumsum(has_digit), np.full(max_len - 1, has_digit.sum())])
+        digits = sliding_window_view(cum[1:], max_len) - cum[:length, None]
+        scores = np.where(digits > 0, scores, -np.inf)
     flat = scores.ravel()
     k = min(n_best, int(np.isfinite(flat).sum()))
     if k == 0:
@@ -102,6 +126,26 @@ def _window_candidates(
     return out
 
 
+def _inside_word(text: str, pos: int) -> bool:
+    """Whether character position ``pos`` lies between two letters."""
+    return 0 < pos < len(text) and text[pos - 1].isalpha() and text[pos].isalpha()
+
+
+def cuts_a_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` starts or ends inside a word (a letter on both sides of an edge).
+
+    SentencePiece pieces split words anywhere, so a span may begin at "ява" of "поява"; no answer
+    does. Digit/letter edges are word edges here ("12" of "12mg", "72" of "72letý").
+    """
+    return _inside_word(text, start) or _inside_word(text, end)
+
+
+def _acceptable(text: str, start: int, end: int, params: DecodeParams) -> bool:
+    if params.whole_words and cuts_a_word(text, start, end):
+        return False
+    return not params.need_digit or any(ch.isdigit() for ch in text[start:end])
+
+
 def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -113,13 +157,13 @@ def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> 
     null_score = min(float(w.start_logits[0]) + float(w.end_logits[0]) for w in windows)
     best: dict[tuple[int, int], float] = {}
     for window in windows:
-        for start, end, score in _window_candidates(window, params.n_best, params.max_answer_tokens):
+        for start, end, score in _window_candidates(window, params.n_best, params.max_answer_tokens, text, params):
             span: tuple[int, int] | None = (start, end)
             if params.trim:
                 span = trim_span(text, start, end)
             elif start >= end:
                 span = None
-            if span is None:
+            if span is None or not _acceptable(text, span[0], span[1], params):
                 continue
             # the same characters reached from several windows or token pairs: keep the best score
             if score > best.get(span, -math.inf):

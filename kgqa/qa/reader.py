@@ -24,7 +24,7 @@ from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, decode
 from kgqa.qa.questions import check_question_lang, choose_question
 from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
-from kgqa.types import Answer, Concept, ModelInfo, Note
+from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,12 @@ class Reader:
         device = select_device(reader_cfg.device)
         if reader_cfg.threads < 0:
             raise ConfigError(f"reader.threads must be >= 0, got {reader_cfg.threads}")
+        unknown_kinds = sorted(set(reader_cfg.digit_kinds) - {k.value for k in ValueKind})
+        if unknown_kinds:
+            raise ConfigError(
+                f"reader.digit_kinds: unknown value kind(s) {unknown_kinds}; "
+                f"expected some of {[k.value for k in ValueKind]}"
+            )
         if reader_cfg.threads > 0:
             import torch
 
@@ -214,6 +220,8 @@ class Reader:
             max_answer_tokens=max_tokens,
             max_answers=self.cfg.max_answers_per_list if concept.is_list else 1,
             null_threshold=self.null_threshold(concept),
+            whole_words=self.cfg.whole_word_spans,
+            need_digit=concept.kind.value in self.cfg.digit_kinds,
         )
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:

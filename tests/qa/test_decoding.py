@@ -206,3 +206,78 @@ def test_window_without_context_tokens_gives_no_candidates() -> None:
         [WindowLogits(np.zeros(6), np.zeros(6), offsets)], TEXT, DecodeParams(null_threshold=-100)
     )
     assert decoded.spans == ()
+
+
+def subword_window(text: str, pieces: Sequence[Tuple[int, int]], best: Tuple[int, int], runner_up: Tuple[int, int]):
+    """A window over hand-cut pieces of ``text``; ``best`` and ``runner_up`` are (first, last) piece indices."""
+    offsets = [None] + list(pieces) + [None]
+    start, end = np.full(len(offsets), LOW), np.full(len(offsets), LOW)
+    start[0], end[0] = 0.0, 0.0
+    start[1 + best[0]], end[1 + best[1]] = 5.0, 5.0
+    start[1 + runner_up[0]], end[1 + runner_up[1]] = 3.0, 3.0
+    return WindowLogits(start, end, offsets)
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces", "best", "runner_up", "whole_words", "expected"),
+    [
+        # SentencePiece cut "поява" into "по" + "ява": a span starting at "ява" is never an answer
+        ("поява 140/80", [(0, 2), (2, 5), (6, 9), (9, 10), (10, 12)], (1, 1), (2, 4), True, "140/80"),
+        ("поява 140/80", [(0, 2), (2, 5), (6, 9), (9, 10), (10, 12)], (1, 1), (2, 4), False, "ява"),
+        # ending inside a word ("κατά" cut as "κα" + "τά") is as wrong as starting inside one
+        ("Πίεση κατά", [(0, 5), (6, 8), (8, 10)], (0, 1), (0, 0), True, "Πίεση"),
+        # a digit-letter edge is a word edge: "12" of "12mg" stays
+        ("12mg daily", [(0, 2), (2, 4), (5, 10)], (0, 0), (2, 2), True, "12"),
+    ],
+)
+def test_spans_begin_and_end_at_word_edges(text, pieces, best, runner_up, whole_words, expected) -> None:
+    window = subword_window(text, pieces, best, runner_up)
+    decoded = decode([window], text, DecodeParams(whole_words=whole_words))
+    assert [text[s.start : s.end] for s in decoded.spans] == [expected]
+
+
+def test_numeric_concepts_need_a_digit_in_their_span() -> None:
+    text = "Glucose normal, 5.4 mmol/L"
+    pieces = [(0, 7), (8, 14), (14, 15), (16, 19), (20, 26)]
+    window = subword_window(text, pieces, best=(1, 1), runner_up=(3, 3))
+    one_token = DecodeParams(max_answer_tokens=1)
+    assert [text[s.start : s.end] for s in decode([window], text, one_token).spans] == ["normal"]
+    with_digit = decode([window], text, DecodeParams(max_answer_tokens=1, need_digit=True))
+    assert [text[s.start : s.end] for s in with_digit.spans] == ["5.4"]
+    # the margin is the digit span's own, so thresholds compare like with like
+    assert with_digit.spans[0].margin == pytest.approx(6.0)
+    # no likely span with a digit: no answer rather than a wordy one
+    nothing = subword_window(text, pieces, best=(0, 0), runner_up=(1, 1))
+    assert decode([nothing], text, DecodeParams(need_digit=True)).spans == ()
+    assert decode([nothing], text, DecodeParams()).spans != ()
+
+
+def test_constrained_search_matches_a_brute_force() -> None:
+    """With the word-edge and digit rules, the top span is the best *valid* span of a brute force."""
+    from kgqa.qa.decoding import cuts_a_word
+
+    text = "Systolický tlak 160/95 mmHg, glykémie 7,2 mmol/l a NIHSS 12 bodů při přijetí."
+    # pieces cut inside words on purpose, as SentencePiece does
+    pieces = []
+    for m in re.finditer(r"\w+|[^\w\s]", text):
+        s, e = m.span()
+        cut = s + (e - s) // 2 if e - s > 3 else e
+        pieces += [(s, cut), (cut, e)] if cut < e else [(s, e)]
+    offsets = [None, None] + pieces + [None]
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        start, end = rng.normal(size=len(offsets)), rng.normal(size=len(offsets))
+        params = DecodeParams(max_answer_tokens=5, trim=False, need_digit=True, n_best=5)
+        decoded = decode([WindowLogits(start, end, offsets)], text, params)
+        valid = [
+            (start[i] + end[j], offsets[i][0], offsets[j][1])
+            for i, o in enumerate(offsets)
+            for j, p in enumerate(offsets)
+            if o is not None and p is not None and 0 <= j - i < 5
+            and not cuts_a_word(text, o[0], p[1])
+            and any(ch.isdigit() for ch in text[o[0] : p[1]])
+        ]
+        best = max(valid)
+        top = decoded.candidates[0]
+        assert (top.start, top.end) == best[1:] and top.score == pytest.approx(best[0])
+        assert len(decoded.candidates) == 5

@@ -1,0 +1,93 @@
+"""The calibration a QA run writes into its checkpoint: per-concept thresholds from kgqa's own ids."""
+
+import math
+
+import pytest
+
+from training.metrics import ScoredPrediction
+from training.qa_eval import concept_of, fit_checkpoint_calibration, usable_answer
+from training.squad import AnswerSpan, QaExample
+
+CONTEXT = "BP 140/80 mmHg. NIHSS 12 on admission. Glucose 7.2 mmol/L."
+
+
+def example(qid: str, answer: str | None) -> QaExample:
+    answers = () if answer is None else (AnswerSpan(answer, CONTEXT.index(answer)),)
+    return QaExample(
+        id=qid, question="?", context=CONTEXT, answers=answers, dataset="synth", lang="en",
+        gold_texts=tuple(a.text for a in answers), is_impossible=answer is None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("qid", "concept"),
+    [
+        ("synth-heldout-en-7-00003::nihss_score", "nihss_score"),
+        ("note::with::colons::glucose", "glucose"),
+        ("5733be284776f41900661182", ""),  # a SQuAD id names no concept
+        ("note::", ""),
+    ],
+)
+def test_concept_of_reads_synthetic_question_ids(qid, concept):
+    assert concept_of(qid) == concept
+
+
+@pytest.mark.parametrize(
+    ("gold", "predicted", "usable"),
+    [
+        ("140", "140", True),
+        ("140", "140/80", True),  # the values stage reads the systolic pressure from the pair
+        ("12", "NIHSS 12", True),
+        ("12", "7.2", False),
+        ("7.2", "Glucose 7.2 mmol/L.", True),
+        ("12", "BP 140/80 mmHg. NIHSS 12 on admission. Glucose 7.2 mmol/L.", False),  # a whole paragraph
+        ("atrial fibrillation", "paroxysmal atrial fibrillation", True),
+        ("140", "", False),
+    ],
+)
+def test_usable_answer(gold, predicted, usable):
+    assert usable_answer((gold,), predicted) is usable
+
+
+def test_thresholds_are_fitted_per_concept_named_by_the_ids():
+    examples, preds = [], {}
+
+    def add(qid, answer, predicted, margin):
+        ex = example(qid, answer)
+        examples.append(ex)
+        preds[f"{ex.dataset}/{ex.id}"] = ScoredPrediction(f"{ex.dataset}/{ex.id}", predicted, margin)
+
+    # glucose: right answers have low margins, so its own threshold must sit below 1.0
+    for i in range(25):
+        add(f"n{i}::glucose", "7.2", "7.2", 0.5 + i * 0.01)
+    # nihss_score: unanswerable questions with margins up to 3, right answers above 4
+    for i in range(25):
+        add(f"n{i}::nihss_score", None, "12", 1.0 + i * 0.08)
+        add(f"m{i}::nihss_score", "12", "12", 4.0 + i * 0.01)
+    # too few questions of its own: falls back to the default
+    for i in range(3):
+        add(f"n{i}::age", None, "80", 9.0)
+
+    cal, how = fit_checkpoint_calibration(examples, preds)
+
+    assert set(cal.null_thresholds) == {"glucose", "nihss_score"}
+    assert cal.null_thresholds["glucose"] < 0.5
+    assert 2.92 < cal.null_thresholds["nihss_score"] < 4.0
+    assert cal.default_null_threshold is not None and math.isfinite(cal.default_null_threshold)
+    assert "2 per-concept null thresholds" in how
+
+
+def test_no_unanswerable_questions_means_no_thresholds_at_all():
+    examples = [example(f"n{i}::glucose", "7.2") for i in range(30)]
+    preds = {f"synth/n{i}::glucose": ScoredPrediction(f"synth/n{i}::glucose", "7.2", float(i)) for i in range(30)}
+    cal, how = fit_checkpoint_calibration(examples, preds)
+    assert cal.null_thresholds == {} and cal.default_null_threshold is None
+    assert "not fitted" in how
+
+
+def test_numeric_concepts_are_decoded_digit_only_as_the_reader_does():
+    from training.qa import numeric_concepts
+
+    numeric = numeric_concepts()
+    assert {"nihss_score", "systolic_pressure", "glucose", "age"} <= numeric
+    assert not {"sex", "stroke_type", "onset_timestamp", "thrombolysis"} & numeric
