@@ -60,5 +60,7 @@ class ReaderConfig:
     min_confidence: float = 0.0
     #: answers begin and end at word edges (no span starting or ending inside a run of letters)
     whole_word_spans: bool = True
+    #: answers never cross a line break (false for hard-wrapped text whose values run over lines)
+    single_line_spans: bool = True
     #: value kinds whose answers must hold a digit (their values are read from numbers); [] = no such rule
     digit_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal"])

@@ -49,6 +49,8 @@ class DecodeParams:
     whole_words: bool = True
     #: spans must hold a digit (numeric concepts: a span without one cannot carry their value)
     need_digit: bool = False
+    #: spans must not cross a line break (a value and the next line's label are never one answer)
+    single_line: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,14 @@ def _window_candidates(
         cum = np.concatenate([[0], np.cumsum(has_digit), np.full(max_len - 1, has_digit.sum())])
         digits = sliding_window_view(cum[1:], max_len) - cum[:length, None]
         scores = np.where(digits > 0, scores, -np.inf)
+    if text is not None and params is not None and params.single_line and "\n" in text:
+        # line breaks between a span's first character and its last, from prefix sums over the text
+        breaks = np.concatenate([[0], np.cumsum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)])
+        first = np.fromiter((o[0] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
+        last = np.fromiter((o[1] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
+        last_padded = np.concatenate([last, np.full(max_len - 1, len(text))])
+        crossed = breaks[sliding_window_view(last_padded, max_len)] - breaks[first][:, None]
+        scores = np.where(crossed > 0, -np.inf, scores)
     flat = scores.ravel()
     k = min(n_best, int(np.isfinite(flat).sum()))
     if k == 0:
@@ -142,6 +152,8 @@ def cuts_a_word(text: str, start: int, end: int) -> bool:
 
 def _acceptable(text: str, start: int, end: int, params: DecodeParams) -> bool:
     if params.whole_words and cuts_a_word(text, start, end):
+        return False
+    if params.single_line and "\n" in text[start:end]:
         return False
     return not params.need_digit or any(ch.isdigit() for ch in text[start:end])
 

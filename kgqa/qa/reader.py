@@ -221,6 +221,7 @@ class Reader:
             max_answers=self.cfg.max_answers_per_list if concept.is_list else 1,
             null_threshold=self.null_threshold(concept),
             whole_words=self.cfg.whole_word_spans,
+            single_line=self.cfg.single_line_spans,
             need_digit=concept.kind.value in self.cfg.digit_kinds,
         )
 

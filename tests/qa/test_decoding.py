@@ -256,7 +256,7 @@ def test_constrained_search_matches_a_brute_force() -> None:
     """With the word-edge and digit rules, the top span is the best *valid* span of a brute force."""
     from kgqa.qa.decoding import cuts_a_word
 
-    text = "Systolický tlak 160/95 mmHg, glykémie 7,2 mmol/l a NIHSS 12 bodů při přijetí."
+    text = "Systolický tlak 160/95 mmHg,\nglykémie 7,2 mmol/l\na NIHSS 12 bodů při přijetí."
     # pieces cut inside words on purpose, as SentencePiece does
     pieces = []
     for m in re.finditer(r"\w+|[^\w\s]", text):
@@ -276,8 +276,19 @@ def test_constrained_search_matches_a_brute_force() -> None:
             if o is not None and p is not None and 0 <= j - i < 5
             and not cuts_a_word(text, o[0], p[1])
             and any(ch.isdigit() for ch in text[o[0] : p[1]])
+            and "\n" not in text[o[0] : p[1]]
         ]
         best = max(valid)
         top = decoded.candidates[0]
         assert (top.start, top.end) == best[1:] and top.score == pytest.approx(best[0])
         assert len(decoded.candidates) == 5
+
+
+def test_spans_do_not_cross_line_breaks() -> None:
+    text = "Onset 12:20.\nDoor time 14:23"
+    pieces = [(0, 5), (6, 11), (11, 12), (13, 17), (18, 22), (23, 28)]
+    # the model's favourite runs from the onset time over the line break to the door time
+    window = subword_window(text, pieces, best=(1, 5), runner_up=(5, 5))
+    assert [text[s.start : s.end] for s in decode([window], text, DecodeParams()).spans] == ["14:23"]
+    across = decode([window], text, DecodeParams(single_line=False))
+    assert [text[s.start : s.end] for s in across.spans] == ["12:20.\nDoor time 14:23"]
