@@ -96,6 +96,8 @@ class VocabTerm:
     #: the SCDM/SNOMED IRI this term stands for (skos:exactMatch), if any
     match: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: keys of broader terms of the same scheme (skos:broader): clopidogrel -> any_antiplatelet
+    broader: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,16 @@ class Scheme:
             if t.key == key:
                 return t
         raise KeyError(key)
+
+    def narrower(self, key: str) -> tuple[VocabTerm, ...]:
+        """The terms under ``key`` over skos:broader, at any depth (not ``key`` itself)."""
+        below: list[VocabTerm] = []
+        frontier = {key}
+        while frontier:
+            step = [t for t in self.terms if frontier & set(t.broader) and t not in below and t.key != key]
+            below += step
+            frontier = {t.key for t in step}
+        return tuple(below)
 
 
 @dataclass(frozen=True)
@@ -345,7 +357,7 @@ def _parse_vocabulary(doc: Any, prefixes: Mapping[str, str], source: str) -> Voc
             if not _KEY_RE.match(key):
                 raise CatalogueError(f"{twhere}: the term key must match {_KEY_RE.pattern}")
             tdoc = _mapping(tdoc, twhere)
-            bad = set(tdoc) - {"match", "labels", "extra"}
+            bad = set(tdoc) - {"match", "labels", "extra", "broader"}
             if bad:
                 raise CatalogueError(f"{twhere}: unknown field(s) {sorted(bad)}")
             labels = _lang_mapping(tdoc.get("labels", {}), f"{twhere}: field 'labels'")
@@ -360,10 +372,18 @@ def _parse_vocabulary(doc: Any, prefixes: Mapping[str, str], source: str) -> Voc
                     labels=MappingProxyType({k: tuple(v) for k, v in labels.items()}),
                     match=_expand(str(match), prefixes, f"{twhere}: field 'match'") if match else None,
                     extra=MappingProxyType(_expand_deep(tdoc.get("extra") or {}, prefixes)),
+                    broader=_keys(tdoc.get("broader"), f"{twhere}: field 'broader'"),
                 )
             )
         if not terms:
             raise CatalogueError(f"{swhere}: field 'concepts' is empty")
+        keys = {t.key for t in terms}
+        for t in terms:
+            wrong = [b for b in t.broader if b not in keys or b == t.key]
+            if wrong:
+                raise CatalogueError(
+                    f"{swhere}: term {t.key!r}: field 'broader' names {wrong}, not other terms of this scheme"
+                )
         schemes.append(
             Scheme(id=str(sid), iri=f"{namespace}{sid}", labels=MappingProxyType(slabels), terms=tuple(terms))
         )
@@ -380,6 +400,39 @@ def _parse_vocabulary(doc: Any, prefixes: Mapping[str, str], source: str) -> Voc
             )
         )
     return Vocabulary(namespace=namespace, schemes=tuple(schemes), classes=tuple(classes))
+
+
+def _keys(value: Any, where: str) -> tuple[str, ...]:
+    """A term key or a list of them (YAML lets a single one stand alone)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(k, str) and _KEY_RE.match(k) for k in items):
+        raise CatalogueError(f"{where}: expected a term key or a list of them, got {value!r}")
+    return tuple(items)
+
+
+def _term_names(ref: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Folded names of term ``ref`` (with the terms under it) and of its scheme's other terms.
+
+    A span for "was clopidogrel prescribed?" that names only apixaban answers another question; the
+    values stage rejects it. Terms under the concept's own (clopidogrel under any_antiplatelet) count
+    as its own names, and a name both sides share (a brand of two agents) is nobody's rival.
+    """
+    from kgqa.linking.normalise import fold  # lazy: the linking package is heavier than the catalogue
+
+    scheme_id, _, key = ref.partition("/")
+    scheme = vocabulary.scheme(scheme_id)
+    own_terms = (scheme.term(key), *scheme.narrower(key))
+    own = {fold(label) for t in own_terms for labels in t.labels.values() for label in labels} - {""}
+    rivals = {
+        fold(label)
+        for t in scheme.terms
+        if t not in own_terms
+        for labels in t.labels.values()
+        for label in labels
+    } - own - {""}
+    return tuple(sorted(own)), tuple(sorted(rivals))
 
 
 def _parse_concept(
@@ -449,8 +502,10 @@ def _parse_concept(
     members, scope = _members(entry, kind, vocabulary, where, fail)
     term = entry.get("term")
     extra = _expand_deep(_mapping(entry.get("extra") or {}, f"{where}: field 'extra'"), prefixes)
+    term_names: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     if term:
         extra["term"] = _term_iri(str(term), vocabulary, fail)
+        term_names = _term_names(str(term), vocabulary)
     if entry.get("scope"):
         scope = tuple(str(s) for s in entry["scope"])
     mat = entry.get("max_answer_tokens", 30)
@@ -480,6 +535,8 @@ def _parse_concept(
             null_threshold=None if nt is None else float(nt),
             description=str(entry.get("description", "")),
             extra=extra,
+            term_names=term_names[0],
+            rival_term_names=term_names[1],
         )
     except RecordError as exc:
         raise CatalogueError(f"{where}: {exc}") from exc
@@ -622,8 +679,13 @@ def vocabulary_graph(catalogue: Catalogue):  # -> rdflib.Graph
             t = URIRef(term.iri)
             g.add((t, RDF.type, SKOS.Concept))
             g.add((t, SKOS.inScheme, s))
-            g.add((t, SKOS.topConceptOf, s))
-            g.add((s, SKOS.hasTopConcept, t))
+            if term.broader:
+                for b in term.broader:
+                    g.add((t, SKOS.broader, URIRef(scheme.term(b).iri)))
+                    g.add((URIRef(scheme.term(b).iri), SKOS.narrower, t))
+            else:
+                g.add((t, SKOS.topConceptOf, s))
+                g.add((s, SKOS.hasTopConcept, t))
             g.add((t, SKOS.notation, Literal(term.key)))
             for lang, labels in term.labels.items():
                 g.add((t, SKOS.prefLabel, Literal(labels[0], lang=lang)))

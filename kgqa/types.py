@@ -150,6 +150,11 @@ class Concept:
     null_threshold: float | None = None
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: for a concept about one vocabulary term (``term: drug/apixaban``): the folded names
+    #: (kgqa.linking.normalise.fold, every language) of that term and the terms under it ...
+    term_names: tuple[str, ...] = ()
+    #: ... and of the other terms of its scheme: an answer naming only these is about something else
+    rival_term_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -165,6 +170,8 @@ class Concept:
         object.__setattr__(self, "members", tuple(self.members))
         object.__setattr__(self, "scope", tuple(self.scope))
         object.__setattr__(self, "extra", _frozen_mapping(self.extra))
+        object.__setattr__(self, "term_names", tuple(self.term_names))
+        object.__setattr__(self, "rival_term_names", tuple(self.rival_term_names))
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise RecordError(f"concept {self.id!r}: minimum {self.minimum} > maximum {self.maximum}")
         if self.max_answer_tokens < 1:

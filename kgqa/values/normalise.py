@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 
+from kgqa.linking.normalise import fold
 from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
 from kgqa.values import assertion as assertion_mod
 from kgqa.values import dates, enums, measures
@@ -316,6 +317,28 @@ def check_range(value: Value, concept: Concept) -> Value:
     return value
 
 
+def check_term(value: Value, text: str, concept: Concept) -> Value:
+    """REJECTED when the span names only other terms of the concept's scheme.
+
+    "Was clopidogrel prescribed?" answered with "apixaban 5 mg" is an answer to another question:
+    read as a boolean it would state that clopidogrel was prescribed. A span naming the concept's own
+    term (or one under it), or naming no term at all ("prescribed", "yes"), passes.
+    """
+    if not value.ok or not concept.rival_term_names:
+        return value
+    key = f" {fold(text)} "
+    if any(f" {name} " in key for name in concept.term_names):
+        return value
+    rival = next((name for name in concept.rival_term_names if f" {name} " in key), None)
+    if rival is None:
+        return value
+    return replace(
+        value,
+        status=ValueStatus.REJECTED,
+        reason=f"{concept.id}: the answer names {rival!r}, another term than the concept's <{concept.extra.get('term', '')}>",
+    )
+
+
 def _assertion(answer: Answer, concept: Concept, note: Note) -> Assertion:
     if note.text[answer.start : answer.end] == answer.text:
         status, _ = assertion_mod.detect(note.text, answer.start, answer.end, note.lang)
@@ -339,7 +362,7 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
             if value.value is False:
                 status = Assertion.NEGATED
         value = replace(value, assertion=status)
-        return check_range(value, concept)
+        return check_term(check_range(value, concept), answer.text, concept)
     except Exception as exc:  # a batch must survive any one odd span; the reason says what broke
         log.warning(
             "value of %s in note %s could not be normalised: %s",

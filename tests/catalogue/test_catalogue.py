@@ -244,3 +244,48 @@ def test_every_concept_has_a_display_label(catalogue):
     labels = [c.extra.get("label") for c in catalogue]
     assert all(isinstance(label, str) and label for label in labels)
     assert len(set(labels)) == len(labels)  # a report table must tell concepts apart
+
+
+def test_drug_terms_have_broader_classes_in_the_vocabulary(catalogue):
+    from rdflib import URIRef
+    from rdflib.namespace import SKOS
+
+    drugs = catalogue.vocabulary.scheme("drug")
+    assert drugs.term("clopidogrel").broader == ("any_antiplatelet",)
+    assert {t.key for t in drugs.narrower("any_anticoagulant")} >= {"apixaban", "warfarin", "other_anticoagulant"}
+    assert drugs.narrower("apixaban") == ()
+    g = vocabulary_graph(catalogue)
+    clopidogrel, antiplatelet = URIRef(drugs.term("clopidogrel").iri), URIRef(drugs.term("any_antiplatelet").iri)
+    assert (clopidogrel, SKOS.broader, antiplatelet) in g
+    assert (antiplatelet, SKOS.narrower, clopidogrel) in g
+    # a narrower term is no top concept of its scheme
+    assert (clopidogrel, SKOS.topConceptOf, URIRef(drugs.iri)) not in g
+
+
+def test_narrower_follows_broader_at_any_depth(raw_doc):
+    doc = copy.deepcopy(raw_doc)
+    terms = doc["vocabulary"]["schemes"]["drug"]["concepts"]
+    terms["other_anticoagulant"]["broader"] = "any_anticoagulant"
+    terms["heparin"]["broader"] = ["other_anticoagulant"]
+    scheme = parse_catalogue(doc).vocabulary.scheme("drug")
+    assert "heparin" in {t.key for t in scheme.narrower("any_anticoagulant")}
+    assert [t.key for t in scheme.narrower("other_anticoagulant")] == ["heparin"]
+
+
+@pytest.mark.parametrize("broader", ["no_such_drug", "apixaban", ["asa", 3]])
+def test_broader_must_name_other_terms_of_the_scheme(raw_doc, broader):
+    doc = copy.deepcopy(raw_doc)
+    doc["vocabulary"]["schemes"]["drug"]["concepts"]["apixaban"]["broader"] = broader
+    with pytest.raises(CatalogueError, match=r"scheme 'drug'.*(term 'apixaban'|broader)"):
+        parse_catalogue(doc)
+
+
+def test_concepts_about_one_term_know_its_names_and_its_rivals(catalogue):
+    clopidogrel = catalogue.get("discharge_clopidogrel")
+    assert {"clopidogrel", "plavix", "клопидогрел"} <= set(clopidogrel.term_names)
+    assert {"apixaban", "aspirin", "antiplatelet"} <= set(clopidogrel.rival_term_names)
+    antiplatelet = catalogue.get("discharge_any_antiplatelet")
+    # the agents under "any antiplatelet" are its own names, not rivals
+    assert {"clopidogrel", "aspirin"} <= set(antiplatelet.term_names)
+    assert "clopidogrel" not in antiplatelet.rival_term_names and "apixaban" in antiplatelet.rival_term_names
+    assert catalogue.get("nihss_score").rival_term_names == ()
