@@ -122,8 +122,19 @@ def _with_range(text: str, n: Number, nums: list[Number]) -> Measure:
     return Measure(n.value, n.start, n.end, approximate=approx)
 
 
-def read_blood_pressure(text: str, lang: str, part: str) -> Measure | str:
-    """The systolic or diastolic half of "180/95"; a lone number counts only as systolic."""
+#: a span that is one half of a pair written in the note: "180" of "180/95" ends before "/95" ...
+_PAIR_AFTER = re.compile(r"^\s*/\s*\d{2,3}(?![\d.,]\d)")
+#: ... and "95" starts after "180/"
+_PAIR_BEFORE = re.compile(r"(?<![\d.,])\d{2,3}\s*/\s*$")
+
+
+def read_blood_pressure(text: str, lang: str, part: str, before: str = "", after: str = "") -> Measure | str:
+    """The systolic or diastolic half of "180/95" in the span; else its one number.
+
+    ``before``/``after`` are the note's characters around the span: a lone number that is the
+    other half of a pair in the note ("180" of "180/95" asked as the diastolic) is refused; a lone
+    number anywhere else ("diastolic 72 mmHg") is what the question asked for.
+    """
     m = _BP_RE.search(text)
     if m:
         group = 1 if part == "systolic" else 2
@@ -133,9 +144,11 @@ def read_blood_pressure(text: str, lang: str, part: str) -> Measure | str:
     nums = _free_numbers(text, lang)
     if not nums:
         return "no number in the span"
-    if part == "diastolic":
-        return "only one pressure value: not read as diastolic"
-    n = nums[0]
+    n = nums[0] if part == "systolic" else nums[-1]
+    if part == "diastolic" and n is nums[0] and _PAIR_AFTER.match(text[n.end :] + after):
+        return "the number is the systolic half of a pair (x/y): not read as diastolic"
+    if part == "systolic" and n is nums[-1] and _PAIR_BEFORE.search(before + text[: n.start]):
+        return "the number is the diastolic half of a pair (x/y): not read as systolic"
     return Measure(
         n.value,
         n.start,

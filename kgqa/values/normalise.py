@@ -83,7 +83,14 @@ def _numeric(ctx: _Ctx) -> Value:
     c = ctx.concept
     extra = c.extra
     if extra.get("blood_pressure"):
-        meas = measures.read_blood_pressure(ctx.text, ctx.lang, str(extra["blood_pressure"]))
+        end = ctx.offset + len(ctx.text)
+        meas = measures.read_blood_pressure(
+            ctx.text,
+            ctx.lang,
+            str(extra["blood_pressure"]),
+            before=ctx.note.text[max(0, ctx.offset - 8) : ctx.offset],
+            after=ctx.note.text[end : end + 8],
+        )
     elif extra.get("score_scale") or (c.unit is None and c.kind is ValueKind.INTEGER):
         meas = measures.read_score(ctx.text, ctx.lang, extra.get("score_scale"), c.maximum)
     elif c.kind is ValueKind.DURATION:
