@@ -10,17 +10,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import rdflib
 
-from kgqa.types import Answer, Concept, Fact, Link, Note, NoteError, RunInfo, Value, ValueKind
+from kgqa.types import Answer, Concept, Fact, Link, Note, NoteError, RunInfo, Value, ValueKind, ValueStatus
 
 log = logging.getLogger(__name__)
 
 #: value kinds whose spans are linked to ontology terms
 LINKED_KINDS = frozenset({ValueKind.ENUM, ValueKind.DRUG, ValueKind.TEXT})
+
+
+def resolve_enum(value: Value, links: Sequence[Link], concept: Concept) -> Value:
+    """An enumeration value must end as one of its members: by label (values) or by the best link.
+
+    The values stage keeps a span that matches no member label as text for the linker; when the
+    linker's best link is no member either ("ZRM" for the patient's sex), the span names none of the
+    allowed values and the fact is UNPARSED with the reason, not a free-text value nobody can query.
+    """
+    if concept.kind is not ValueKind.ENUM or not concept.members or not value.ok or value.member_iri:
+        return value
+    member_iris = {iri for m in concept.members for iri in (m.iri, m.target_iri) if iri}
+    if links and links[0].iri in member_iris:
+        return value
+    if isinstance(value.value, str) and any(m.id == value.value for m in concept.members):
+        return value
+    return replace(
+        value,
+        status=ValueStatus.UNPARSED,
+        reason=f"{concept.id}: {value.value!r} is none of its members ({', '.join(m.id for m in concept.members)})",
+    )
 
 
 class ReaderLike(Protocol):
@@ -79,6 +100,7 @@ class Pipeline:
             links: tuple[Link, ...] = ()
             if self.linker is not None and concept.kind in LINKED_KINDS and value.member_iri is None:
                 links = self.linker.link(answer.text, concept, note.lang)
+                value = resolve_enum(value, links, concept)
             facts.append(Fact(note_id=note.id, concept_id=concept.id, value=value, answer=answer, links=links))
         if self.derive is not None:
             facts.extend(self.derive(facts, self.catalogue, note))

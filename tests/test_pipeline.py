@@ -109,3 +109,25 @@ def test_answer_not_slicing_its_note_is_rejected():
 
     result = _pipeline(ShiftedReader()).process([_note(1, "Xarelto NIHSS 8")], RUN)
     assert not result.results and result.errors[0].stage == "values"
+
+
+def test_an_enum_value_must_end_as_one_of_its_members():
+    from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
+    from kgqa.pipeline import resolve_enum
+    from kgqa.types import Link, Value, ValueKind, ValueStatus
+
+    sex = load_catalogue(DEFAULT_CATALOGUE).get("sex")
+    female = next(m for m in sex.members if m.id == "female")
+    text = Value(kind=ValueKind.ENUM, value="ZRM")
+    # no link, or a link to something that is no member: the span names none of the allowed values
+    unresolved = resolve_enum(text, (), sex)
+    assert unresolved.status is ValueStatus.UNPARSED and "'ZRM' is none of its members" in unresolved.reason
+    other = Link(iri="https://example.org/ZRM", label="ZRM", score=0.9)
+    assert resolve_enum(text, (other,), sex).status is ValueStatus.UNPARSED
+    # the best link is a member: the linker resolved it
+    linked = resolve_enum(Value(kind=ValueKind.ENUM, value="pacjentka"), (Link(iri=female.iri, label="female", score=0.8),), sex)
+    assert linked.ok
+    # matched by label in the values stage, or a member id: nothing to resolve
+    by_label = Value(kind=ValueKind.ENUM, value="female", member_iri=female.iri)
+    assert resolve_enum(by_label, (), sex) is by_label
+    assert resolve_enum(Value(kind=ValueKind.ENUM, value="female"), (), sex).ok

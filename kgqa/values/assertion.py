@@ -9,7 +9,11 @@ note's language (plus English, which notes mix in), in two windows:
 * after the span, up to the next comma, terminator or sentence end and at most :data:`POST_WORDS`
   words (many languages negate after the noun: "Trombolýza nebyla podána", "tromboliza nie była").
 
-Statuses other than negation do not reach back across a comma.
+Statuses other than negation do not reach back across a comma. Two checklist habits are honoured:
+a colon right after the span opens its answer ("Diabetes: no"), and a cue standing alone after a
+colon ("Diabetes: no, hypertension: yes") answers the item before it, not the next one. Negation
+cues that follow their noun (:data:`POST_ONLY_NEGATION`: "excluded", "wykluczone", "descartada")
+never negate a span written after them.
 Pseudo-cues ("no change", "bez změny", "sin cambios") are removed first; a longer cue wins over a
 cue inside it ("no se descarta" is *possible*, not negated). Precedence when several statuses
 are cued: family > negated > hypothetical > possible > historical.
@@ -71,6 +75,7 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "отхвърлен",
         "изключен",
         "изключена",
+        "изключено",
         "не е проведена",
         "не е приложена",
         "отрицателен",
@@ -106,6 +111,9 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "nepřítomna",
         "vyloučen",
         "vyloučena",
+        "vyloučeno",
+        "vyloučeny",
+        "neguje",
         "žádné",
         "žádná",
         "žádný",
@@ -159,6 +167,10 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "ani",
         "zaprzecza",
         "wykluczono",
+        "wykluczone",
+        "wykluczona",
+        "wykluczony",
+        "neguje",
         "nie stwierdzono",
         "negatywny",
         "ujemny",
@@ -375,6 +387,18 @@ TERMINATORS: Mapping[str, tuple[str, ...]] = {
     "ro": ("dar", "însă", "totuși", "deși", "cu excepția"),
 }
 
+#: Negation cues written *after* what they negate ("hyperlipidaemia excluded, diabetes"): they
+#: never negate a span that follows them (lower case, all languages).
+POST_ONLY_NEGATION = frozenset({
+    "excluded", "ruled out", "absent", "not given", "not performed", "not done", "withheld",
+    "изключен", "изключена", "изключено",
+    "vyloučen", "vyloučena", "vyloučeno", "vyloučeny", "nepodána", "nepodán", "neprovedena",
+    "αποκλείστηκε",
+    "descartada", "descartado", "no realizado",
+    "wykluczone", "wykluczona", "wykluczony", "wykluczono",
+    "exclus", "exclusă", "absentă", "neefectuată", "neefectuat",
+})
+
 _PRECEDENCE = (
     (Assertion.FAMILY, FAMILY),
     (Assertion.NEGATED, NEGATION),
@@ -470,7 +494,12 @@ def _clip_pre(text: str, s: int, start: int, langs: tuple[str, ...]) -> int:
 def _clip_post(text: str, end: int, e: int, langs: tuple[str, ...]) -> int:
     """End of the post-window: the next comma/terminator, at most POST_WORDS words after ``end``."""
     m = re.search(r"[,:(]", text[end:e])
-    if m:
+    if m and m.group() == ":" and not text[end : end + m.start()].strip():
+        # "Diabetes: no", "FA: ne" — a checklist's colon right after the span opens its answer
+        m = re.search(r"[,:(]", text[end + m.end() : e])
+        if m:
+            e = end + (text[end:e].index(":") + 1) + m.start()
+    elif m:
         e = end + m.start()
     low = text[end:e].lower()
     for lang in langs:
@@ -494,7 +523,14 @@ def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue |
     pre = [
         c
         for c in _cues_in(text[pre_start:end], pre_start, langs)
-        if c.status is Assertion.NEGATED or c.end > start or not re.search(r"[,:]", text[c.end : start])
+        if (c.status is Assertion.NEGATED or c.end > start or not re.search(r"[,:]", text[c.end : start]))
+        and not (c.end <= start and c.status is Assertion.NEGATED and c.text.lower() in POST_ONLY_NEGATION)
+        # "Diabetes: no, hypertension: yes" — a cue standing alone after a colon answers the item before it
+        and not (
+            c.end <= start
+            and text[pre_start : c.start].rstrip().endswith(":")
+            and re.match(r"\s*[,;]", text[c.end : start])
+        )
     ]
     cues = pre + [c for c in _cues_in(text[start:post_end], start, langs) if c.start >= end]
     for status, _ in _PRECEDENCE:

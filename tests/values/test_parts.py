@@ -298,3 +298,26 @@ def test_numbers_written_in_a_languages_convention_read_back(cents, lang, groupe
     whole_text = f"{whole:,}".replace(",", group_mark) if grouped else str(whole)
     text = f"{whole_text}{decimal_mark}{frac:02d}"
     assert numbers.parse_number(text, lang) == pytest.approx(cents / 100)
+
+
+@pytest.mark.parametrize(
+    "text, span, lang, status",
+    [
+        # checklist answers after a colon: "X: no" negates X, and only X
+        ("Diabetes: no, hypertension: yes.", "Diabetes", "en", Assertion.NEGATED),
+        ("Diabetes: no, hypertension: yes.", "hypertension", "en", Assertion.PRESENT),
+        ("Παράγοντες κινδύνου: αρτηριακή υπέρταση: όχι.", "αρτηριακή υπέρταση", "el", Assertion.NEGATED),
+        ("Fibrilace síní: ne.", "Fibrilace síní", "cs", Assertion.NEGATED),
+        # a list negated up front still reaches across its commas
+        ("Risk factors: no diabetes, hypertension.", "hypertension", "en", Assertion.NEGATED),
+        # post-posed participles and "denies" in Czech and Polish
+        ("Czynniki ryzyka: nadciśnienie tętnicze wykluczone.", "nadciśnienie tętnicze", "pl", Assertion.NEGATED),
+        ("Zaburzenia lipidowe wykluczone, cukrzyca typu 2.", "cukrzyca typu 2", "pl", Assertion.PRESENT),
+        ("Czynniki ryzyka: neguje: nadciśnienie tętnicze.", "nadciśnienie tętnicze", "pl", Assertion.NEGATED),
+        ("Rizikové faktory: neguje arteriální hypertenzi.", "arteriální hypertenzi", "cs", Assertion.NEGATED),
+        ("Diabetes mellitus vyloučeno.", "Diabetes mellitus", "cs", Assertion.NEGATED),
+    ],
+)
+def test_checklist_and_post_posed_negation(text, span, lang, status):
+    start = text.index(span)
+    assert assertion.detect(text, start, start + len(span), lang)[0] is status
