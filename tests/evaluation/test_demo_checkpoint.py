@@ -14,13 +14,15 @@ pytestmark = pytest.mark.skipif(
 
 #: (language, held-out note index, concept): answers the shipped model gets right (confidence >= 0.75) on notes
 #: whose phrasings it never saw in training (held-out template split, seed 2 — the evaluation notes of
-#: docs/demo-model.md), one per script family
+#: docs/demo-model.md), one per language
 KNOWN = [
-    ("en", 0, "cholesterol"),
-    ("es", 0, "discharge_antihypertensives"),
+    ("en", 0, "stroke_type"),
+    ("es", 0, "discharge_destination"),
     ("el", 0, "glucose"),
-    ("bg", 0, "glucose"),
-    ("ro", 0, "prestroke_mrs"),
+    ("bg", 0, "diastolic_pressure"),
+    ("ro", 0, "stroke_type"),
+    ("cs", 0, "discharge_clopidogrel"),
+    ("pl", 0, "thrombolysis"),
 ]
 
 
