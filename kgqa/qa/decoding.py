@@ -14,6 +14,7 @@ every start ``i`` and length ``d`` is one broadcast add, so the top-n spans of a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def _window_candidates(
         scores = np.where(digits > 0, scores, -np.inf)
     if text is not None and params is not None and params.single_line and "\n" in text:
         # line breaks between a span's first character and its last, from prefix sums over the text
-        breaks = np.concatenate([[0], np.cumsum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)])
+        breaks = _line_breaks_before(text)
         first = np.fromiter((o[0] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
         last = np.fromiter((o[1] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
         last_padded = np.concatenate([last, np.full(max_len - 1, len(text))])
@@ -134,6 +135,12 @@ def _window_candidates(
         first, last = offsets[i], offsets[i + d]
         out.append((first[0], last[1], float(flat[idx])))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _line_breaks_before(text: str) -> np.ndarray:
+    """``out[c]`` = line breaks in ``text[:c]``; cached: every window of every question of a note asks."""
+    return np.concatenate([[0], np.cumsum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)])
 
 
 def _inside_word(text: str, pos: int) -> bool:
