@@ -51,6 +51,7 @@ import torch
 from kgqa.qa import Reader
 from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig
 from kgqa.qa.tiny import SEED_TEXTS
+from kgqa.qa.decoding import DecodeParams, acceptable_span
 from kgqa.qa.trimming import trim_span
 from kgqa.qa.windowing import collapse_lone_spaces, encode_windows, lone_space_id
 from kgqa.tokenizer import train_unigram_tokenizer
@@ -177,6 +178,10 @@ def build_checkpoint(path: Path, size: str, notes: Sequence[Note]) -> Path:
 # ----------------------------------------------------------------------------- baseline (a)
 
 
+#: the reader's default span rules (kgqa.qa.decoding), applied by baseline (a) too
+SPAN_RULES = DecodeParams()
+
+
 class GuideBaseline:
     """AutoModelForQuestionAnswering per (question, note), fp32, as the transformers QA guide does it."""
 
@@ -208,7 +213,8 @@ class GuideBaseline:
                 for j in range(i, min(i + MAX_ANSWER_TOKENS, len(offsets))) if first is not None else ():
                     if offsets[j] is not None and s[i] + e[j] > best[0]:
                         span = trim_span(text, first[0], offsets[j][1])
-                        if span is not None:
+                        # the reader's span rules (word edges, one line) on both sides: like for like
+                        if span is not None and acceptable_span(text, span[0], span[1], SPAN_RULES):
                             best = (float(s[i] + e[j]), span)
         return best[1]
 

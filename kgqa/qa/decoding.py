@@ -157,7 +157,8 @@ def cuts_a_word(text: str, start: int, end: int) -> bool:
     return _inside_word(text, start) or _inside_word(text, end)
 
 
-def _acceptable(text: str, start: int, end: int, params: DecodeParams) -> bool:
+def acceptable_span(text: str, start: int, end: int, params: DecodeParams) -> bool:
+    """Whether a (trimmed) span passes the word-edge, line-break and digit rules of ``params``."""
     if params.whole_words and cuts_a_word(text, start, end):
         return False
     if params.single_line and "\n" in text[start:end]:
@@ -182,7 +183,7 @@ def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> 
                 span = trim_span(text, start, end)
             elif start >= end:
                 span = None
-            if span is None or not _acceptable(text, span[0], span[1], params):
+            if span is None or not acceptable_span(text, span[0], span[1], params):
                 continue
             # the same characters reached from several windows or token pairs: keep the best score
             if score > best.get(span, -math.inf):
