@@ -50,8 +50,8 @@ import torch
 
 from kgqa.qa import Reader
 from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig
-from kgqa.qa.tiny import SEED_TEXTS
 from kgqa.qa.decoding import DecodeParams, acceptable_span
+from kgqa.qa.tiny import SEED_TEXTS
 from kgqa.qa.trimming import trim_span
 from kgqa.qa.windowing import collapse_lone_spaces, encode_windows, lone_space_id
 from kgqa.tokenizer import train_unigram_tokenizer
