@@ -91,3 +91,28 @@ def test_numeric_concepts_are_decoded_digit_only_as_the_reader_does():
     numeric = numeric_concepts()
     assert {"nihss_score", "systolic_pressure", "glucose", "age"} <= numeric
     assert not {"sex", "stroke_type", "onset_timestamp", "thrombolysis"} & numeric
+
+
+def test_decode_examples_reads_numeric_concepts_digit_only():
+    import numpy as np
+
+    from kgqa.qa.windowing import Window
+    from training.qa_eval import decode_examples
+
+    context = "NIHSS normal, score 4 points."
+    pieces = [(0, 5), (6, 12), (12, 13), (14, 19), (20, 21), (22, 28), (28, 29)]
+    offsets = (None, *pieces, None)
+    window = Window(pair_index=0, input_ids=tuple(range(len(offsets))), offsets=offsets)
+    start, end = np.full((1, len(offsets)), -10.0), np.full((1, len(offsets)), -10.0)
+    start[0, 0] = end[0, 0] = 0.0
+    start[0, 2] = end[0, 2] = 5.0  # "normal": the model's favourite
+    start[0, 5] = end[0, 5] = 3.0  # "4"
+    ex = QaExample(
+        id="n1::nihss_score", question="?", context=context, answers=(AnswerSpan("4", 20),), dataset="synth",
+        lang="en", gold_texts=("4",),
+    )
+    plain = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1)
+    numeric = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1, digit_concepts={"nihss_score"})
+    assert plain["synth/n1::nihss_score"].text == "normal"
+    assert numeric["synth/n1::nihss_score"].text == "4"
+    assert numeric["synth/n1::nihss_score"].margin == 6.0
