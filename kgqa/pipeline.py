@@ -16,6 +16,7 @@ from typing import Protocol
 import rdflib
 
 from kgqa.types import Answer, Concept, Fact, Link, Note, NoteError, RunInfo, Value, ValueKind, ValueStatus
+from kgqa.values.enums import chosen_member
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,7 @@ def resolve_enum(value: Value, links: Sequence[Link], concept: Concept) -> Value
     """
     if concept.kind is not ValueKind.ENUM or not concept.members or not value.ok or value.member_iri:
         return value
-    member_iris = {iri for m in concept.members for iri in (m.iri, m.target_iri) if iri}
-    if links and links[0].iri in member_iris:
-        return value
-    if isinstance(value.value, str) and any(m.id == value.value for m in concept.members):
+    if chosen_member(concept, value, links) is not None:
         return value
     return replace(
         value,

@@ -123,13 +123,16 @@ def _strip_front_matter(card: str) -> str:
 
 def trained_concepts(squad_path: Path) -> list[str]:
     """Concept ids with at least one answerable question in a kgqa synthetic SQuAD file."""
+    from kgqa.synth.squad import concept_of  # lazy like the script's other kgqa imports
+
     data = json.loads(squad_path.read_text(encoding="utf-8"))
     found = set()
     for article in data["data"]:
         for para in article["paragraphs"]:
             for qa in para["qas"]:
-                if qa.get("answers") and "::" in qa["id"]:
-                    found.add(qa["id"].rsplit("::", 1)[1])
+                concept = concept_of(qa["id"])
+                if qa.get("answers") and concept:
+                    found.add(concept)
     if not found:
         raise SystemExit(f"{squad_path}: no answerable question with a '<note>::<concept>' id")
     return sorted(found)

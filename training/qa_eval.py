@@ -16,6 +16,7 @@ import numpy as np
 from kgqa.qa.calibration import Calibration, CalibrationExample, fit_calibration
 from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
 from kgqa.qa.windowing import Window
+from kgqa.synth.squad import concept_of
 from training.metrics import ScoredPrediction, grouped_metrics, normalize_answer, per_question_scores
 from training.squad import QaExample
 
@@ -78,17 +79,6 @@ def evaluate_predictions(
         "lang": {example_key(ex): ex.lang for ex in examples},
     }
     return EvalResult(grouped_metrics(gold, preds, groups, threshold), dict(preds))
-
-
-#: Separates a note id from a catalogue concept id in the question ids of kgqa's own SQuAD exports
-#: (``kgqa synth``: ``"<note id>::<concept id>"``).
-CONCEPT_ID_SEPARATOR = "::"
-
-
-def concept_of(question_id: str) -> str:
-    """The catalogue concept a question id names (``note::concept``), else ``""`` (plain SQuAD ids)."""
-    _, sep, concept = question_id.rpartition(CONCEPT_ID_SEPARATOR)
-    return concept if sep and concept else ""
 
 
 def usable_answer(gold_texts: Sequence[str], predicted: str) -> bool:

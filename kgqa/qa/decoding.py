@@ -77,9 +77,7 @@ class Decoded:
     candidates: tuple[Span, ...] = ()
 
 
-def _window_candidates(
-    window: WindowLogits, n_best: int, max_answer_tokens: int, text: str | None = None, params: DecodeParams | None = None
-) -> list[tuple[int, int, float]]:
+def _window_candidates(window: WindowLogits, text: str, params: DecodeParams) -> list[tuple[int, int, float]]:
     offsets = window.offsets
     length = min(len(offsets), len(window.start_logits), len(window.end_logits))
     if length == 0:
@@ -90,7 +88,7 @@ def _window_candidates(
     if not in_context.any():
         return []
     can_start, can_end = in_context, in_context
-    if text is not None and params is not None and params.whole_words:
+    if params.whole_words:
         # a token that begins (ends) inside a word cannot begin (end) an answer: masked before the
         # top-n search, so the n best spans are n *valid* ones (decode() re-checks after trimming)
         can_start = in_context & np.fromiter(
@@ -99,14 +97,14 @@ def _window_candidates(
         can_end = in_context & np.fromiter(
             (o is not None and not _inside_word(text, o[1]) for o in offsets[:length]), dtype=bool, count=length
         )
-    max_len = min(max_answer_tokens, length)
+    max_len = min(params.max_answer_tokens, length)
     # scores[i, d] = start[i] + end[i + d]: every span of d + 1 tokens starting at token i, in one
     # broadcast over a strided view (no copy); spans running past the window or outside the
     # context are -inf.
     end_ctx = np.where(can_end, end, -np.inf)
     padded = np.concatenate([end_ctx, np.full(max_len - 1, -np.inf)])
     scores = np.where(can_start[:, None], start[:, None] + sliding_window_view(padded, max_len), -np.inf)
-    if text is not None and params is not None and params.need_digit:
+    if params.need_digit:
         # digits in tokens i..i+d, from prefix sums: a span without one is no candidate
         has_digit = np.fromiter(
             (o is not None and any(ch.isdigit() for ch in text[o[0] : o[1]]) for o in offsets[:length]),
@@ -116,7 +114,7 @@ def _window_candidates(
         cum = np.concatenate([[0], np.cumsum(has_digit), np.full(max_len - 1, has_digit.sum())])
         digits = sliding_window_view(cum[1:], max_len) - cum[:length, None]
         scores = np.where(digits > 0, scores, -np.inf)
-    if text is not None and params is not None and params.single_line and "\n" in text:
+    if params.single_line and "\n" in text:
         # line breaks between a span's first character and its last, from prefix sums over the text
         breaks = _line_breaks_before(text)
         first = np.fromiter((o[0] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
@@ -125,7 +123,7 @@ def _window_candidates(
         crossed = breaks[sliding_window_view(last_padded, max_len)] - breaks[first][:, None]
         scores = np.where(crossed > 0, -np.inf, scores)
     flat = scores.ravel()
-    k = min(n_best, int(np.isfinite(flat).sum()))
+    k = min(params.n_best, int(np.isfinite(flat).sum()))
     if k == 0:
         return []
     top = np.argpartition(-flat, k - 1)[:k]
@@ -177,7 +175,7 @@ def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> 
     null_score = min(float(w.start_logits[0]) + float(w.end_logits[0]) for w in windows)
     best: dict[tuple[int, int], float] = {}
     for window in windows:
-        for start, end, score in _window_candidates(window, params.n_best, params.max_answer_tokens, text, params):
+        for start, end, score in _window_candidates(window, text, params):
             span: tuple[int, int] | None = (start, end)
             if params.trim:
                 span = trim_span(text, start, end)

@@ -29,6 +29,7 @@ from kgqa.rdf.mapping import (
 )
 from kgqa.rdf.vocab import BTL2, SCDM
 from kgqa.types import Assertion, Concept, EnumMember, Fact, Note, ValueKind
+from kgqa.values.enums import chosen_member
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +45,8 @@ class DomainLayer:
         self.prefixes = dict(prefixes)
 
     def member(self, concept: Concept, fact: Fact) -> EnumMember | None:
-        """The enumeration member a fact chose: by member IRI (vocabulary or target), else by id, else by link."""
-        value = fact.value
-        candidates = [value.member_iri] if value.member_iri else []
-        candidates += [link.iri for link in fact.links[:1]]
-        for iri in candidates:
-            for member in concept.members:
-                if iri in (member.iri, member.target_iri):
-                    return member
-        if not value.member_iri and isinstance(value.value, str):
-            for member in concept.members:
-                if member.id == value.value:
-                    return member
-        return None
+        """The enumeration member a fact chose (``kgqa.values.enums.chosen_member``)."""
+        return chosen_member(concept, fact.value, fact.links)
 
     def term(self, fact: Fact, concept: Concept) -> URIRef | None:
         """The ontology term a fact states: its member's RES-Q/SNOMED IRI, else its member IRI or best link.

@@ -39,6 +39,20 @@ MAYBE_MENTIONED: frozenset = frozenset({
 })
 
 
+#: Question ids are ``<note id>::<concept id>``: training reads the concept back (per-concept calibration).
+CONCEPT_ID_SEPARATOR = "::"
+
+
+def question_id(note_id: str, concept_id: str) -> str:
+    return f"{note_id}{CONCEPT_ID_SEPARATOR}{concept_id}"
+
+
+def concept_of(question_id: str) -> str:
+    """The catalogue concept a question id names (``note::concept``), else ``""`` (plain SQuAD ids)."""
+    _, sep, concept = question_id.rpartition(CONCEPT_ID_SEPARATOR)
+    return concept if sep and concept else ""
+
+
 def question_for(concept: Concept, lang: str, fallback_lang: str = "en", variant: int = 0) -> str | None:
     """The catalogue's question in ``lang`` (else ``fallback_lang``), as the reader asks it."""
     questions = concept.questions.get(lang) or concept.questions.get(fallback_lang)
@@ -80,7 +94,7 @@ def squad_records(
             if question is None:
                 continue
             qas.append({
-                "id": f"{note.id}::{concept.id}",
+                "id": question_id(note.id, concept.id),
                 "question": question,
                 "answers": [{"text": a.text, "answer_start": a.start} for a in spans],
                 "is_impossible": not spans,

@@ -496,9 +496,10 @@ def _clip_post(text: str, end: int, e: int, langs: tuple[str, ...]) -> int:
     m = re.search(r"[,:(]", text[end:e])
     if m and m.group() == ":" and not text[end : end + m.start()].strip():
         # "Diabetes: no", "FA: ne" — a checklist's colon right after the span opens its answer
-        m = re.search(r"[,:(]", text[end + m.end() : e])
+        answer = end + m.end()
+        m = re.search(r"[,:(]", text[answer:e])
         if m:
-            e = end + (text[end:e].index(":") + 1) + m.start()
+            e = answer + m.start()
     elif m:
         e = end + m.start()
     low = text[end:e].lower()

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from kgqa.types import LANGUAGES, EnumMember
+from kgqa.types import LANGUAGES, Concept, EnumMember, Link, Value
 
 YES: dict[str, tuple[str, ...]] = {
     "en": ("yes", "y", "positive", "present", "done", "given", "performed", "true"),
@@ -110,4 +110,23 @@ def yes_no(span: str, lang: str) -> bool | None:
             return False
         if f in {fold(w) for w in YES.get(group, ())}:
             return True
+    return None
+
+
+def chosen_member(concept: Concept, value: Value, links: Sequence[Link]) -> EnumMember | None:
+    """The member a fact chose: by member IRI (vocabulary or target), else by best link, else by id.
+
+    One rule for the pipeline (an enum value that resolves to no member is unparsed) and the RDF
+    layer (which writes the member's IRI).
+    """
+    candidates = [value.member_iri] if value.member_iri else []
+    candidates += [link.iri for link in links[:1]]
+    for iri in candidates:
+        for member in concept.members:
+            if iri in (member.iri, member.target_iri):
+                return member
+    if not value.member_iri and isinstance(value.value, str):
+        for member in concept.members:
+            if member.id == value.value:
+                return member
     return None

@@ -4,8 +4,9 @@ import math
 
 import pytest
 
+from kgqa.synth.squad import concept_of
 from training.metrics import ScoredPrediction
-from training.qa_eval import concept_of, fit_checkpoint_calibration, usable_answer
+from training.qa_eval import fit_checkpoint_calibration, usable_answer
 from training.squad import AnswerSpan, QaExample
 
 CONTEXT = "BP 140/80 mmHg. NIHSS 12 on admission. Glucose 7.2 mmol/L."
