@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from kgqa.errors import ConfigError
 from kgqa.qa.calibration import CALIBRATION_FILENAME
 from kgqa.qa.config import ReaderConfig
 from kgqa.qa.windowing import Window, collapse_lone_spaces, lone_space_id
+from kgqa.types import Concept, ValueKind
 from training.config import QaDatasetConfig, QaRunConfig, to_yaml
 from training.model_card import flat_metrics, render_model_card
 from training.modeling import build_model, load_tokenizer
@@ -106,6 +107,13 @@ def numeric_concepts() -> frozenset[str]:
     return frozenset(c.id for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.kind.value in kinds)
 
 
+def member_concepts() -> dict[str, Concept]:
+    """The default catalogue's enumeration concepts, decoded member-naming spans only (``reader.member_spans``)."""
+    if not ReaderConfig().member_spans:
+        return {}
+    return {c.id: c for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.kind is ValueKind.ENUM and c.members}
+
+
 class QaMetrics:
     """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
 
@@ -116,12 +124,14 @@ class QaMetrics:
         n_best: int,
         max_answer_tokens: int,
         digit_concepts: Collection[str] = (),
+        member_concepts: Mapping[str, Concept] | None = None,
     ):
         self.examples = list(examples)
         self.windows = list(windows)
         self.n_best = n_best
         self.max_answer_tokens = max_answer_tokens
         self.digit_concepts = frozenset(digit_concepts)
+        self.member_concepts = dict(member_concepts or {})
         self.last: EvalResult | None = None
 
     def __call__(self, p: EvalPrediction) -> dict[str, float]:
@@ -134,6 +144,7 @@ class QaMetrics:
             n_best=self.n_best,
             max_answer_tokens=self.max_answer_tokens,
             digit_concepts=self.digit_concepts,
+            member_concepts=self.member_concepts,
         )
         self.last = evaluate_predictions(self.examples, preds)
         return flat_metrics(self.last.metrics)
@@ -213,7 +224,8 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
         eval_ds = Dataset.from_dict(columns)
         evaluator = QaMetrics(
-            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts()
+            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(),
+            member_concepts=member_concepts(),
         )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]

@@ -17,6 +17,8 @@ from kgqa.qa.calibration import Calibration, CalibrationExample, fit_calibration
 from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
 from kgqa.qa.windowing import Window
 from kgqa.synth.squad import concept_of
+from kgqa.types import Concept
+from kgqa.values.enums import spans_naming_members
 from training.metrics import ScoredPrediction, grouped_metrics, normalize_answer, per_question_scores
 from training.squad import QaExample
 
@@ -42,13 +44,17 @@ def decode_examples(
     n_best: int,
     max_answer_tokens: int,
     digit_concepts: Collection[str] = (),
+    member_concepts: Mapping[str, Concept] | None = None,
 ) -> dict[str, ScoredPrediction]:
     """The best span of every example (threshold -inf: abstention is decided later, by the margin).
 
     Questions whose id names a concept in ``digit_concepts`` (numeric concepts, see
     ``reader.digit_kinds``) are decoded as the reader decodes them: only spans holding a digit, so
     the margins calibration sees are the margins the reader will compare with the threshold.
+    Likewise for ``member_concepts`` (enumerations, see ``reader.member_spans``): only spans naming
+    one of the concept's members in the context.
     """
+    member_concepts = member_concepts or {}
     params = DecodeParams(n_best=n_best, max_answer_tokens=max_answer_tokens, null_threshold=-math.inf)
     numeric = replace(params, need_digit=True)
     digit_concepts = frozenset(digit_concepts)
@@ -60,7 +66,12 @@ def decode_examples(
         )
     preds = {}
     for i, ex in enumerate(examples):
-        decoded = decode(by_pair.get(i, []), ex.context, numeric if concept_of(ex.id) in digit_concepts else params)
+        concept_id = concept_of(ex.id)
+        concept = member_concepts.get(concept_id) if concept_id else None
+        mentions = spans_naming_members(concept, ex.context, ex.lang) if concept is not None else None
+        decoded = decode(
+            by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions
+        )
         key = example_key(ex)
         if decoded.candidates:
             best = decoded.candidates[0]

@@ -64,3 +64,5 @@ class ReaderConfig:
     single_line_spans: bool = True
     #: value kinds whose answers must hold a digit (their values are read from numbers); [] = no such rule
     digit_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal"])
+    #: enumeration concepts answer only with a span naming one of their members (a label in the note)
+    member_spans: bool = True

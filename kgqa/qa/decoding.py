@@ -18,7 +18,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -54,6 +54,17 @@ class DecodeParams:
     single_line: bool = True
 
 
+class Mention(Protocol):
+    """Characters an answer must contain (``kgqa.values.enums.Mention``: a member label in the note);
+    ``whole``: the answer must be exactly these characters."""
+
+    start: int
+    end: int
+    whole: bool
+
+    def named_by(self, start: int, end: int) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Span:
     """A decoded answer span: character offsets into the context, raw score and the pair's null score."""
@@ -77,7 +88,9 @@ class Decoded:
     candidates: tuple[Span, ...] = ()
 
 
-def _window_candidates(window: WindowLogits, text: str, params: DecodeParams) -> list[tuple[int, int, float]]:
+def _window_candidates(
+    window: WindowLogits, text: str, params: DecodeParams, mentions: Sequence[Mention] | None = None
+) -> list[tuple[int, int, float]]:
     offsets = window.offsets
     length = min(len(offsets), len(window.start_logits), len(window.end_logits))
     if length == 0:
@@ -114,6 +127,8 @@ def _window_candidates(window: WindowLogits, text: str, params: DecodeParams) ->
         cum = np.concatenate([[0], np.cumsum(has_digit), np.full(max_len - 1, has_digit.sum())])
         digits = sliding_window_view(cum[1:], max_len) - cum[:length, None]
         scores = np.where(digits > 0, scores, -np.inf)
+    if mentions is not None:
+        scores = np.where(_naming_spans(offsets[:length], mentions, max_len), scores, -np.inf)
     if params.single_line and "\n" in text:
         # line breaks between a span's first character and its last, from prefix sums over the text
         breaks = _line_breaks_before(text)
@@ -135,6 +150,23 @@ def _window_candidates(window: WindowLogits, text: str, params: DecodeParams) ->
     return out
 
 
+def _naming_spans(offsets: Sequence[Offset], mentions: Sequence[Mention], max_len: int) -> np.ndarray:
+    """``ok[i, d]``: the tokens i..i+d cover a mention — the first starts at or before it and the
+    last ends at or after it (for ``whole`` mentions: exactly on its edges). Mentions are made of
+    word characters, so trimming a span's edges never cuts into one."""
+    length = len(offsets)
+    first = np.fromiter((o[0] if o is not None else np.iinfo(np.int64).max for o in offsets), np.int64, length)
+    last = np.fromiter((o[1] if o is not None else -1 for o in offsets), np.int64, length)
+    last_padded = sliding_window_view(np.concatenate([last, np.full(max_len - 1, -1)]), max_len)
+    ok = np.zeros((length, max_len), dtype=bool)
+    for m in mentions:
+        if m.whole:
+            ok |= ((first == m.start) & (last > first))[:, None] & (last_padded == m.end)
+        else:
+            ok |= (first <= m.start)[:, None] & (last_padded >= m.end)
+    return ok
+
+
 @functools.lru_cache(maxsize=8)
 def _line_breaks_before(text: str) -> np.ndarray:
     """``out[c]`` = line breaks in ``text[:c]``; cached: every window of every question of a note asks."""
@@ -142,15 +174,24 @@ def _line_breaks_before(text: str) -> np.ndarray:
 
 
 def _inside_word(text: str, pos: int) -> bool:
-    """Whether character position ``pos`` lies between two letters."""
-    return 0 < pos < len(text) and text[pos - 1].isalpha() and text[pos].isalpha()
+    """Whether character position ``pos`` lies between two letters or inside a number (between two
+    digits, or at a decimal mark or date dot between digits: "183/6|3", "14|,8", "29.|8.2023")."""
+    if not 0 < pos < len(text):
+        return False
+    before, after = text[pos - 1], text[pos]
+    if before.isalpha() and after.isalpha():
+        return True
+    if before.isdigit():
+        return after.isdigit() or (after in ".," and pos + 1 < len(text) and text[pos + 1].isdigit())
+    return after.isdigit() and before in ".," and pos >= 2 and text[pos - 2].isdigit()
 
 
 def cuts_a_word(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` starts or ends inside a word (a letter on both sides of an edge).
 
     SentencePiece pieces split words anywhere, so a span may begin at "ява" of "поява"; no answer
-    does. Digit/letter edges are word edges here ("12" of "12mg", "72" of "72letý").
+    does. Nor does one cut a number: "183/6" of "183/63" reads a wrong diastolic pressure, "14" of
+    "14,8" a wrong glucose. Digit/letter edges are word edges here ("12" of "12mg", "72" of "72letý").
     """
     return _inside_word(text, start) or _inside_word(text, end)
 
@@ -168,20 +209,31 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def decode(windows: Sequence[WindowLogits], text: str, params: DecodeParams) -> Decoded:
-    """Best answer spans of one (question, context) pair from the raw logits of its windows."""
+def decode(
+    windows: Sequence[WindowLogits], text: str, params: DecodeParams, mentions: Sequence[Mention] | None = None
+) -> Decoded:
+    """Best answer spans of one (question, context) pair from the raw logits of its windows.
+
+    ``mentions``: when given, only spans that contain one of them (``Mention.named_by``) are
+    candidates — an enumeration concept answers with a span naming one of its members; an empty
+    sequence means the context names none, so there is no answer.
+    """
     if not windows:
         return Decoded(null_score=math.inf, spans=())
     null_score = min(float(w.start_logits[0]) + float(w.end_logits[0]) for w in windows)
     best: dict[tuple[int, int], float] = {}
+    if mentions is not None and not mentions:
+        windows = ()
     for window in windows:
-        for start, end, score in _window_candidates(window, text, params):
+        for start, end, score in _window_candidates(window, text, params, mentions):
             span: tuple[int, int] | None = (start, end)
             if params.trim:
                 span = trim_span(text, start, end)
             elif start >= end:
                 span = None
             if span is None or not acceptable_span(text, span[0], span[1], params):
+                continue
+            if mentions is not None and not any(m.named_by(*span) for m in mentions):
                 continue
             # the same characters reached from several windows or token pairs: keep the best score
             if score > best.get(span, -math.inf):

@@ -25,6 +25,7 @@ from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, decode
 from kgqa.qa.questions import check_question_lang, choose_question
 from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
 from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
+from kgqa.values.enums import Mention, spans_naming_members
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,10 @@ class Reader:
             by_pair[window.pair_index].append(
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
-        return [decode(ws, p.note.text, self.decode_params(p.concept)) for p, ws in zip(pairs, by_pair)]
+        return [
+            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p))
+            for p, ws in zip(pairs, by_pair)
+        ]
 
     def infer(self, windows: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw (start, end) logits of every window, unpadded, in input order."""
@@ -224,6 +228,13 @@ class Reader:
             single_line=self.cfg.single_line_spans,
             need_digit=concept.kind.value in self.cfg.digit_kinds,
         )
+
+    def required_mentions(self, pair: Pair) -> tuple[Mention, ...] | None:
+        """For ``reader.member_spans``: where the note names a member of an enumeration concept (an
+        answer must contain one; none = no answer); None = no such rule for this pair."""
+        if not self.cfg.member_spans:
+            return None
+        return spans_naming_members(pair.concept, pair.note.text, pair.note.lang)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []

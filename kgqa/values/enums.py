@@ -17,8 +17,9 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from kgqa.types import LANGUAGES, Concept, EnumMember, Link, Value
+from kgqa.types import LANGUAGES, Concept, EnumMember, Link, Value, ValueKind
 
 YES: dict[str, tuple[str, ...]] = {
     "en": ("yes", "y", "positive", "present", "done", "given", "performed", "true"),
@@ -130,3 +131,111 @@ def chosen_member(concept: Concept, value: Value, links: Sequence[Link]) -> Enum
             if member.id == value.value:
                 return member
     return None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where a member label occurs in a text: ``text[start:end]``.
+
+    ``whole``: the label is one or two characters ("M", "Ж"), which ``label_matches`` accepts only as
+    the whole span, so a span naming it must be exactly this mention.
+    """
+
+    start: int
+    end: int
+    whole: bool = False
+
+    def named_by(self, start: int, end: int) -> bool:
+        """Whether the span ``[start, end)`` names the member through this mention."""
+        if self.whole:
+            return (start, end) == (self.start, self.end)
+        return start <= self.start and self.end <= end
+
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The words of a text: spans, folded forms, and an index from a folded form (or, for words of 5+
+    letters, its first 4 letters — all an inflection-tolerant match can share) to word positions."""
+
+    spans: tuple[tuple[int, int], ...]
+    folded: tuple[str, ...]
+    index: dict[str, tuple[int, ...]]
+
+    def matching(self, token: str) -> list[int]:
+        """Positions of the words ``_token_match(token, word)`` accepts."""
+        exact = list(self.index.get(token, ()))
+        if len(token) < 5:
+            return exact
+        return sorted(set(exact) | {i for i in self.index.get(token[:4] + "\0", ()) if _token_match(token, self.folded[i])})
+
+
+@functools.lru_cache(maxsize=64)
+def _words(text: str) -> _Words:
+    spans, folded = [], []
+    index: dict[str, list[int]] = {}
+    for i, m in enumerate(_WORD.finditer(text)):
+        f = fold(m.group())  # word by word: character positions stay those of ``text``
+        spans.append(m.span())
+        folded.append(f)
+        index.setdefault(f, []).append(i)
+        if len(f) >= 5:
+            index.setdefault(f[:4] + "\0", []).append(i)
+    return _Words(tuple(spans), tuple(folded), {k: tuple(v) for k, v in index.items()})
+
+
+def member_mentions(text: str, members: Sequence[EnumMember], lang: str) -> tuple[Mention, ...]:
+    """Every place ``text`` names one of ``members`` by a label (any language), under ``label_matches``' rules.
+
+    The reader uses it to keep an enumeration concept's answer to spans that name an allowed value
+    (``reader.member_spans``): a span the values stage could not read as a member is no answer. A
+    multi-word label is found as a run of as many consecutive words, in any order, each matching
+    one label token (inflection-tolerant, as in ``label_matches``), allowing one extra word inside
+    ("исхемичен мозъчен инсулт" names "исхемичен инсулт"). Labels of one or two characters count in
+    the note's language and English only: the Spanish "V" (varón) is a Czech sentence's first word.
+    """
+    words = _words(text)
+    found: set[Mention] = set()
+    for member in members:
+        for group, labels in member.labels.items():
+            for label in labels:
+                if len(label) <= 2 and group not in (lang, "en"):
+                    continue
+                found.update(_label_mentions(text, label, words))
+    return tuple(sorted(found, key=lambda m: (m.start, m.end, m.whole)))
+
+
+def _label_mentions(text: str, label: str, words: _Words) -> list[Mention]:
+    if len(label) <= 2:
+        # as written (case and accents): a folded "Ž" would be every Czech/Polish preposition "z"
+        return [Mention(*m.span(), whole=True) for m in _word_regex(label.strip()).finditer(text)] if label.strip() else []
+    if label.isupper() or (any(c.isupper() for c in label[1:]) and " " not in label):
+        return [Mention(*m.span()) for m in _word_regex(label).finditer(text)]
+    tokens = fold(label).split()
+    if not tokens:
+        return []
+    matches = [set(words.matching(t)) for t in tokens]
+    k = len(tokens)
+    if k == 1:
+        return [Mention(*words.spans[i]) for i in sorted(matches[0])]
+    out = []
+    # a run of k (or k + 1) consecutive words, first and last matching, in which every label token
+    # matches some word
+    n = len(words.spans)
+    matched = set().union(*matches)
+    for s in sorted(matched):
+        for length in (k, k + 1):
+            last = s + length - 1
+            if last < n and last in matched and all(any(s <= i <= last for i in hit) for hit in matches):
+                out.append(Mention(words.spans[s][0], words.spans[s + length - 1][1]))
+                break
+    return out
+
+
+def spans_naming_members(concept: Concept, text: str, lang: str) -> tuple[Mention, ...] | None:
+    """The mentions an answer of ``concept`` must contain (an enumeration with labelled members), else None."""
+    if concept.kind is not ValueKind.ENUM or not any(m.labels for m in concept.members):
+        return None
+    return member_mentions(text, concept.members, lang)

@@ -2,17 +2,18 @@
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import pytest
 
-from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
+from kgqa.qa.decoding import DecodeParams, WindowLogits, cuts_a_word, decode
+from kgqa.values.enums import Mention
 
 TEXT = "NIHSS 8 on admission; alteplase and aspirin given (door-to-needle 38 min)."
 #: context tokens: words and single punctuation marks, as (start, end) offsets
-TOKENS: List[Tuple[int, int]] = [m.span() for m in re.finditer(r"\w+|[^\w\s]", TEXT)]
+TOKENS: list[tuple[int, int]] = [m.span() for m in re.finditer(r"\w+|[^\w\s]", TEXT)]
 WORDS = [TEXT[s:e] for s, e in TOKENS]
 QUESTION_TOKENS = 3  # <s> q </s> before the context, as in a real window
 LOW = -10.0
@@ -29,9 +30,9 @@ class Win:
 
     first: int = 0
     last: int = len(TOKENS)
-    cls: Tuple[float, float] = (0.0, 0.0)
-    starts: Dict[int, float] = field(default_factory=dict)
-    ends: Dict[int, float] = field(default_factory=dict)
+    cls: tuple[float, float] = (0.0, 0.0)
+    starts: dict[int, float] = field(default_factory=dict)
+    ends: dict[int, float] = field(default_factory=dict)
 
     def build(self) -> WindowLogits:
         offsets = [None] * QUESTION_TOKENS + TOKENS[self.first : self.last] + [None]
@@ -143,7 +144,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("windows,params,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_decoding_table(windows: Sequence[Win], params: DecodeParams, expected: List[str]) -> None:
+def test_decoding_table(windows: Sequence[Win], params: DecodeParams, expected: list[str]) -> None:
     decoded = decode([w.build() for w in windows], TEXT, params)
     assert [span_text(s.start, s.end) for s in decoded.spans] == expected
     for s in decoded.spans:
@@ -208,7 +209,7 @@ def test_window_without_context_tokens_gives_no_candidates() -> None:
     assert decoded.spans == ()
 
 
-def subword_window(text: str, pieces: Sequence[Tuple[int, int]], best: Tuple[int, int], runner_up: Tuple[int, int]):
+def subword_window(text: str, pieces: Sequence[tuple[int, int]], best: tuple[int, int], runner_up: tuple[int, int]):
     """A window over hand-cut pieces of ``text``; ``best`` and ``runner_up`` are (first, last) piece indices."""
     offsets = [None] + list(pieces) + [None]
     start, end = np.full(len(offsets), LOW), np.full(len(offsets), LOW)
@@ -228,6 +229,13 @@ def subword_window(text: str, pieces: Sequence[Tuple[int, int]], best: Tuple[int
         ("Πίεση κατά", [(0, 5), (6, 8), (8, 10)], (0, 1), (0, 0), True, "Πίεση"),
         # a digit-letter edge is a word edge: "12" of "12mg" stays
         ("12mg daily", [(0, 2), (2, 4), (5, 10)], (0, 0), (2, 2), True, "12"),
+        # nor is a number cut: "183/6" of "183/63", "14" of "14,8", "29.8" of "29.8.2023"
+        ("TK 183/63.", [(0, 2), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10)], (1, 3), (1, 4), True, "183/63"),
+        ("TK 183/63.", [(0, 2), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10)], (1, 3), (1, 4), False, "183/6"),
+        ("Glu 14,8 mmol", [(0, 3), (4, 6), (6, 7), (7, 8), (9, 13)], (1, 1), (1, 3), True, "14,8"),
+        ("do 29.8.2023", [(0, 2), (3, 5), (5, 6), (6, 7), (7, 8), (8, 12)], (1, 3), (1, 5), True, "29.8.2023"),
+        # a slash between numbers is an edge: the diastolic "63" of "183/63" is a whole number
+        ("TK 183/63.", [(0, 2), (3, 6), (6, 7), (7, 9), (9, 10)], (3, 3), (1, 1), True, "63"),
     ],
 )
 def test_spans_begin_and_end_at_word_edges(text, pieces, best, runner_up, whole_words, expected) -> None:
@@ -252,25 +260,27 @@ def test_numeric_concepts_need_a_digit_in_their_span() -> None:
     assert decode([nothing], text, DecodeParams()).spans != ()
 
 
-def test_constrained_search_matches_a_brute_force() -> None:
-    """With the word-edge and digit rules, the top span is the best *valid* span of a brute force."""
-    from kgqa.qa.decoding import cuts_a_word
-
-    text = "Systolický tlak 160/95 mmHg,\nglykémie 7,2 mmol/l\na NIHSS 12 bodů při přijetí."
-    # pieces cut inside words on purpose, as SentencePiece does
+def cut_pieces(text: str, longer_than: int) -> list[tuple[int, int]]:
+    """Word and punctuation pieces, words longer than ``longer_than`` cut in two, as SentencePiece does."""
     pieces = []
     for m in re.finditer(r"\w+|[^\w\s]", text):
         s, e = m.span()
-        cut = s + (e - s) // 2 if e - s > 3 else e
+        cut = s + (e - s) // 2 if e - s > longer_than else e
         pieces += [(s, cut), (cut, e)] if cut < e else [(s, e)]
-    offsets = [None, None] + pieces + [None]
+    return pieces
+
+
+def test_constrained_search_matches_a_brute_force() -> None:
+    """With the word-edge and digit rules, the top span is the best *valid* span of a brute force."""
+    text = "Systolický tlak 160/95 mmHg,\nglykémie 7,2 mmol/l\na NIHSS 12 bodů při přijetí."
+    offsets = [None, None] + cut_pieces(text, longer_than=3) + [None]
     rng = np.random.default_rng(3)
     for _ in range(30):
         start, end = rng.normal(size=len(offsets)), rng.normal(size=len(offsets))
         params = DecodeParams(max_answer_tokens=5, trim=False, need_digit=True, n_best=5)
         decoded = decode([WindowLogits(start, end, offsets)], text, params)
         valid = [
-            (start[i] + end[j], offsets[i][0], offsets[j][1])
+            (start[i] + end[j], o[0], p[1])
             for i, o in enumerate(offsets)
             for j, p in enumerate(offsets)
             if o is not None and p is not None and 0 <= j - i < 5
@@ -292,3 +302,58 @@ def test_spans_do_not_cross_line_breaks() -> None:
     assert [text[s.start : s.end] for s in decode([window], text, DecodeParams()).spans] == ["14:23"]
     across = decode([window], text, DecodeParams(single_line=False))
     assert [text[s.start : s.end] for s in across.spans] == ["12:20.\nDoor time 14:23"]
+
+
+def test_enumeration_answers_must_name_a_member() -> None:
+    text = "Transported by ZRM, sex: female, aged 67"
+    pieces = [m.span() for m in re.finditer(r"\w+|[^\w\s]", text)]
+    words = [text[s:e] for s, e in pieces]
+    zrm, female = words.index("ZRM"), words.index("female")
+    window = subword_window(text, pieces, best=(zrm, zrm), runner_up=(female, female))
+    female_mention = Mention(text.index("female"), text.index("female") + len("female"))
+    assert [text[s.start : s.end] for s in decode([window], text, DecodeParams()).spans] == ["ZRM"]
+    # the best span holding the mention runs from the favourite's start ("ZRM, sex: female": 5 + 3)
+    named = decode([window], text, DecodeParams(), [female_mention])
+    assert [text[s.start : s.end] for s in named.spans] == ["ZRM, sex: female"]
+    named = decode([window], text, DecodeParams(max_answer_tokens=3), [female_mention])
+    assert [text[s.start : s.end] for s in named.spans] == ["female"]
+    assert named.spans[0].margin == pytest.approx(6.0)  # its own margin, not the favourite's
+    # every candidate contains the mention
+    assert named.candidates and all(c.start <= female_mention.start and female_mention.end <= c.end for c in named.candidates)
+    # the note names no member: no answer, whatever the logits
+    assert decode([window], text, DecodeParams(), []).spans == ()
+    assert decode([window], text, DecodeParams(), []).candidates == ()
+
+
+def test_one_letter_members_must_be_the_whole_span() -> None:
+    text = "Sex: M. Mild deficit"
+    pieces = [(0, 3), (3, 4), (5, 6), (6, 7), (8, 12), (13, 20)]
+    # the model prefers "Sex: M", which contains "M" but names no member ("M" alone does)
+    window = subword_window(text, pieces, best=(0, 2), runner_up=(2, 2))
+    m = Mention(5, 6, whole=True)
+    decoded = decode([window], text, DecodeParams(n_best=3), [m])
+    assert [text[s.start : s.end] for s in decoded.spans] == ["M"]
+    assert all((c.start, c.end) == (5, 6) for c in decoded.candidates)
+
+
+def test_member_search_matches_a_brute_force() -> None:
+    text = "Dg: stroke, ischemic type (IS); prior haemorrhagic stroke excluded"
+    offsets = [None, None] + cut_pieces(text, longer_than=4) + [None]
+    mentions = [Mention(4, 20), Mention(27, 29, whole=True), Mention(38, 57)]
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        start, end = rng.normal(size=len(offsets)), rng.normal(size=len(offsets))
+        params = DecodeParams(max_answer_tokens=8, trim=False, n_best=3)
+        decoded = decode([WindowLogits(start, end, offsets)], text, params, mentions)
+        valid = [
+            (start[i] + end[j], o[0], p[1])
+            for i, o in enumerate(offsets)
+            for j, p in enumerate(offsets)
+            if o is not None and p is not None and 0 <= j - i < 8
+            and not cuts_a_word(text, o[0], p[1])
+            and any(m.named_by(o[0], p[1]) for m in mentions)
+        ]
+        best = max(valid)
+        top = decoded.candidates[0]
+        assert (top.start, top.end) == best[1:] and top.score == pytest.approx(best[0])
+

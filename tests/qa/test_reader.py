@@ -253,3 +253,31 @@ def test_window_longer_than_the_position_table_is_a_config_error(tmp_path) -> No
     )
     answers = reader.read([note], [concept])["n"]  # a long note in many 128-token windows reads fine
     assert all(note.text[a.start : a.end] == a.text for a in answers)
+
+
+def test_enumeration_answers_name_a_member(tiny_checkpoint, script_notes) -> None:
+    """reader.member_spans: every answer of an enumeration holds one of its labels; a note naming none
+    gets no answer (random weights and an always-answer threshold: without the rule every note answers)."""
+    from kgqa.types import EnumMember
+    from kgqa.values.enums import match_member
+
+    members = (
+        EnumMember("ischemic", "urn:x#is", {"en": ("ischemic stroke",), "bg": ("исхемичен инсулт",), "ro": ("AVC ischemic",)}),
+        EnumMember("ich", "urn:x#ich", {"en": ("intracerebral haemorrhage",)}),
+    )
+    stroke_type = Concept(
+        id="stroke_type", group="dx", kind="enum", target_class="resq:StrokeType", members=members,
+        questions={"en": ("What type of stroke?",)},
+    )
+    by_id = {n.id: n for n in script_notes}
+    results = {}
+    for member_spans in (False, True):
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, member_spans=member_spans)
+        results[member_spans] = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(script_notes, [stroke_type])
+    assert all(results[False].values())
+    named = {note_id for note_id, answers in results[True].items() if answers}
+    assert named == {"note-bg", "note-ro"}  # "исхемичен инсулт", "AVC ischemic"
+    for note_id in named:
+        (answer,) = results[True][note_id]
+        assert match_member(answer.text, members, by_id[note_id].lang) is not None
+        assert_exact_and_trimmed([answer], by_id)

@@ -94,20 +94,27 @@ def test_numeric_concepts_are_decoded_digit_only_as_the_reader_does():
     assert not {"sex", "stroke_type", "onset_timestamp", "thrombolysis"} & numeric
 
 
-def test_decode_examples_reads_numeric_concepts_digit_only():
+def one_window(pieces, logits):
+    """One window over ``pieces`` (token 0 = CLS at 0.0); ``logits[token]`` sets start and end logits."""
     import numpy as np
 
     from kgqa.qa.windowing import Window
-    from training.qa_eval import decode_examples
 
-    context = "NIHSS normal, score 4 points."
-    pieces = [(0, 5), (6, 12), (12, 13), (14, 19), (20, 21), (22, 28), (28, 29)]
     offsets = (None, *pieces, None)
     window = Window(pair_index=0, input_ids=tuple(range(len(offsets))), offsets=offsets)
     start, end = np.full((1, len(offsets)), -10.0), np.full((1, len(offsets)), -10.0)
     start[0, 0] = end[0, 0] = 0.0
-    start[0, 2] = end[0, 2] = 5.0  # "normal": the model's favourite
-    start[0, 5] = end[0, 5] = 3.0  # "4"
+    for token, value in logits.items():
+        start[0, token] = end[0, token] = value
+    return window, start, end
+
+
+def test_decode_examples_reads_numeric_concepts_digit_only():
+    from training.qa_eval import decode_examples
+
+    context = "NIHSS normal, score 4 points."
+    pieces = [(0, 5), (6, 12), (12, 13), (14, 19), (20, 21), (22, 28), (28, 29)]
+    window, start, end = one_window(pieces, {2: 5.0, 5: 3.0})  # "normal": the model's favourite; "4"
     ex = QaExample(
         id="n1::nihss_score", question="?", context=context, answers=(AnswerSpan("4", 20),), dataset="synth",
         lang="en", gold_texts=("4",),
@@ -117,3 +124,25 @@ def test_decode_examples_reads_numeric_concepts_digit_only():
     assert plain["synth/n1::nihss_score"].text == "normal"
     assert numeric["synth/n1::nihss_score"].text == "4"
     assert numeric["synth/n1::nihss_score"].margin == 6.0
+
+
+def test_enumerations_are_decoded_member_spans_only_as_the_reader_does():
+    from training.qa import member_concepts
+    from training.qa_eval import decode_examples
+
+    enums = member_concepts()
+    assert {"sex", "stroke_type", "discharge_destination"} <= set(enums)
+    assert not {"age", "thrombolysis", "ivt_drug"} & set(enums)
+
+    context = "Brought by ZRM. Sex: female."
+    pieces = [(0, 7), (8, 10), (11, 14), (14, 15), (16, 19), (19, 20), (21, 27), (27, 28)]
+    window, start, end = one_window(pieces, {3: 5.0, 7: 3.0})  # "ZRM": the model's favourite; "female"
+    ex = QaExample(
+        id="n1::sex", question="?", context=context, answers=(AnswerSpan("female", 21),), dataset="synth",
+        lang="en", gold_texts=("female",),
+    )
+    plain = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=2)
+    named = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=2, member_concepts=enums)
+    assert plain["synth/n1::sex"].text == "ZRM"
+    assert named["synth/n1::sex"].text == "female"
+    assert named["synth/n1::sex"].margin == 6.0

@@ -312,3 +312,47 @@ def test_numbers_written_in_a_languages_convention_read_back(cents, lang, groupe
     text = f"{whole_text}{decimal_mark}{frac:02d}"
     assert numbers.parse_number(text, lang) == pytest.approx(cents / 100)
 
+
+
+SEX = (
+    EnumMember("male", "urn:x#male", {"cs": ("muž", "M"), "en": ("male", "M"), "es": ("varón", "V")}),
+    EnumMember("female", "urn:x#female", {"cs": ("žena", "Ž"), "en": ("female", "F"), "pl": ("kobieta", "K")}),
+)
+
+
+@pytest.mark.parametrize(
+    "text, members, lang, expected",
+    [
+        # a member label as written, folded (case, accents) and inflected
+        ("Věk 29 let, pohlaví: žena.", SEX, "cs", ["žena"]),
+        ("FEMALE, aged 82", SEX, "en", ["FEMALE"]),
+        ("Pacjentka, kobiety nie badano", SEX, "pl", ["kobiety"]),
+        # one-letter labels: as written, whole words, and only in the note's language or English —
+        # the Spanish "V" (varón) is a Czech preposition, the folded "Ž" every Czech "z"
+        ("V den propuštění, pohlaví: Ž, přeložena z JIP.", SEX, "cs", ["Ž"]),
+        ("Sex: M. Mild deficit, MCA occlusion.", SEX, "en", ["M"]),
+        ("Sexo: V.", SEX, "es", ["V"]),
+        # multi-word labels: the tokens in any order, one extra word allowed inside
+        ("Dx: stroke, ischemic type; IS confirmed", MEMBERS, "en", ["stroke", "stroke, ischemic", "IS"]),
+        ("ischemická akutní cévní mozková příhoda", MEMBERS, "cs", ["ischemická akutní cévní mozková příhoda"]),
+        ("The patient is well.", MEMBERS, "en", []),
+    ],
+)
+def test_member_mentions(text, members, lang, expected):
+    mentions = enums.member_mentions(text, members, lang)
+    assert [text[m.start : m.end] for m in mentions] == expected
+    for m in mentions:
+        # every mention is a span the values stage reads as a member
+        assert enums.match_member(text[m.start : m.end], members, lang) is not None
+        assert m.named_by(m.start, m.end)
+        assert m.named_by(max(0, m.start - 1), m.end) is not m.whole
+
+
+def test_spans_naming_members_only_for_labelled_enumerations():
+    from kgqa.types import Concept, ValueKind
+
+    sex = Concept(id="sex", group="g", kind=ValueKind.ENUM, target_class="x:Sex", members=SEX, questions={"en": ("Sex?",)})
+    age = Concept(id="age", group="g", kind=ValueKind.INTEGER, target_class="x:Age", questions={"en": ("Age?",)})
+    assert [m.start for m in enums.spans_naming_members(sex, "Female, 82", "en")] == [0]
+    assert enums.spans_naming_members(sex, "Age 82", "en") == ()  # names none: no answer at all
+    assert enums.spans_naming_members(age, "Female, 82", "en") is None  # no such rule
