@@ -50,7 +50,7 @@ import torch
 
 from kgqa.qa import Reader
 from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig
-from kgqa.qa.decoding import DecodeParams, acceptable_span
+from kgqa.qa.decoding import DecodeParams, acceptable_span, edge_span
 from kgqa.qa.tiny import SEED_TEXTS
 from kgqa.qa.trimming import trim_span
 from kgqa.qa.windowing import collapse_lone_spaces, encode_windows, lone_space_id
@@ -212,8 +212,8 @@ class GuideBaseline:
             for i, first in enumerate(offsets):
                 for j in range(i, min(i + MAX_ANSWER_TOKENS, len(offsets))) if first is not None else ():
                     if offsets[j] is not None and s[i] + e[j] > best[0]:
-                        span = trim_span(text, first[0], offsets[j][1])
-                        # the reader's span rules (word edges, one line) on both sides: like for like
+                        span = edge_span(text, first[0], offsets[j][1], SPAN_RULES)
+                        # the reader's span rules (edges, whole numbers, one line) on both sides: like for like
                         if span is not None and acceptable_span(text, span[0], span[1], SPAN_RULES):
                             best = (float(s[i] + e[j]), span)
         return best[1]

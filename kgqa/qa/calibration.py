@@ -1,16 +1,19 @@
 """Confidence calibration and null thresholds a checkpoint can carry (``kgqa_calibration.json``).
 
 The reader's raw evidence for a span is its *margin*: ``score - null_score`` in logit units,
-comparable across windows, questions and notes. Confidence is Platt scaling of the margin,
-``sigmoid(margin / temperature + bias)``, fitted on a dev set by :func:`fit_calibration`, which
-also picks per-concept null thresholds the way SQuAD 2.0's ``find_best_thresh`` does (the
+comparable across windows, questions and notes. Confidence is Platt scaling of the margin over the
+concept's null threshold, ``sigmoid((margin - threshold) / temperature + bias)``, fitted on a dev set
+by :func:`fit_calibration`, which first picks per-concept null thresholds the way SQuAD 2.0's ``find_best_thresh`` does (the
 threshold that maximises exact answers-or-abstentions on the dev set).
 
 File format (JSON)::
 
     {"version": 1, "temperature": 1.7, "bias": -0.4,
      "null_thresholds": {"nihss_admission": 1.2, ...}, "default_null_threshold": 0.3,
-     "n_examples": 812}
+     "n_examples": 812, "relative_to_threshold": true}
+
+``relative_to_threshold`` (files written by :func:`fit_calibration`): confidence is
+``sigmoid((margin - threshold of the concept) / temperature + bias)``; absent or false: of the raw margin.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +40,30 @@ class Calibration:
     #: fitted over all concepts; used for concepts without enough dev examples of their own
     default_null_threshold: float | None = None
     n_examples: int = 0
+    #: confidence is Platt scaling of the margin *over the concept's own threshold* (fitted files);
+    #: False (files without the key): of the raw margin
+    relative_to_threshold: bool = False
 
     def __post_init__(self) -> None:
         if not (self.temperature > 0 and math.isfinite(self.temperature)):
             raise ConfigError(f"calibration temperature must be a positive number, got {self.temperature!r}")
 
-    def confidence(self, margin: float) -> float:
-        """Calibrated probability in [0, 1] that a span with this margin is a correct answer."""
+    def threshold_of(self, concept_id: str) -> float:
+        """The null threshold this calibration fitted for a concept (its own, else the default, else 0)."""
+        if concept_id in self.null_thresholds:
+            return float(self.null_thresholds[concept_id])
+        return 0.0 if self.default_null_threshold is None else float(self.default_null_threshold)
+
+    def confidence(self, margin: float, concept_id: str | None = None) -> float:
+        """Calibrated probability in [0, 1] that a span with this margin is a correct answer.
+
+        With ``relative_to_threshold`` the evidence is the margin over the concept's fitted threshold:
+        concepts differ in how large their margins run (an enumeration decoded over member-naming
+        spans only has margins far below zero and is still always right), so a raw-margin scale
+        would make their confidences incomparable.
+        """
+        if self.relative_to_threshold and concept_id is not None:
+            margin -= self.threshold_of(concept_id)
         z = margin / self.temperature + self.bias
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
@@ -83,6 +103,7 @@ def load_calibration(path: str | Path) -> Calibration:
                 None if data.get("default_null_threshold") is None else float(data["default_null_threshold"])
             ),
             n_examples=int(data.get("n_examples", 0)),
+            relative_to_threshold=bool(data.get("relative_to_threshold", False)),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"reader.calibration_file: {path}: {exc}") from exc
@@ -170,13 +191,6 @@ def fit_calibration(
     examples = list(examples)
     if not examples:
         raise ValueError("fit_calibration needs at least one example")
-    answered = [e for e in examples if math.isfinite(e.margin)]
-    temperature, bias = 1.0, 0.0
-    labels = np.array([float(e.correct) for e in answered])
-    if answered and 0 < labels.sum() < len(labels):
-        a, b = _platt(np.array([e.margin for e in answered]), labels)
-        if a > 1e-6:  # a non-positive slope means the margin carries no signal: keep the identity
-            temperature, bias = 1.0 / a, b
     by_concept: dict[str, list[CalibrationExample]] = {}
     for e in examples:
         by_concept.setdefault(e.concept_id, []).append(e)
@@ -185,13 +199,20 @@ def fit_calibration(
         for cid, exs in by_concept.items()
         if len(exs) >= min_examples_per_concept
     }
-    return Calibration(
-        temperature=temperature,
-        bias=bias,
+    fitted = Calibration(
         null_thresholds=thresholds,
         default_null_threshold=best_null_threshold(examples),
         n_examples=len(examples),
+        relative_to_threshold=True,
     )
+    # Platt scaling of the margin over each concept's threshold (see Calibration.confidence)
+    answered = [e for e in examples if math.isfinite(e.margin)]
+    labels = np.array([float(e.correct) for e in answered])
+    if answered and 0 < labels.sum() < len(labels):
+        a, b = _platt(np.array([e.margin - fitted.threshold_of(e.concept_id) for e in answered]), labels)
+        if a > 1e-6:  # a non-positive slope means the margin carries no signal: keep the identity
+            return replace(fitted, temperature=1.0 / a, bias=b)
+    return fitted
 
 
 def resolve_null_threshold(

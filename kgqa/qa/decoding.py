@@ -174,26 +174,56 @@ def _line_breaks_before(text: str) -> np.ndarray:
 
 
 def _inside_word(text: str, pos: int) -> bool:
-    """Whether character position ``pos`` lies between two letters or inside a number (between two
-    digits, or at a decimal mark or date dot between digits: "183/6|3", "14|,8", "29.|8.2023")."""
+    """Whether character position ``pos`` lies between two letters."""
+    return 0 < pos < len(text) and text[pos - 1].isalpha() and text[pos].isalpha()
+
+
+def _inside_number(text: str, pos: int) -> bool:
+    """Whether ``pos`` lies inside a number: between two digits, or at a decimal mark or date dot
+    between digits ("183/6|3", "14|,8", "29.|8.2023"; a slash or a space is an edge)."""
     if not 0 < pos < len(text):
         return False
     before, after = text[pos - 1], text[pos]
-    if before.isalpha() and after.isalpha():
-        return True
     if before.isdigit():
         return after.isdigit() or (after in ".," and pos + 1 < len(text) and text[pos + 1].isdigit())
     return after.isdigit() and before in ".," and pos >= 2 and text[pos - 2].isdigit()
+
+
+def whole_numbers(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened so that it cuts no number: "183/6" of "183/63" becomes "183/63".
+
+    A tokenizer trained on clinical text has pieces such as "183/6" + "3.", so a model trained on
+    its tokens answers "183/6" for a systolic pressure of 183; read as is, the same span would give a
+    diastolic pressure of 6. Widening keeps the model's answer and makes every number in it whole.
+    """
+    while _inside_number(text, start):
+        start -= 1
+    while _inside_number(text, end):
+        end += 1
+    return start, end
 
 
 def cuts_a_word(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` starts or ends inside a word (a letter on both sides of an edge).
 
     SentencePiece pieces split words anywhere, so a span may begin at "ява" of "поява"; no answer
-    does. Nor does one cut a number: "183/6" of "183/63" reads a wrong diastolic pressure, "14" of
-    "14,8" a wrong glucose. Digit/letter edges are word edges here ("12" of "12mg", "72" of "72letý").
+    does. Digit/letter edges are word edges here ("12" of "12mg", "72" of "72letý"); numbers cut by
+    a span are made whole by ``whole_numbers`` instead.
     """
     return _inside_word(text, start) or _inside_word(text, end)
+
+
+def edge_span(text: str, start: int, end: int, params: DecodeParams) -> tuple[int, int] | None:
+    """A candidate's final edges: trimmed (``params.trim``), numbers made whole (``params.whole_words``);
+    None when nothing is left."""
+    if params.trim:
+        span = trim_span(text, start, end)
+        if span is None:
+            return None
+        start, end = span
+    elif start >= end:
+        return None
+    return whole_numbers(text, start, end) if params.whole_words else (start, end)
 
 
 def acceptable_span(text: str, start: int, end: int, params: DecodeParams) -> bool:
@@ -226,11 +256,7 @@ def decode(
         windows = ()
     for window in windows:
         for start, end, score in _window_candidates(window, text, params, mentions):
-            span: tuple[int, int] | None = (start, end)
-            if params.trim:
-                span = trim_span(text, start, end)
-            elif start >= end:
-                span = None
+            span = edge_span(text, start, end, params)
             if span is None or not acceptable_span(text, span[0], span[1], params):
                 continue
             if mentions is not None and not any(m.named_by(*span) for m in mentions):

@@ -239,7 +239,7 @@ class Reader:
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []
         for span in decoded.spans:
-            confidence = self.calibration.confidence(span.margin)
+            confidence = self.calibration.confidence(span.margin, pair.concept.id)
             if confidence < self.cfg.min_confidence:
                 continue
             answers.append(

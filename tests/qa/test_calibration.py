@@ -29,8 +29,31 @@ def test_fit_recovers_a_known_temperature_and_bias() -> None:
         CalibrationExample("c", float(m), bool(y), has_answer=True) for m, y in zip(margins, correct)
     )
     assert cal.temperature == pytest.approx(true_t, rel=0.15)
-    assert cal.bias == pytest.approx(true_b, abs=0.2)
+    # the fit is of the margin over the concept's threshold: the bias absorbs the shift
+    threshold = cal.threshold_of("c")
+    assert cal.bias == pytest.approx(true_b + threshold / true_t, abs=0.2)
+    for m in (-6.0, 0.0, 4.0):
+        assert cal.confidence(m, "c") == pytest.approx(1 / (1 + math.exp(-(m / true_t + true_b))), abs=0.04)
     assert cal.n_examples == 4000
+
+
+def test_confidence_is_comparable_across_concepts_with_different_margin_scales() -> None:
+    """An enumeration decoded over member-naming spans only has margins far below zero and is always
+    right; a score concept is right above margin 2. Over each concept's own threshold, a right answer
+    of either is confident; on the raw margin the enumeration's would all read as near zero."""
+    rng = np.random.default_rng(1)
+    sex = [CalibrationExample("sex", float(m), True, True) for m in rng.normal(-20, 3, 60)]
+    sex += [CalibrationExample("sex", -math.inf, False, False) for _ in range(20)]
+    age_margins = rng.normal(2, 4, 80)
+    age = [CalibrationExample("age", float(m), bool(m > 2), True) for m in age_margins]
+    cal = fit_calibration(sex + age)
+    assert cal.relative_to_threshold
+    assert cal.threshold_of("sex") < -20 < 0 < cal.threshold_of("age") < 4
+    assert min(cal.confidence(e.margin, "sex") for e in sex if math.isfinite(e.margin)) > 0.5
+    assert cal.confidence(8.0, "age") > 0.9 > 0.1 > cal.confidence(-4.0, "age")
+    # the same file read back gives the same confidences
+    raw = Calibration(cal.temperature, cal.bias, cal.null_thresholds, cal.default_null_threshold)
+    assert raw.confidence(-20.0, "sex") < 0.01 < cal.confidence(-20.0, "sex")
 
 
 def test_confidence_is_monotone_and_in_unit_interval() -> None:
@@ -68,11 +91,17 @@ def test_per_concept_thresholds_need_enough_examples() -> None:
 
 def test_json_round_trip(tmp_path) -> None:
     cal = Calibration(
-        temperature=1.7, bias=-0.4, null_thresholds={"x": 1.2}, default_null_threshold=0.3, n_examples=9
+        temperature=1.7, bias=-0.4, null_thresholds={"x": 1.2}, default_null_threshold=0.3, n_examples=9,
+        relative_to_threshold=True,
     )
     path = cal.save(tmp_path)
     assert path.name == "kgqa_calibration.json"
     assert load_calibration(path) == cal
+    # files written before the key existed keep their raw-margin meaning
+    data = json.loads(path.read_text())
+    del data["relative_to_threshold"]
+    path.write_text(json.dumps(data))
+    assert load_calibration(path).relative_to_threshold is False
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_confidence_is_the_calibrated_margin(reader, script_notes, concepts) -> 
     result = reader.read(script_notes, concepts)
     for answers in result.values():
         for a in answers:
-            assert a.confidence == pytest.approx(reader.calibration.confidence(a.score - a.null_score))
+            assert a.confidence == pytest.approx(reader.calibration.confidence(a.score - a.null_score, a.concept_id))
 
 
 def test_min_confidence_filters(tiny_checkpoint, script_notes, concepts) -> None:
