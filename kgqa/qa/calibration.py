@@ -154,7 +154,8 @@ def _platt(margins: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tu
 def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
     """Threshold maximising answered-correctly + abstained-correctly (SQuAD 2.0's ``find_best_thresh``).
 
-    Ties go to the cut that emits fewer wrong answers: a wrong answer becomes a wrong fact.
+    Ties go to the cut that emits fewer wrong answers: a wrong answer becomes a wrong fact. When
+    answering everything is best, the cut lies a standard deviation of the margins below the lowest.
     One sweep over the examples sorted by margin (each cut moves one group from "answered" to
     "abstained"), so dev sets of any size are cheap.
     """
@@ -165,7 +166,11 @@ def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
     # below every margin: all answered (examples with margin -inf always abstain)
     right = sum(e.correct if math.isfinite(e.margin) else not e.has_answer for e in examples)
     wrong = sum(math.isfinite(e.margin) and not e.correct for e in examples)
-    best_key, best_cut = (right, -wrong), finite[0].margin - 1.0
+    # answering everything: no dev example argues for a cut close to the lowest margin, and unseen
+    # answers' margins spread as the dev set's do, so the cut lies one standard deviation below it
+    # (at least 1). "Lowest minus 1" turned away always-right answers of new notes a little lower.
+    slack = max(1.0, float(np.std([e.margin for e in finite])))
+    best_key, best_cut = (right, -wrong), finite[0].margin - slack
     i = 0
     while i < len(finite):
         margin = finite[i].margin

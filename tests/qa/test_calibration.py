@@ -50,7 +50,8 @@ def test_confidence_is_comparable_across_concepts_with_different_margin_scales()
     assert cal.relative_to_threshold
     assert cal.threshold_of("sex") < -20 < 0 < cal.threshold_of("age") < 4
     assert min(cal.confidence(e.margin, "sex") for e in sex if math.isfinite(e.margin)) > 0.5
-    assert cal.confidence(8.0, "age") > 0.9 > 0.1 > cal.confidence(-4.0, "age")
+    assert cal.confidence(8.0, "age") > 0.9
+    assert cal.confidence(-4.0, "age") < 0.1
     # the same file read back gives the same confidences
     raw = Calibration(cal.temperature, cal.bias, cal.null_thresholds, cal.default_null_threshold)
     assert raw.confidence(-20.0, "sex") < 0.01 < cal.confidence(-20.0, "sex")
@@ -78,6 +79,16 @@ def test_confidence_is_monotone_and_in_unit_interval() -> None:
 def test_best_null_threshold(examples, lo, hi) -> None:
     t = best_null_threshold([CalibrationExample("c", m, c, h) for m, c, h in examples])
     assert lo <= t < hi
+
+
+def test_answering_everything_leaves_room_below_the_lowest_margin() -> None:
+    """Every dev answer right: unseen answers a little below the lowest dev margin are still answered."""
+    margins = [-22.0, -18.0, -15.0, -10.0, -5.0, 3.0]
+    examples = [CalibrationExample("sex", m, True, True) for m in margins]
+    examples += [CalibrationExample("sex", -math.inf, False, False) for _ in range(3)]  # no member named
+    t = best_null_threshold(examples)
+    assert t == pytest.approx(-22.0 - float(np.std(margins)))
+    assert t < -23.0
 
 
 def test_per_concept_thresholds_need_enough_examples() -> None:
