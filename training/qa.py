@@ -7,6 +7,7 @@ model card, ``kgqa_training.json``), ``eval_predictions.jsonl`` and, written las
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -101,17 +102,23 @@ def split_by_context(
     return train, held_out
 
 
+@functools.cache
+def _default_concepts() -> tuple[Concept, ...]:
+    """The default catalogue's concepts, parsed once for the decoding rules below."""
+    return tuple(load_catalogue(DEFAULT_CATALOGUE).concepts)
+
+
 def numeric_concepts() -> frozenset[str]:
     """Ids of the default catalogue's concepts the reader decodes digit-only (``reader.digit_kinds``)."""
     kinds = set(ReaderConfig().digit_kinds)
-    return frozenset(c.id for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.kind.value in kinds)
+    return frozenset(c.id for c in _default_concepts() if c.kind.value in kinds)
 
 
 def member_concepts() -> dict[str, Concept]:
     """The default catalogue's enumeration concepts, decoded member-naming spans only (``reader.member_spans``)."""
     if not ReaderConfig().member_spans:
         return {}
-    return {c.id: c for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.kind is ValueKind.ENUM and c.members}
+    return {c.id: c for c in _default_concepts() if c.kind is ValueKind.ENUM and c.members}
 
 
 class QaMetrics:

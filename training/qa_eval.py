@@ -67,7 +67,7 @@ def decode_examples(
     preds = {}
     for i, ex in enumerate(examples):
         concept_id = concept_of(ex.id)
-        concept = member_concepts.get(concept_id) if concept_id else None
+        concept = member_concepts.get(concept_id)
         mentions = spans_naming_members(concept, ex.context, ex.lang) if concept is not None else None
         decoded = decode(
             by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions

@@ -3,8 +3,8 @@
 The reader's raw evidence for a span is its *margin*: ``score - null_score`` in logit units,
 comparable across windows, questions and notes. Confidence is Platt scaling of the margin over the
 concept's null threshold, ``sigmoid((margin - threshold) / temperature + bias)``, fitted on a dev set
-by :func:`fit_calibration`, which first picks per-concept null thresholds the way SQuAD 2.0's ``find_best_thresh`` does (the
-threshold that maximises exact answers-or-abstentions on the dev set).
+by :func:`fit_calibration`, which first picks per-concept null thresholds the way SQuAD 2.0's
+``find_best_thresh`` does (the threshold that maximises exact answers-or-abstentions on the dev set).
 
 File format (JSON)::
 
