@@ -105,7 +105,7 @@ class _NoteWriter:
 
     def pick(self, group: str) -> str | None:
         """A phrasing of ``group`` whose slots the case can fill, preferring the most complete ones."""
-        options = split_options(self.lex.groups[group], self.split)
+        options = split_options(self.lex.groups[group], self.split, self.lex.train_only.get(group, ()))
         fillable = [p for p in options if all(s in DISTRACTOR_SLOTS or s in self.case.values for s in slots(p))]
         if not fillable:
             return None
@@ -113,13 +113,20 @@ class _NoteWriter:
         # not always the most complete: partial mentions (drug without dose…) happen in real notes
         candidates = fillable if self.rng.random() < 0.2 else [p for p in fillable if len(slots(p)) == most]
         phrasing = self.rng.choice(candidates)
-        self.phrasings.append(f"{self.lex.lang}.{group}.{self.lex.groups[group].index(phrasing)}")
+        self.phrasings.append(self._phrasing_id(group, self.lex.groups[group], phrasing))
         return phrasing
 
     def choose(self, options: Sequence[str], what: str) -> str:
-        chosen = self.rng.choice(split_options(options, self.split))
-        self.phrasings.append(f"{self.lex.lang}.{what}.{tuple(options).index(chosen)}")
+        chosen = self.rng.choice(split_options(options, self.split, self.lex.train_only.get(what, ())))
+        self.phrasings.append(self._phrasing_id(what, options, chosen))
         return chosen
+
+    def _phrasing_id(self, what: str, options: Sequence[str], chosen: str) -> str:
+        """``lang.what.i`` for the i-th alternative of the tuple, ``lang.what.t<i>`` for a train-only one."""
+        options = tuple(options)
+        if chosen in options:
+            return f"{self.lex.lang}.{what}.{options.index(chosen)}"
+        return f"{self.lex.lang}.{what}.t{self.lex.train_only[what].index(chosen)}"
 
     # ------------------------------------------------------------------ sentences of a section
 

@@ -3,6 +3,9 @@
 Every tuple of alternatives is split by :func:`split_options`: its last third (at least one)
 is the *held-out* part, used only for held-out notes, so scores on those notes measure how
 the reader copes with phrasings it never saw in training.
+
+``Lexicon.train_only`` adds alternatives that only training notes use (more phrasings to learn
+from, while the held-out ones — and so every held-out note — stay exactly as they were).
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ from dataclasses import dataclass, field
 SPLITS = ("train", "heldout")
 
 
-def split_options(options: Sequence, split: str) -> tuple:
-    """The alternatives a note of ``split`` may use (a single option is shared by both splits)."""
+def split_options(options: Sequence, split: str, train_only: Sequence = ()) -> tuple:
+    """The alternatives a note of ``split`` may use (a single option is shared by both splits).
+
+    ``train_only`` alternatives are appended for training notes and never offered to held-out ones.
+    """
     if split not in SPLITS:
         raise ValueError(f"template split {split!r} is not one of {SPLITS}")
     options = tuple(options)
+    extra = tuple(train_only) if split == "train" else ()
     if len(options) < 2:
-        return options
+        return options + extra
     held = max(1, len(options) // 3)
-    return options[-held:] if split == "heldout" else options[:-held]
+    return options[-held:] if split == "heldout" else options[:-held] + extra
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class Lexicon:
     dosing: tuple[str, ...]
     #: sentences with no gold facts, per section
     fillers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: group key (or "risk_intro", "risk_negated", "drugs_intro") -> alternatives that only
+    #: training notes use, on top of the training part of the tuple; never held out
+    train_only: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     list_sep: str = ", "
     #: the word joining the last two list items
     list_and: str = " and "

@@ -32,6 +32,32 @@ def test_every_language_has_a_lexicon_with_the_same_groups():
                 assert set(slots(option)) <= set(GOLD_CONCEPTS) | DISTRACTOR_SLOTS, (lang, group, option)
 
 
+TRAIN_ONLY_LISTS = ("risk_intro", "risk_negated", "drugs_intro")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_train_only_alternatives_are_well_formed(lang):
+    lex = lexicon_for(lang)
+    assert set(lex.train_only) <= set(lex.groups) | set(TRAIN_ONLY_LISTS)
+    for what, extra in lex.train_only.items():
+        options = lex.groups[what] if what in lex.groups else getattr(lex, what)
+        heldout = set(split_options(options, "heldout"))
+        assert len(set(extra)) == len(extra), (lang, what)
+        for option in extra:
+            # not a held-out alternative, and no slot the group's own phrasings do not have
+            assert option not in heldout and option not in options, (lang, what, option)
+            if what in lex.groups:
+                assert set(slots(option)) <= {s for o in options for s in slots(o)}, (lang, what, option)
+                # an evidence group's phrasing keeps its evidence slot (the boolean's gold span)
+                evidence = {p.concept for o in options for p in parse(o) if p.words}
+                assert evidence <= {p.concept for p in parse(option) if p.words}, (lang, what, option)
+            elif what == "risk_negated":
+                assert "{rf}" in option, (lang, option)
+        # offered to training notes only
+        assert set(extra) <= set(split_options(options, "train", extra))
+        assert not set(extra) & set(split_options(options, "heldout", extra))
+
+
 def test_gold_offsets_always_slice_to_the_gold_text(corpus):
     for gold in corpus:
         for a in gold.annotations:
