@@ -58,6 +58,16 @@ def test_train_only_alternatives_are_well_formed(lang):
         assert not set(extra) & set(split_options(options, "heldout", extra))
 
 
+def test_training_notes_use_train_only_phrasings(corpus):
+    def train_only(phrasing_id: str) -> bool:
+        return phrasing_id.rsplit(".", 1)[-1].startswith("t")
+
+    used = {p for g in corpus if g.split == "train" for p in g.phrasings if train_only(p)}
+    # every language's training notes draw on them; held-out notes never do
+    assert {p.split(".")[0] for p in used} == set(LANGUAGES)
+    assert not any(train_only(p) for g in corpus if g.split == "heldout" for p in g.phrasings)
+
+
 def test_gold_offsets_always_slice_to_the_gold_text(corpus):
     for gold in corpus:
         for a in gold.annotations:

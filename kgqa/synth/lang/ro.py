@@ -186,8 +186,8 @@ LEXICON = Lexicon(
                                 "<<risk_previous_stroke|Fără AVC anterior>>.",
                                 "<<risk_previous_stroke|Nu are antecedente de AVC>>."),
         "ivt_pos": ("<<thrombolysis|Tromboliză i.v.>> cu {ivt_drug} în doză de {ivt_drug_dose} mg (bolus {bolus_timestamp}).",
-                    "<<thrombolysis|Se practică tromboliză sistemică>>: {ivt_drug} {ivt_drug_dose} mg, bolus inițial la "
-                    "{bolus_timestamp}, restul în perfuzie continuă.",
+                    ("<<thrombolysis|Se practică tromboliză sistemică>>: {ivt_drug} {ivt_drug_dose} mg, bolus inițial la "
+                     "{bolus_timestamp}, restul în perfuzie continuă."),
                     "<<thrombolysis|Trombolitic administrat>>: {ivt_drug}, {ivt_drug_dose} mg total, bolus {bolus_timestamp}.",
                     "<<thrombolysis|Tratat prin tromboliză intravenoasă>> ({ivt_drug}, {ivt_drug_dose} mg).",
                     "<<thrombolysis|Fibrinoliză intravenoasă>> cu {ivt_drug} {ivt_drug_dose} mg, bolus la {bolus_timestamp}.",
