@@ -20,7 +20,7 @@ KNOWN = [
     ("cs", 0, "sex"),
     ("es", 0, "discharge_destination"),
     ("el", 0, "glucose"),
-    ("bg", 0, "diastolic_pressure"),
+    ("bg", 0, "glucose"),
     ("ro", 0, "stroke_type"),
     ("cs", 0, "discharge_clopidogrel"),
     ("pl", 0, "thrombolysis"),
