@@ -52,7 +52,7 @@ def test_confidence_is_comparable_across_concepts_with_different_margin_scales()
     assert min(cal.confidence(e.margin, "sex") for e in sex if math.isfinite(e.margin)) > 0.5
     assert cal.confidence(8.0, "age") > 0.9
     assert cal.confidence(-4.0, "age") < 0.1
-    # the same file read back gives the same confidences
+    # the same numbers read as a raw-margin calibration (files without the key) would not
     raw = Calibration(cal.temperature, cal.bias, cal.null_thresholds, cal.default_null_threshold)
     assert raw.confidence(-20.0, "sex") < 0.01 < cal.confidence(-20.0, "sex")
 
