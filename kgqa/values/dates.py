@@ -61,6 +61,11 @@ _HOUR_ONLY_RE = re.compile(
 )
 
 
+# military/continental time without a separator, "0535h", "1202 hrs", "2130 hours": four digits need the
+# hour word (a bare "1202" is as likely a year or a count)
+_HHMM_RE = re.compile(r"(?<![\d.,:/-])(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)\s?(?:h|hrs?|hours)(?!\w)", re.IGNORECASE)
+
+
 def _apply_ampm(hour: int, ampm: str | None) -> int | None:
     if not ampm:
         return hour
@@ -73,12 +78,15 @@ def _apply_ampm(hour: int, ampm: str | None) -> int | None:
 
 
 def find_time(text: str) -> TimePart | None:
-    """The first clock time in ``text`` (24-hour, or 12-hour with am/pm / π.μ./μ.μ.)."""
+    """The first clock time in ``text`` (24-hour, 12-hour with am/pm / π.μ./μ.μ., or "0535h")."""
     m = _TIME_RE.search(text)
     if m:
         hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
         if hour is not None:
             return TimePart(dt.time(hour, int(m.group("m")), int(m.group("s") or 0)), m.start(), m.end())
+    m = _HHMM_RE.search(text)
+    if m:
+        return TimePart(dt.time(int(m.group("h")), int(m.group("m"))), m.start(), m.end())
     for m in _HOUR_ONLY_RE.finditer(text):
         hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
         if hour is not None:

@@ -37,6 +37,8 @@ CASES = [
     ("en", "Glucose approx. 8 mmol/l.", "approx. 8 mmol/l", "glucose", {"value": Decimal(8), "approximate": True}),
     ("en", "Admitted on 12/03/24 at 2:35 pm.", "12/03/24 at 2:35 pm", "hospital_timestamp", {"value": T(2024, 3, 12, 14, 35)}),
     ("en", "Arrived at 12:10 am.", "12:10 am", "hospital_timestamp", {"value": T(2024, 3, 12, 0, 10)}),
+    ("en", "ED arrival 11 March 2024 0535h.", "11 March 2024 0535h", "hospital_timestamp", {"value": T(2024, 3, 11, 5, 35)}),
+    ("en", "ED arrival 1202h.", "1202h", "hospital_timestamp", {"value": T(2024, 3, 12, 12, 2)}),
     ("en", "Arrived at 14:35.", "14:35", "hospital_timestamp", {"status": "unparsed", **NO_ADM}),
     ("en", "Symptoms began on March 11 at 22:40.", "March 11 at 22:40", "onset_timestamp", {"value": T(2024, 3, 11, 22, 40)}),
     ("en", "Discharged on the 20th.", "the 20th", "discharge_date", {"value": D(2024, 3, 20)}),
