@@ -121,6 +121,12 @@ def member_concepts() -> dict[str, Concept]:
     return {c.id: c for c in _default_concepts() if c.kind is ValueKind.ENUM and c.members}
 
 
+def value_concepts() -> dict[str, Concept]:
+    """The default catalogue's concepts decoded over value-readable spans only (``reader.value_span_kinds``)."""
+    kinds = set(ReaderConfig().value_span_kinds)
+    return {c.id: c for c in _default_concepts() if c.kind.value in kinds}
+
+
 class QaMetrics:
     """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
 
@@ -132,6 +138,7 @@ class QaMetrics:
         max_answer_tokens: int,
         digit_concepts: Collection[str] = (),
         member_concepts: Mapping[str, Concept] | None = None,
+        value_concepts: Mapping[str, Concept] | None = None,
     ):
         self.examples = list(examples)
         self.windows = list(windows)
@@ -139,6 +146,7 @@ class QaMetrics:
         self.max_answer_tokens = max_answer_tokens
         self.digit_concepts = frozenset(digit_concepts)
         self.member_concepts = dict(member_concepts or {})
+        self.value_concepts = dict(value_concepts or {})
         self.last: EvalResult | None = None
 
     def __call__(self, p: EvalPrediction) -> dict[str, float]:
@@ -152,6 +160,7 @@ class QaMetrics:
             max_answer_tokens=self.max_answer_tokens,
             digit_concepts=self.digit_concepts,
             member_concepts=self.member_concepts,
+            value_concepts=self.value_concepts,
         )
         self.last = evaluate_predictions(self.examples, preds)
         return flat_metrics(self.last.metrics)
@@ -232,7 +241,7 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         eval_ds = Dataset.from_dict(columns)
         evaluator = QaMetrics(
             data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(),
-            member_concepts=member_concepts(),
+            member_concepts=member_concepts(), value_concepts=value_concepts(),
         )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]

@@ -17,8 +17,9 @@ from kgqa.qa.calibration import Calibration, CalibrationExample, fit_calibration
 from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
 from kgqa.qa.windowing import Window
 from kgqa.synth.squad import concept_of
-from kgqa.types import Concept
+from kgqa.types import Concept, Note
 from kgqa.values.enums import spans_naming_members
+from kgqa.values.normalise import readable_spans
 from training.metrics import ScoredPrediction, grouped_metrics, normalize_answer, per_question_scores
 from training.squad import QaExample
 
@@ -45,6 +46,7 @@ def decode_examples(
     max_answer_tokens: int,
     digit_concepts: Collection[str] = (),
     member_concepts: Mapping[str, Concept] | None = None,
+    value_concepts: Mapping[str, Concept] | None = None,
 ) -> dict[str, ScoredPrediction]:
     """The best span of every example (threshold -inf: abstention is decided later, by the margin).
 
@@ -52,9 +54,11 @@ def decode_examples(
     ``reader.digit_kinds``) are decoded as the reader decodes them: only spans holding a digit, so
     the margins calibration sees are the margins the reader will compare with the threshold.
     Likewise for ``member_concepts`` (enumerations, see ``reader.member_spans``): only spans naming
-    one of the concept's members in the context.
+    one of the concept's members in the context, and for ``value_concepts`` (``reader.value_span_kinds``):
+    only spans the values stage reads as a valid value of the concept.
     """
     member_concepts = member_concepts or {}
+    value_concepts = value_concepts or {}
     params = DecodeParams(n_best=n_best, max_answer_tokens=max_answer_tokens, null_threshold=-math.inf)
     numeric = replace(params, need_digit=True)
     digit_concepts = frozenset(digit_concepts)
@@ -69,8 +73,10 @@ def decode_examples(
         concept_id = concept_of(ex.id)
         concept = member_concepts.get(concept_id)
         mentions = spans_naming_members(concept, ex.context, ex.lang) if concept is not None else None
+        valued = value_concepts.get(concept_id)
+        accept = readable_spans(valued, Note(id=ex.id, text=ex.context, lang=ex.lang)) if valued is not None else None
         decoded = decode(
-            by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions
+            by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions, accept
         )
         key = example_key(ex)
         if decoded.candidates:

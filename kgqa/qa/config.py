@@ -66,3 +66,6 @@ class ReaderConfig:
     digit_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal"])
     #: enumeration concepts answer only with a span naming one of their members (a label in the note)
     member_spans: bool = True
+    #: concepts of these value kinds answer only with a span the values stage reads as a valid value
+    #: (parsed, in the concept's range: "13,9" is no age, "7" no mRS); [] = no such rule
+    value_span_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal", "duration"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
@@ -240,13 +240,19 @@ def _overlaps(a: Span, b: Span) -> bool:
 
 
 def decode(
-    windows: Sequence[WindowLogits], text: str, params: DecodeParams, mentions: Sequence[Mention] | None = None
+    windows: Sequence[WindowLogits],
+    text: str,
+    params: DecodeParams,
+    mentions: Sequence[Mention] | None = None,
+    accept: Callable[[int, int], bool] | None = None,
 ) -> Decoded:
     """Best answer spans of one (question, context) pair from the raw logits of its windows.
 
     ``mentions``: when given, only spans that contain one of them (``Mention.named_by``) are
     candidates — an enumeration concept answers with a span naming one of its members; an empty
     sequence means the context names none, so there is no answer.
+    ``accept``: when given, only spans ``(start, end)`` it accepts are candidates — a numeric concept
+    answers with a span its value can be read from (``kgqa.values.normalise.readable_spans``).
     """
     if not windows:
         return Decoded(null_score=math.inf, spans=())
@@ -260,6 +266,8 @@ def decode(
             if span is None or not acceptable_span(text, span[0], span[1], params):
                 continue
             if mentions is not None and not any(m.named_by(*span) for m in mentions):
+                continue
+            if accept is not None and not accept(*span):
                 continue
             # the same characters reached from several windows or token pairs: keep the best score
             if score > best.get(span, -math.inf):

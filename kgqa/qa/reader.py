@@ -26,6 +26,7 @@ from kgqa.qa.questions import check_question_lang, choose_question
 from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
 from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
 from kgqa.values.enums import Mention, spans_naming_members
+from kgqa.values.normalise import readable_spans
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,13 @@ class Reader:
         device = select_device(reader_cfg.device)
         if reader_cfg.threads < 0:
             raise ConfigError(f"reader.threads must be >= 0, got {reader_cfg.threads}")
-        unknown_kinds = sorted(set(reader_cfg.digit_kinds) - {k.value for k in ValueKind})
-        if unknown_kinds:
-            raise ConfigError(
-                f"reader.digit_kinds: unknown value kind(s) {unknown_kinds}; "
-                f"expected some of {[k.value for k in ValueKind]}"
-            )
+        for key in ("digit_kinds", "value_span_kinds"):
+            unknown_kinds = sorted(set(getattr(reader_cfg, key)) - {k.value for k in ValueKind})
+            if unknown_kinds:
+                raise ConfigError(
+                    f"reader.{key}: unknown value kind(s) {unknown_kinds}; "
+                    f"expected some of {[k.value for k in ValueKind]}"
+                )
         if reader_cfg.threads > 0:
             import torch
 
@@ -184,7 +186,7 @@ class Reader:
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
         return [
-            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p))
+            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.value_check(p))
             for p, ws in zip(pairs, by_pair)
         ]
 
@@ -235,6 +237,12 @@ class Reader:
         if not self.cfg.member_spans:
             return None
         return spans_naming_members(pair.concept, pair.note.text, pair.note.lang)
+
+    def value_check(self, pair: Pair):
+        """For ``reader.value_span_kinds``: which spans give the concept a valid value; None = any span."""
+        if pair.concept.kind.value not in self.cfg.value_span_kinds:
+            return None
+        return readable_spans(pair.concept, pair.note)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []

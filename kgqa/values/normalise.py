@@ -9,6 +9,7 @@ with the reason, never dropped silently and never emitted as OK.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -384,3 +385,23 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
             status=ValueStatus.UNPARSED,
             reason=f"{concept.id}: internal error {type(exc).__name__} while normalising",
         )
+
+
+def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
+    """``accept(start, end)``: whether ``note.text[start:end]`` gives ``concept`` a valid value (``reader.value_spans``).
+
+    The reader asks it of its candidate spans so that a numeric concept answers with the best span the
+    values stage can read and accept — "13,9" is no age, "205" no age either, "7" no mRS — instead of
+    a best span that would only ever become a rejected fact while a valid runner-up is thrown away.
+    """
+
+    @functools.cache
+    def accept(start: int, end: int) -> bool:
+        answer = Answer(
+            note_id=note.id, concept_id=concept.id, start=start, end=end, text=note.text[start:end],
+            score=0.0, null_score=0.0, confidence=0.0, question="", question_lang=note.lang, rank=0,
+        )
+        return normalise(answer, concept, note).ok
+
+    return accept
+

@@ -325,6 +325,30 @@ def test_enumeration_answers_must_name_a_member() -> None:
     assert decode([window], text, DecodeParams(), []).candidates == ()
 
 
+def test_accept_keeps_only_spans_it_accepts_and_their_own_margins() -> None:
+    text = "Glucose 13,9 mmol/l, aged 72"
+    pieces = [m.span() for m in re.finditer(r"\d+,\d+|\w+|[^\w\s]", text)]
+    words = [text[s:e] for s, e in pieces]
+    glucose, age = words.index("13,9"), words.index("72")
+    # the model's favourite for the age question is the glucose value
+    window = subword_window(text, pieces, best=(glucose, glucose), runner_up=(age, age))
+    params = DecodeParams(max_answer_tokens=1)
+    assert [text[s.start : s.end] for s in decode([window], text, params).spans] == ["13,9"]
+    asked: list[str] = []
+
+    def whole_number(start: int, end: int) -> bool:
+        asked.append(text[start:end])
+        return text[start:end].isdigit()
+
+    decoded = decode([window], text, params, accept=whole_number)
+    assert [text[s.start : s.end] for s in decoded.spans] == ["72"]
+    assert decoded.spans[0].margin == pytest.approx(6.0)  # the runner-up's own margin
+    assert all(text[c.start : c.end].isdigit() for c in decoded.candidates)
+    assert "13,9" in asked  # the favourite was asked and refused
+    # nothing acceptable: no answer
+    assert decode([window], text, params, accept=lambda s, e: False).spans == ()
+
+
 def test_one_letter_members_must_be_the_whole_span() -> None:
     text = "Sex: M. Mild deficit"
     pieces = [(0, 3), (3, 4), (5, 6), (6, 7), (8, 12), (13, 20)]

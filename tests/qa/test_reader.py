@@ -281,3 +281,32 @@ def test_enumeration_answers_name_a_member(tiny_checkpoint, script_notes) -> Non
         (answer,) = results[True][note_id]
         assert match_member(answer.text, members, by_id[note_id].lang) is not None
         assert_exact_and_trimmed([answer], by_id)
+
+
+def test_numeric_answers_are_spans_with_a_valid_value(tiny_checkpoint, script_notes) -> None:
+    """reader.value_span_kinds: an integer concept answers with a span the values stage reads as a valid
+    value (random weights and an always-answer threshold: without the rule, spans no value comes from)."""
+    from kgqa.values import normalise
+
+    mrs = Concept(
+        id="discharge_mrs", group="discharge", kind="integer", target_class="x", minimum=0, maximum=6,
+        questions={"en": ("What was the mRS at discharge?",)},
+    )
+    notes = [*script_notes, Note(id="digits", text="mRS 3 at discharge; glucose 13,9; BP 205/95; NIHSS 17; 42 days", lang="en")]
+    by_id = {n.id: n for n in notes}
+
+    def read(kinds: list[str]) -> dict[str, list]:
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, value_span_kinds=kinds)
+        return Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(notes, [mrs])
+
+    def valid(answer) -> bool:
+        return normalise(answer, mrs, by_id[answer.note_id]).ok
+
+    unruled = [a for answers in read([]).values() for a in answers]
+    assert unruled and not all(valid(a) for a in unruled)
+    ruled = read(["integer"])
+    assert all(valid(a) for answers in ruled.values() for a in answers)
+    (answer,) = ruled["digits"]
+    assert normalise(answer, mrs, by_id["digits"]).value == 3  # the only number in [0, 6] on that note
+    with pytest.raises(ConfigError, match="value_span_kinds"):
+        Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(value_span_kinds=["integr"]))

@@ -146,3 +146,25 @@ def test_enumerations_are_decoded_member_spans_only_as_the_reader_does():
     assert plain["synth/n1::sex"].text == "ZRM"
     assert named["synth/n1::sex"].text == "female"
     assert named["synth/n1::sex"].margin == 6.0
+
+
+def test_numeric_concepts_are_decoded_over_valid_values_only_as_the_reader_does():
+    from training.qa import value_concepts
+    from training.qa_eval import decode_examples
+
+    valued = value_concepts()
+    assert {"age", "nihss_score", "discharge_mrs", "glucose", "door_to_needle"} <= set(valued)
+    assert not {"sex", "thrombolysis", "onset_timestamp"} & set(valued)
+
+    context = "Glucose 13,9 mmol/l, aged 72."
+    pieces = [(0, 7), (8, 12), (13, 19), (19, 20), (21, 25), (26, 28), (28, 29)]
+    window, start, end = one_window(pieces, {2: 5.0, 6: 3.0})  # "13,9": the model's favourite; "72"
+    ex = QaExample(
+        id="n1::age", question="?", context=context, answers=(AnswerSpan("72", 26),), dataset="synth",
+        lang="en", gold_texts=("72",),
+    )
+    plain = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1)
+    valid = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1, value_concepts=valued)
+    assert plain["synth/n1::age"].text == "13,9"
+    assert valid["synth/n1::age"].text == "72"
+    assert valid["synth/n1::age"].margin == 6.0

@@ -125,3 +125,25 @@ def test_a_reader_crash_becomes_an_unparsed_value(catalogue, monkeypatch):
     answer = Answer.from_note(note, "nihss_score", 6, 7, score=0.0, null_score=0.0, confidence=0.5)
     value = module.normalise(answer, catalogue.get("nihss_score"), note)
     assert value.status is ValueStatus.UNPARSED and "ZeroDivisionError" in value.reason
+
+
+@pytest.mark.parametrize(
+    "concept_id, span, readable",
+    [
+        ("age", "72", True),
+        ("age", "13,9", False),  # no whole number
+        ("age", "205", False),  # out of range
+        ("discharge_mrs", "3", True),
+        ("discharge_mrs", "7", False),
+        ("nihss_score", "NIHSS 12", True),
+        ("nihss_score", "aged", False),  # nothing to read
+        ("glucose", "13,9 mmol/l", True),
+    ],
+)
+def test_readable_spans_are_the_spans_that_give_a_valid_value(catalogue, concept_id, span, readable):
+    from kgqa.values.normalise import readable_spans
+
+    note = Note(id="n", text="Glucose 13,9 mmol/l, NIHSS 12, aged 72; 205/95; mRS 3, 7 days", lang="en")
+    accept = readable_spans(catalogue.get(concept_id), note)
+    start = note.text.index(span)
+    assert accept(start, start + len(span)) is readable
