@@ -17,7 +17,7 @@ from kgqa.qa.calibration import Calibration, CalibrationExample, fit_calibration
 from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
 from kgqa.qa.windowing import Window
 from kgqa.synth.squad import concept_of
-from kgqa.types import Concept, Note
+from kgqa.types import LANGUAGES, Concept, Note
 from kgqa.values.enums import spans_naming_members
 from kgqa.values.normalise import readable_spans
 from training.metrics import ScoredPrediction, grouped_metrics, normalize_answer, per_question_scores
@@ -34,6 +34,12 @@ class EvalResult:
 def example_key(ex: QaExample) -> str:
     """A question id unique across datasets."""
     return f"{ex.dataset}/{ex.id}"
+
+
+def _note_of(ex: QaExample) -> Note:
+    """The example's context as a note for the values stage; a dataset of several languages ("mul")
+    reads its numbers by the English rules (they differ only in "1,234": thousands or a decimal)."""
+    return Note(id=ex.id, text=ex.context, lang=ex.lang if ex.lang in LANGUAGES else "en")
 
 
 def decode_examples(
@@ -74,7 +80,7 @@ def decode_examples(
         concept = member_concepts.get(concept_id)
         mentions = spans_naming_members(concept, ex.context, ex.lang) if concept is not None else None
         valued = value_concepts.get(concept_id)
-        accept = readable_spans(valued, Note(id=ex.id, text=ex.context, lang=ex.lang)) if valued is not None else None
+        accept = readable_spans(valued, _note_of(ex)) if valued is not None else None
         decoded = decode(
             by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions, accept
         )

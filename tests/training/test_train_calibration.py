@@ -1,6 +1,7 @@
 """The calibration a QA run writes into its checkpoint: per-concept thresholds from kgqa's own ids."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -168,3 +169,7 @@ def test_numeric_concepts_are_decoded_over_valid_values_only_as_the_reader_does(
     assert plain["synth/n1::age"].text == "13,9"
     assert valid["synth/n1::age"].text == "72"
     assert valid["synth/n1::age"].margin == 6.0
+    # a dataset of several languages (the synthetic training sets are "mul") decodes the same way
+    mixed = replace(ex, lang="mul")
+    valid = decode_examples([mixed], [window], start, end, n_best=5, max_answer_tokens=1, value_concepts=valued)
+    assert valid["synth/n1::age"].text == "72"
