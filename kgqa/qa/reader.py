@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,7 +238,7 @@ class Reader:
             return None
         return spans_naming_members(pair.concept, pair.note.text, pair.note.lang)
 
-    def value_check(self, pair: Pair):
+    def value_check(self, pair: Pair) -> Callable[[int, int], bool] | None:
         """For ``reader.value_span_kinds``: which spans give the concept a valid value; None = any span."""
         if pair.concept.kind.value not in self.cfg.value_span_kinds:
             return None

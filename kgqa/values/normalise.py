@@ -388,7 +388,7 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
 
 
 def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
-    """``accept(start, end)``: whether ``note.text[start:end]`` gives ``concept`` a valid value (``reader.value_spans``).
+    """``accept(start, end)``: whether ``note.text[start:end]`` gives ``concept`` a valid value (``reader.value_span_kinds``).
 
     The reader asks it of its candidate spans so that a numeric concept answers with the best span the
     values stage can read and accept — "13,9" is no age, "205" no age either, "7" no mRS — instead of
@@ -404,4 +404,3 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
         return normalise(answer, concept, note).ok
 
     return accept
-
