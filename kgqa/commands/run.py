@@ -303,25 +303,41 @@ def _count_notes(cfg: RunConfig) -> int | None:
 def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:
     """Shards on Ray, then every complete shard loaded into the store through the store interface."""
     from kgqa.runners.ray_runner import run_ray
-    from kgqa.runners.shards import iter_shard_graphs, merge_shards, shard_paths
+    from kgqa.runners.shards import (
+        duplicates_across_partitions,
+        iter_shard_graphs,
+        merge_shards,
+        partition_name,
+        shard_paths,
+        skipped_graphs,
+    )
 
     result = run_ray(cfg, out_dir, run)
     outcome = RunOutcome(run=result["run"])
     shard_dir = Path(result["shard_dir"])
+    # a note id a previous partition has: left out, as the local runner leaves out a repeated id
+    duplicates = duplicates_across_partitions(result["manifests"])
+    skip = skipped_graphs(duplicates)
     for manifest in result["manifests"]:
         outcome.errors.extend(NoteError(**e) for e in manifest.errors)
-        nq, _, _ = shard_paths(shard_dir, f"part-{manifest.partition:05d}")
-        report = store.replace_graphs(list(iter_shard_graphs(nq)))
+        name = partition_name(manifest.partition)
+        nq, _, _ = shard_paths(shard_dir, name)
+        report = store.replace_graphs(list(iter_shard_graphs(nq, skip.get(name, ()))))
         for graph_iri, reason in _failed_graphs(report).items():
             outcome.errors.append(NoteError(source=str(nq), stage="store", reason=f"{graph_iri}: {reason}"))
-        outcome.triples += manifest.triples
+        dropped = [d for d in duplicates if d.partition == manifest.partition]
+        outcome.errors.extend(NoteError(source=name, note_id=d.note_id, stage="read", reason=d.reason) for d in dropped)
+        outcome.triples += manifest.triples - sum(d.triples for d in dropped)
         # the run graph only needs ids and sources of the notes; their text stays in the shards' inputs
-        outcome.notes.extend(_NoteRef(n["id"], n["sha256"]) for n in manifest.notes)  # type: ignore[arg-type]
+        kept = list(manifest.notes)
+        for d in dropped:  # the repeated note's entry, not the first note's (their graph IRIs may agree)
+            kept = [n for n in kept if not (n["id"] == d.note_id and n["graph"] == d.graph)]
+        outcome.notes.extend(_NoteRef(n["id"], n["sha256"]) for n in kept)  # type: ignore[arg-type]
     for index, reason in result["partitions_failed"].items():
         outcome.errors.append(NoteError(source=f"part-{index:05d}", stage="partition", reason=reason))
     if cfg.output.nquads:
         path = out_dir / "graphs.nq"
-        merge_shards(shard_dir, result["names"], path)
+        merge_shards(shard_dir, result["names"], path, skip)
         outcome.outputs["nquads"] = str(path)
     outcome.extra.update(
         shard_dir=str(shard_dir),

@@ -43,5 +43,6 @@ def main(argv: Sequence[str]) -> int:
 
         with open_store(cfg.store) as store:
             report = load_shards(store, args.shard_dir, names, parallel=args.parallel)
-    print(json.dumps({"shards_loaded": len(report.shards_loaded), "shards_failed": report.shards_failed, "graphs": report.graphs}))
+    print(json.dumps({"shards_loaded": len(report.shards_loaded), "shards_failed": report.shards_failed, "graphs": report.graphs,
+                      "duplicates": report.duplicates}, ensure_ascii=False))
     return 0 if report.ok else 1

@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from kgqa.errors import StoreError
-from kgqa.runners.shards import iter_shard_graphs, read_manifest, shard_paths
+from kgqa.runners.shards import duplicates_across_partitions, iter_shard_graphs, read_manifest, shard_paths
 from kgqa.stores.config import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class ShardLoadReport:
     shards_loaded: list[str] = field(default_factory=list)
     shards_failed: dict[str, str] = field(default_factory=dict)
     graphs: int = 0
+    #: notes left out because an earlier shard has their id (see ``duplicates_across_partitions``)
+    duplicates: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -49,11 +51,19 @@ def load_shards(store, shard_dir: Path, names: Sequence[str] | None = None, para
     shard_dir = Path(shard_dir)
     names = list(names) if names is not None else complete_shards(shard_dir)
     report = ShardLoadReport()
+    # shards load in parallel: a note id two shards share would otherwise load in either order
+    manifests = {n: m for n in names if (m := read_manifest(shard_dir, n)) is not None}
+    duplicates = duplicates_across_partitions(manifests.values())
+    report.duplicates = [d.reason for d in duplicates]
+    by_partition = {m.partition: n for n, m in manifests.items()}
+    skip: dict[str, set[str]] = {}
+    for d in duplicates:
+        skip.setdefault(by_partition[d.partition], set()).add(d.graph)
 
     def load_one(name: str) -> tuple[str, int, str]:
         nq, _, _ = shard_paths(shard_dir, name)
         try:
-            graphs = list(iter_shard_graphs(nq))
+            graphs = list(iter_shard_graphs(nq, skip.get(name, ())))
             result = store.replace_graphs(graphs)
             failed = getattr(result, "failed", None)
             if failed:

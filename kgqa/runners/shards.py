@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -125,23 +125,87 @@ def read_manifest(shard_dir: Path, name: str, fingerprint: str | None = None) ->
     return manifest if sha256_file(nq) == manifest.nquads_sha256 else None
 
 
-def merge_shards(shard_dir: Path, names: Iterable[str], out: Path) -> int:
-    """Merge shards into one canonical N-Quads file (globally sorted lines); returns the line count."""
+@dataclass(frozen=True)
+class DuplicateNote:
+    """A note whose id an earlier partition already has: its graph is left out, as the local runner
+    leaves out the second note of an id (workers never see each other's notes; the driver sees the
+    manifests)."""
+
+    partition: int
+    note_id: str
+    graph: str
+    triples: int
+    first_partition: int
+
+    @property
+    def shard(self) -> str:
+        return partition_name(self.partition)
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"duplicate note id {self.note_id!r} in partition {self.partition} (first in partition "
+            f"{self.first_partition}); its graph was not loaded"
+        )
+
+
+def partition_name(index: int) -> str:
+    """The shard name of partition ``index`` (``part-00007``)."""
+    return f"part-{index:05d}"
+
+
+def skipped_graphs(duplicates: Iterable[DuplicateNote]) -> dict[str, set[str]]:
+    """Shard name -> graph IRIs of the duplicates to leave out of that shard."""
+    out: dict[str, set[str]] = {}
+    for d in duplicates:
+        out.setdefault(d.shard, set()).add(d.graph)
+    return out
+
+
+def duplicates_across_partitions(manifests: Iterable[Manifest]) -> list[DuplicateNote]:
+    """Notes of a later partition whose id an earlier partition has (within a partition they are already
+    errors, see :func:`kgqa.notes.dedupe`)."""
+    first: dict[str, int] = {}
+    dupes = []
+    for manifest in sorted(manifests, key=lambda m: m.partition):
+        for note in manifest.notes:
+            if note["id"] in first:
+                dupes.append(DuplicateNote(manifest.partition, note["id"], note["graph"], note["triples"], first[note["id"]]))
+            else:
+                first[note["id"]] = manifest.partition
+    return dupes
+
+
+def _graph_of(line: str) -> str:
+    """The graph IRI of a canonical N-Quads line ("<s> <p> <o> <g> .")."""
+    return line.rsplit(" ", 2)[-2].strip("<>")
+
+
+def merge_shards(
+    shard_dir: Path, names: Iterable[str], out: Path, skip_graphs: Mapping[str, Collection[str]] | None = None
+) -> int:
+    """Merge shards into one canonical N-Quads file (globally sorted lines), leaving out the quads of
+    ``skip_graphs[shard name]`` (:func:`duplicates_across_partitions`; per shard, because a repeated
+    note may mint the very graph IRI of the note it repeats); returns the line count."""
     lines: list[str] = []
     for name in names:
         nq, _, _ = shard_paths(shard_dir, name)
-        lines.extend(line for line in nq.read_text(encoding="utf-8").splitlines() if line.strip())
+        skip = frozenset((skip_graphs or {}).get(name, ()))
+        lines.extend(
+            line for line in nq.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not (skip and _graph_of(line) in skip)
+        )
     lines.sort()
     _atomic_write(out, "".join(line + "\n" for line in lines))
     return len(lines)
 
 
-def iter_shard_graphs(nq_path: Path) -> Iterator[rdflib.Graph]:
-    """The named graphs of one shard file (for loading it through the store interface)."""
+def iter_shard_graphs(nq_path: Path, skip_graphs: Collection[str] = ()) -> Iterator[rdflib.Graph]:
+    """The named graphs of one shard file (for loading it through the store interface), except ``skip_graphs``."""
     ds = rdflib.Dataset()
     ds.parse(nq_path, format="nquads")
     for graph in ds.graphs():
-        if len(graph) and graph.identifier != DATASET_DEFAULT_GRAPH_ID:
+        if len(graph) and graph.identifier != DATASET_DEFAULT_GRAPH_ID and str(graph.identifier) not in skip_graphs:
             standalone = rdflib.Graph(identifier=graph.identifier)
             for triple in graph:
                 standalone.add(triple)

@@ -115,3 +115,26 @@ def test_count_notes_from_metadata(tmp_path):
         (tmp_path / "d" / f"n{i}.txt").write_text("text", encoding="utf-8")
         (tmp_path / "d" / f"n{i}.json").write_text("{}", encoding="utf-8")
     assert count_notes(tmp_path / "d") == 3
+
+
+def test_a_note_id_an_earlier_partition_has_is_left_out_of_the_merge(tmp_path):
+    from kgqa.runners.shards import duplicates_across_partitions, skipped_graphs
+
+    a, b, c, a_again = _graph("a", 2), _graph("b", 3), _graph("c", 1), _graph("a2", 4)
+    # partition 1 repeats note id "a" (another text, so another graph); partition 2 repeats it with the
+    # very graph IRI of the first "a" (same patient and note id), which must not take the first one with it
+    m0 = write_shard(tmp_path, "part-00000", 0, [ShardEntry("a", "x", a), ShardEntry("b", "x", b)], [])
+    m1 = write_shard(tmp_path, "part-00001", 1, [ShardEntry("c", "x", c), ShardEntry("a", "y", a_again)], [])
+    same_iri = _graph("a", 1)
+    same_iri.add((EX.extra, EX.p, rdflib.Literal("other text")))
+    m2 = write_shard(tmp_path, "part-00002", 2, [ShardEntry("a", "z", same_iri)], [])
+    dupes = duplicates_across_partitions([m2, m1, m0])  # any order in, partition order decides
+    assert [(d.partition, d.note_id, d.first_partition, d.triples) for d in dupes] == [(1, "a", 0, 4), (2, "a", 0, 2)]
+    assert dupes[0].graph == str(a_again.identifier) and "partition 1" in dupes[0].reason
+    skip = skipped_graphs(dupes)
+    assert skip == {"part-00001": {str(a_again.identifier)}, "part-00002": {str(a.identifier)}}
+    merge_shards(tmp_path, ["part-00000", "part-00001", "part-00002"], tmp_path / "merged.nq", skip)
+    assert (tmp_path / "merged.nq").read_text(encoding="utf-8") == canonical_nquads([a, b, c])
+    kept = {g.identifier for g in iter_shard_graphs(shard_paths(tmp_path, "part-00001")[0], skip["part-00001"])}
+    assert kept == {c.identifier}
+    assert duplicates_across_partitions([m0]) == []

@@ -24,6 +24,7 @@ def _notes_jsonl(tmp_path: Path) -> Path:
     notes = read_notes(PROJECT_ROOT / "samples" / "notes").notes
     lines = [json.dumps({"id": n.id, "lang": n.lang, "patient_id": n.patient_id, "text": n.text}, ensure_ascii=False) for n in notes]
     lines.insert(3, '{"id": "broken", "lang": "en", "text": ')  # one bad note, in the second partition
+    lines.append(lines[0])  # the first note again, alone in the fifth partition: left out by both runners
     path = tmp_path / "notes.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -86,14 +87,18 @@ def test_ray_output_is_identical_to_local_and_bad_note_is_isolated(tmp_path, tin
     notes, local_summary, local_nq = local_reference
     run_dir = tmp_path / "run"
     summary = _summary(_kgqa_run([*_overrides(notes, tiny_checkpoint, concepts), "runner=ray", f"hydra.run.dir={run_dir}"]))
-    assert summary["partitions"] == 4 and summary["partitions_failed"] == 0
+    assert summary["partitions"] == 5 and summary["partitions_failed"] == 0
     assert summary["notes"] == local_summary["notes"] == 7
     assert (run_dir / "graphs.nq").read_bytes() == local_nq
     # the broken line is reported by its own partition, the other partitions are clean
     reports = {p.name: p.read_text(encoding="utf-8") for p in (run_dir / "shards").glob("*.errors.jsonl")}
-    assert len(reports) == 4
+    assert len(reports) == 5
     assert [name for name, text in reports.items() if text.strip()] == ["part-00001.errors.jsonl"]
     assert f"{notes}:4" in reports["part-00001.errors.jsonl"]
+    # the repeated note id is found by the driver across partitions, as the local runner finds it
+    errors = [json.loads(line) for line in (run_dir / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    (duplicate,) = [e for e in errors if "duplicate note id" in e["reason"]]
+    assert duplicate["source"] == "part-00004" and "first in partition 0" in duplicate["reason"]
 
 
 def test_resume_after_killed_run(tmp_path, tiny_checkpoint, concepts, local_reference):
@@ -113,6 +118,6 @@ def test_resume_after_killed_run(tmp_path, tiny_checkpoint, concepts, local_refe
 
     summary = _summary(_kgqa_run(args))
     assert summary["partitions_resumed"] >= finished_before
-    if finished_before < 4:
-        assert summary["partitions_resumed"] < 4
+    if finished_before < 5:
+        assert summary["partitions_resumed"] < 5
     assert (run_dir / "graphs.nq").read_bytes() == local_nq

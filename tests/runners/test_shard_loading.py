@@ -102,3 +102,15 @@ def test_graphdb_server_import_without_credentials_reports_401(tmp_path, fake_gr
     cfg = StoreConfig(kind="graphdb", url=fake_graphdb, repository="kgqa")
     report = graphdb_server_import(cfg, shard_dir, ["part-00000"], poll_s=0.01, timeout_s=2)
     assert "HTTP 401" in report.shards_failed["part-00000"]
+
+
+def test_load_shards_leaves_out_a_note_id_an_earlier_shard_has(tmp_path):
+    from kgqa.stores import open_store
+
+    write_shard(tmp_path, "part-00000", 0, [ShardEntry("a", "x", _graph("a", 2))], [])
+    write_shard(tmp_path, "part-00001", 1, [ShardEntry("c", "x", _graph("c", 4)), ShardEntry("a", "y", _graph("a-again", 5))], [])
+    with open_store(StoreConfig(kind="embedded", path="")) as store:
+        report = load_shards(store, tmp_path, parallel=2)
+        # "a" (2 triples) and "c" (4); the second "a" (5 triples) is not loaded
+        assert report.ok and report.graphs == 2 and store.count() == 6
+        assert len(report.duplicates) == 1 and "'a'" in report.duplicates[0]
