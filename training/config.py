@@ -131,6 +131,10 @@ class QaDataConfig:
     n_best: int = 20
     #: processes for feature building
     num_proc: int = 1
+    #: catalogue whose concepts the question ids name (``note::concept``, as kgqa's synthetic exports):
+    #: evaluation and calibration decode those questions under the reader's rules for the concept's kind
+    #: (digit-only, member-naming, value-readable spans); empty = kgqa's default catalogue
+    catalogue: str = ""
 
 
 @dataclass

@@ -103,28 +103,28 @@ def split_by_context(
 
 
 @functools.cache
-def _default_concepts() -> tuple[Concept, ...]:
-    """The default catalogue's concepts, parsed once for the decoding rules below."""
-    return tuple(load_catalogue(DEFAULT_CATALOGUE).concepts)
+def _concepts(catalogue: str = "") -> tuple[Concept, ...]:
+    """The concepts of ``catalogue`` (default: kgqa's own), parsed once for the decoding rules below."""
+    return tuple(load_catalogue(catalogue or DEFAULT_CATALOGUE).concepts)
 
 
-def numeric_concepts() -> frozenset[str]:
-    """Ids of the default catalogue's concepts the reader decodes digit-only (``reader.digit_kinds``)."""
+def numeric_concepts(catalogue: str = "") -> frozenset[str]:
+    """Ids of the catalogue's concepts the reader decodes digit-only (``reader.digit_kinds``)."""
     kinds = set(ReaderConfig().digit_kinds)
-    return frozenset(c.id for c in _default_concepts() if c.kind.value in kinds)
+    return frozenset(c.id for c in _concepts(catalogue) if c.kind.value in kinds)
 
 
-def member_concepts() -> dict[str, Concept]:
-    """The default catalogue's enumeration concepts, decoded member-naming spans only (``reader.member_spans``)."""
+def member_concepts(catalogue: str = "") -> dict[str, Concept]:
+    """The catalogue's enumeration concepts, decoded member-naming spans only (``reader.member_spans``)."""
     if not ReaderConfig().member_spans:
         return {}
-    return {c.id: c for c in _default_concepts() if c.kind is ValueKind.ENUM and c.members}
+    return {c.id: c for c in _concepts(catalogue) if c.kind is ValueKind.ENUM and c.members}
 
 
-def value_concepts() -> dict[str, Concept]:
-    """The default catalogue's concepts decoded over value-readable spans only (``reader.value_span_kinds``)."""
+def value_concepts(catalogue: str = "") -> dict[str, Concept]:
+    """The catalogue's concepts decoded over value-readable spans only (``reader.value_span_kinds``)."""
     kinds = set(ReaderConfig().value_span_kinds)
-    return {c.id: c for c in _default_concepts() if c.kind.value in kinds}
+    return {c.id: c for c in _concepts(catalogue) if c.kind.value in kinds}
 
 
 class QaMetrics:
@@ -205,6 +205,7 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume_from = resume_checkpoint(run_dir, cfg.resume)
+    _concepts(cfg.data.catalogue)  # a wrong data.catalogue fails here, not after training
     data = load_qa_data(cfg)
 
     metric = cfg.trainer.metric_for_best_model or "f1"
@@ -240,8 +241,8 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
         eval_ds = Dataset.from_dict(columns)
         evaluator = QaMetrics(
-            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(),
-            member_concepts=member_concepts(), value_concepts=value_concepts(),
+            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(cfg.data.catalogue),
+            member_concepts=member_concepts(cfg.data.catalogue), value_concepts=value_concepts(cfg.data.catalogue),
         )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]

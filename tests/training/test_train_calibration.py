@@ -173,3 +173,22 @@ def test_numeric_concepts_are_decoded_over_valid_values_only_as_the_reader_does(
     mixed = replace(ex, lang="mul")
     valid = decode_examples([mixed], [window], start, end, n_best=5, max_answer_tokens=1, value_concepts=valued)
     assert valid["synth/n1::age"].text == "72"
+
+
+def test_decoding_rules_follow_the_configured_catalogue(tmp_path):
+    import yaml
+
+    from kgqa.catalogue import DEFAULT_CATALOGUE
+    from training.qa import member_concepts, numeric_concepts, value_concepts
+
+    # a user's catalogue: the default one with the age renamed (their own concept ids)
+    doc = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    for concept in doc["concepts"]:
+        if concept["id"] == "age":
+            concept["id"] = "patient_age"
+    own = tmp_path / "own.yaml"
+    own.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert "age" in numeric_concepts() and "age" in value_concepts()
+    assert "patient_age" in numeric_concepts(str(own)) and "age" not in numeric_concepts(str(own))
+    assert "patient_age" in value_concepts(str(own)) and "age" not in value_concepts(str(own))
+    assert set(member_concepts(str(own))) == set(member_concepts())
