@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kgqa.qa import Reader  # noqa: E402
-from kgqa.qa.calibrate import DevRecord, dev_pairs  # noqa: E402
-from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig  # noqa: E402
-from kgqa.types import LANGUAGES  # noqa: E402
-from training.metrics import per_question_scores  # noqa: E402
+from kgqa.qa import Reader
+from kgqa.qa.calibrate import DevRecord, dev_pairs
+from kgqa.qa.config import ModelConfig, ReaderConfig, WindowConfig
+from kgqa.types import LANGUAGES
+from training.metrics import per_question_scores
 
 
 def records(path: Path, lang: str) -> list[DevRecord]:
