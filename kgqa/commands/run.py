@@ -302,12 +302,12 @@ def _count_notes(cfg: RunConfig) -> int | None:
 
 def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:
     """Shards on Ray, then every complete shard loaded into the store through the store interface."""
+    from kgqa.runners.partitions import partition_name
     from kgqa.runners.ray_runner import run_ray
     from kgqa.runners.shards import (
         duplicates_across_partitions,
         iter_shard_graphs,
         merge_shards,
-        partition_name,
         shard_paths,
         skipped_graphs,
     )
@@ -334,7 +334,7 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
             kept = [n for n in kept if not (n["id"] == d.note_id and n["graph"] == d.graph)]
         outcome.notes.extend(_NoteRef(n["id"], n["sha256"]) for n in kept)  # type: ignore[arg-type]
     for index, reason in result["partitions_failed"].items():
-        outcome.errors.append(NoteError(source=f"part-{index:05d}", stage="partition", reason=reason))
+        outcome.errors.append(NoteError(source=partition_name(index), stage="partition", reason=reason))
     if cfg.output.nquads:
         path = out_dir / "graphs.nq"
         merge_shards(shard_dir, result["names"], path, skip)

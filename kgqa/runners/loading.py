@@ -21,7 +21,13 @@ from pathlib import Path
 import requests
 
 from kgqa.errors import StoreError
-from kgqa.runners.shards import duplicates_across_partitions, iter_shard_graphs, read_manifest, shard_paths
+from kgqa.runners.shards import (
+    duplicates_across_partitions,
+    iter_shard_graphs,
+    read_manifest,
+    shard_paths,
+    skipped_graphs,
+)
 from kgqa.stores.config import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -55,10 +61,7 @@ def load_shards(store, shard_dir: Path, names: Sequence[str] | None = None, para
     manifests = {n: m for n in names if (m := read_manifest(shard_dir, n)) is not None}
     duplicates = duplicates_across_partitions(manifests.values())
     report.duplicates = [d.reason for d in duplicates]
-    by_partition = {m.partition: n for n, m in manifests.items()}
-    skip: dict[str, set[str]] = {}
-    for d in duplicates:
-        skip.setdefault(by_partition[d.partition], set()).add(d.graph)
+    skip = skipped_graphs(duplicates, {m.partition: n for n, m in manifests.items()}.__getitem__)
 
     def load_one(name: str) -> tuple[str, int, str]:
         nq, _, _ = shard_paths(shard_dir, name)

@@ -30,6 +30,11 @@ from kgqa.types import NoteError
 _SKIP_SUFFIXES = (".json", ".ann", ".md")
 
 
+def partition_name(index: int) -> str:
+    """The shard name of partition ``index`` (``part-00007``)."""
+    return f"part-{index:05d}"
+
+
 @dataclass(frozen=True)
 class Partition:
     index: int
@@ -41,7 +46,7 @@ class Partition:
 
     @property
     def name(self) -> str:
-        return f"part-{self.index:05d}"
+        return partition_name(self.index)
 
     def fingerprint(self, salt: str) -> str:
         """Digest of the partition's spec, the size and mtime of every input file it reads, and ``salt``

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +22,7 @@ from typing import NamedTuple
 import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from kgqa.runners.partitions import partition_name
 from kgqa.types import NoteError
 
 
@@ -138,10 +139,6 @@ class DuplicateNote:
     first_partition: int
 
     @property
-    def shard(self) -> str:
-        return partition_name(self.partition)
-
-    @property
     def reason(self) -> str:
         return (
             f"duplicate note id {self.note_id!r} in partition {self.partition} (first in partition "
@@ -149,16 +146,13 @@ class DuplicateNote:
         )
 
 
-def partition_name(index: int) -> str:
-    """The shard name of partition ``index`` (``part-00007``)."""
-    return f"part-{index:05d}"
-
-
-def skipped_graphs(duplicates: Iterable[DuplicateNote]) -> dict[str, set[str]]:
-    """Shard name -> graph IRIs of the duplicates to leave out of that shard."""
+def skipped_graphs(
+    duplicates: Iterable[DuplicateNote], name_of: Callable[[int], str] = partition_name
+) -> dict[str, set[str]]:
+    """Shard name (``name_of(partition)``) -> graph IRIs of the duplicates to leave out of that shard."""
     out: dict[str, set[str]] = {}
     for d in duplicates:
-        out.setdefault(d.shard, set()).add(d.graph)
+        out.setdefault(name_of(d.partition), set()).add(d.graph)
     return out
 
 
