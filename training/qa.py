@@ -127,6 +127,13 @@ def value_concepts(catalogue: str = "") -> dict[str, Concept]:
     return {c.id: c for c in _concepts(catalogue) if c.kind.value in kinds}
 
 
+def heading_concepts(catalogue: str = "") -> frozenset[str]:
+    """Ids of the catalogue's concepts decoded outside headings and field labels (``reader.skip_headings``: all)."""
+    if not ReaderConfig().skip_headings:
+        return frozenset()
+    return frozenset(c.id for c in _concepts(catalogue))
+
+
 class QaMetrics:
     """``compute_metrics`` for the Trainer: decode eval windows, score officially, remember the details."""
 
@@ -139,6 +146,7 @@ class QaMetrics:
         digit_concepts: Collection[str] = (),
         member_concepts: Mapping[str, Concept] | None = None,
         value_concepts: Mapping[str, Concept] | None = None,
+        heading_concepts: Collection[str] = (),
     ):
         self.examples = list(examples)
         self.windows = list(windows)
@@ -147,6 +155,7 @@ class QaMetrics:
         self.digit_concepts = frozenset(digit_concepts)
         self.member_concepts = dict(member_concepts or {})
         self.value_concepts = dict(value_concepts or {})
+        self.heading_concepts = frozenset(heading_concepts)
         self.last: EvalResult | None = None
 
     def __call__(self, p: EvalPrediction) -> dict[str, float]:
@@ -161,6 +170,7 @@ class QaMetrics:
             digit_concepts=self.digit_concepts,
             member_concepts=self.member_concepts,
             value_concepts=self.value_concepts,
+            heading_concepts=self.heading_concepts,
         )
         self.last = evaluate_predictions(self.examples, preds)
         return flat_metrics(self.last.metrics)
@@ -243,6 +253,7 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         evaluator = QaMetrics(
             data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(cfg.data.catalogue),
             member_concepts=member_concepts(cfg.data.catalogue), value_concepts=value_concepts(cfg.data.catalogue),
+            heading_concepts=heading_concepts(cfg.data.catalogue),
         )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]

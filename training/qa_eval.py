@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kgqa.qa.calibration import Calibration, CalibrationExample, fit_calibration
-from kgqa.qa.decoding import DecodeParams, WindowLogits, decode
+from kgqa.qa.decoding import DecodeParams, WindowLogits, all_of, decode
+from kgqa.qa.headings import outside_headings
 from kgqa.qa.windowing import Window
 from kgqa.synth.squad import concept_of
 from kgqa.types import LANGUAGES, Concept, Note
@@ -53,6 +54,7 @@ def decode_examples(
     digit_concepts: Collection[str] = (),
     member_concepts: Mapping[str, Concept] | None = None,
     value_concepts: Mapping[str, Concept] | None = None,
+    heading_concepts: Collection[str] = (),
 ) -> dict[str, ScoredPrediction]:
     """The best span of every example (threshold -inf: abstention is decided later, by the margin).
 
@@ -61,13 +63,15 @@ def decode_examples(
     the margins calibration sees are the margins the reader will compare with the threshold.
     Likewise for ``member_concepts`` (enumerations, see ``reader.member_spans``): only spans naming
     one of the concept's members in the context, and for ``value_concepts`` (``reader.value_span_kinds``):
-    only spans the values stage reads as a valid value of the concept.
+    only spans the values stage reads as a valid value of the concept; for ``heading_concepts``
+    (``reader.skip_headings``): only spans overlapping no heading or field label of the context.
     """
     member_concepts = member_concepts or {}
     value_concepts = value_concepts or {}
     params = DecodeParams(n_best=n_best, max_answer_tokens=max_answer_tokens, null_threshold=-math.inf)
     numeric = replace(params, need_digit=True)
     digit_concepts = frozenset(digit_concepts)
+    heading_concepts = frozenset(heading_concepts)
     by_pair: dict[int, list[WindowLogits]] = {}
     for k, w in enumerate(windows):
         n = len(w)
@@ -80,9 +84,11 @@ def decode_examples(
         concept = member_concepts.get(concept_id)
         mentions = spans_naming_members(concept, ex.context, ex.lang) if concept is not None else None
         valued = value_concepts.get(concept_id)
-        accept = readable_spans(valued, _note_of(ex)) if valued is not None else None
+        checks = [outside_headings(ex.context)] if concept_id in heading_concepts else []
+        if valued is not None:
+            checks.append(readable_spans(valued, _note_of(ex)))
         decoded = decode(
-            by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions, accept
+            by_pair.get(i, []), ex.context, numeric if concept_id in digit_concepts else params, mentions, all_of(checks)
         )
         key = example_key(ex)
         if decoded.candidates:

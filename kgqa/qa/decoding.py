@@ -239,6 +239,15 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+def all_of(checks: Sequence[Callable[[int, int], bool]]) -> Callable[[int, int], bool] | None:
+    """One ``accept`` for :func:`decode` from several (a span must pass each); None when there are none."""
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda start, end: all(check(start, end) for check in checks)
+
+
 def decode(
     windows: Sequence[WindowLogits],
     text: str,

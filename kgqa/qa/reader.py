@@ -21,7 +21,8 @@ from kgqa.qa.batching import length_sorted_batches, pad_batch
 from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibration, resolve_null_threshold
 from kgqa.qa.checkpoint import checkpoint_config, load_tokenizer, max_sequence_tokens, weights_sha256
 from kgqa.qa.config import ModelConfig, ReaderConfig
-from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, decode
+from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, all_of, decode
+from kgqa.qa.headings import outside_headings
 from kgqa.qa.questions import check_question_lang, choose_question
 from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
 from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
@@ -186,7 +187,7 @@ class Reader:
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
         return [
-            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.value_check(p))
+            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.span_check(p))
             for p, ws in zip(pairs, by_pair)
         ]
 
@@ -243,6 +244,14 @@ class Reader:
         if pair.concept.kind.value not in self.cfg.value_span_kinds:
             return None
         return readable_spans(pair.concept, pair.note)
+
+    def span_check(self, pair: Pair) -> Callable[[int, int], bool] | None:
+        """Which candidate spans may answer: outside headings (``reader.skip_headings``) and readable as
+        a valid value (:meth:`value_check`); None = any span."""
+        checks = [check for check in (self.value_check(pair),) if check is not None]
+        if self.cfg.skip_headings:
+            checks.insert(0, outside_headings(pair.note.text))  # cheap, so first
+        return all_of(checks)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []

@@ -16,6 +16,9 @@ import unicodedata
 EDGE_PUNCTUATION = frozenset(".,;:!?¿¡…·\"'`«»„“”‘’‚‹›")
 _OPENING = {"(": ")", "[": "]", "{": "}"}
 _CLOSING = {v: k for k, v in _OPENING.items()}
+#: Dashes and bullets: a sign or a range when they touch a character ("-2", "3-4"), but a list
+#: bullet or a separator when a blank follows or precedes them ("- ictus", "Diagnóstico final - ictus").
+_DASHES = frozenset("-–—•·")
 #: "p.m.", "i.v.", "p.o.": a trailing dot that closes an abbreviation of single letters stays.
 _ABBREVIATION_END = re.compile(r"(?:^|[\s.])\w\.\w\.$")
 
@@ -25,27 +28,37 @@ def _is_blank(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")
 
 
+def _stray(ch: str, span: str, *, facing_out: dict[str, str], facing_in: dict[str, str], loose_dash: bool) -> bool:
+    """Whether edge character ``ch`` of ``span`` goes: a blank, punctuation, a bracket that faces out of
+    the span (")" at its start) or one facing in whose partner is not in it, a bullet or separator dash."""
+    return (
+        _is_blank(ch)
+        or ch in EDGE_PUNCTUATION
+        or ch in facing_out
+        or (ch in facing_in and facing_in[ch] not in span)
+        or loose_dash
+    )
+
+
 def _strip_leading(text: str, start: int, end: int) -> int:
     while start < end:
         ch = text[start]
-        span = text[start:end]
-        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _CLOSING or ch in _OPENING and _OPENING[ch] not in span:
-            start += 1
-        else:
+        loose_dash = ch in _DASHES and start + 1 < end and _is_blank(text[start + 1])
+        if not _stray(ch, text[start:end], facing_out=_CLOSING, facing_in=_OPENING, loose_dash=loose_dash):
             break
+        start += 1
     return start
 
 
 def _strip_trailing(text: str, start: int, end: int) -> int:
     while end > start:
         ch = text[end - 1]
-        span = text[start:end]
-        if ch == "." and _ABBREVIATION_END.search(span):
+        if ch == "." and _ABBREVIATION_END.search(text[start:end]):
             break
-        if _is_blank(ch) or ch in EDGE_PUNCTUATION or ch in _OPENING or ch in _CLOSING and _CLOSING[ch] not in span:
-            end -= 1
-        else:
+        loose_dash = ch in _DASHES and end - 1 > start and _is_blank(text[end - 2])
+        if not _stray(ch, text[start:end], facing_out=_OPENING, facing_in=_CLOSING, loose_dash=loose_dash):
             break
+        end -= 1
     return end
 
 

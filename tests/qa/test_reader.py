@@ -310,3 +310,35 @@ def test_numeric_answers_are_spans_with_a_valid_value(tiny_checkpoint, script_no
     assert normalise(answer, mrs, by_id["digits"]).value == 3  # the only number in [0, 6] on that note
     with pytest.raises(ConfigError, match="value_span_kinds"):
         Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(value_span_kinds=["integr"]))
+
+
+def test_answers_overlap_no_heading(tiny_checkpoint, script_notes) -> None:
+    """reader.skip_headings: no answer overlaps a section heading or field label (random weights and an
+    always-answer threshold: without the rule, headings are answers too)."""
+    from kgqa.qa.headings import heading_spans
+
+    previous = Concept(
+        id="risk_previous_stroke", group="risk_factors", kind="boolean", target_class="x", cardinality="many",
+        questions={"en": ("Has the patient had a stroke before?",)},
+    )
+    laid_out = [
+        Note(id=f"layout-{i}", lang="es", text=(
+            f"Informe de alta {i}\nVarón de 6{i} años.\n\nHistoria clínica previa\nComorbilidades: HTA.\n"
+            "Antecedentes: Niega ictus previos.\n\nEstado funcional al alta\nmRS: 1.\n"
+        ))
+        for i in range(4)
+    ]
+    notes = [*script_notes, *laid_out]
+    by_id = {n.id: n for n in notes}
+
+    def overlapping(skip: bool) -> list:
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, skip_headings=skip)
+        answers = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(notes, [previous])
+        assert any(answers.values())
+        return [
+            a for note_answers in answers.values() for a in note_answers
+            if any(a.start < e and s < a.end for s, e in heading_spans(by_id[a.note_id].text))
+        ]
+
+    assert overlapping(skip=False)
+    assert overlapping(skip=True) == []

@@ -20,6 +20,13 @@ CASES = [
     ("«Аспирин» 100 мг", "«Аспирин»", "Аспирин"),
     ("„Θρομβόλυση“ όχι", "„Θρομβόλυση“", "Θρομβόλυση"),
     ("ok 😀 done", " 😀 ", "😀"),  # emoji are content (So), not punctuation
+    ("range 3-4 days", "3-4", "3-4"),  # a dash between characters is a range
+    ("Comorbilidades:\n- ictus previo", "- ictus previo", "ictus previo"),  # a list bullet goes
+    ("Diagnóstico final - ictus isquémico", "- ictus", "ictus"),  # a separator dash goes
+    ("ictus isquémico - alta", "isquémico -", "isquémico"),
+    ("• ΑΕΕ 2019", "• ΑΕΕ", "ΑΕΕ"),
+    ("– udar – 2019", "– udar –", "udar"),
+    ("value - -2 on scale", "- -2", "-2"),  # the bullet goes, the sign stays
     ("stop …", " …", None),
     ("(.)", "(.)", None),
 ]

@@ -175,6 +175,31 @@ def test_numeric_concepts_are_decoded_over_valid_values_only_as_the_reader_does(
     assert valid["synth/n1::age"].text == "72"
 
 
+def test_concept_questions_are_decoded_outside_headings_as_the_reader_does():
+    from training.qa import heading_concepts
+    from training.qa_eval import decode_examples
+
+    assert {"risk_previous_stroke", "age", "sex"} <= heading_concepts()
+    context = "x.\n\nMedical history\nOld stroke 2020."
+    pieces = [(0, 1), (1, 2), (4, 11), (12, 19), (20, 23), (24, 30), (31, 35), (35, 36)]
+    # "Medical": the model's favourite; "Old" (of the fact under the heading) the runner-up
+    window, start, end = one_window(pieces, {3: 5.0, 5: 3.0})
+    ex = QaExample(
+        id="n1::risk_previous_stroke", question="?", context=context, answers=(AnswerSpan("Old", 20),),
+        dataset="synth", lang="en", gold_texts=("Old",),
+    )
+    plain = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1)
+    ruled = decode_examples([ex], [window], start, end, n_best=5, max_answer_tokens=1, heading_concepts={"risk_previous_stroke"})
+    assert plain["synth/n1::risk_previous_stroke"].text == "Medical"
+    assert ruled["synth/n1::risk_previous_stroke"].text == "Old"
+    assert ruled["synth/n1::risk_previous_stroke"].margin == 6.0
+    # a question of no concept (plain SQuAD) is not the reader's and keeps every span
+    squad = replace(ex, id="squad-1")
+    assert decode_examples([squad], [window], start, end, n_best=5, max_answer_tokens=1, heading_concepts={"risk_previous_stroke"})[
+        "synth/squad-1"
+    ].text == "Medical"
+
+
 def test_decoding_rules_follow_the_configured_catalogue(tmp_path):
     import yaml
 
