@@ -68,7 +68,9 @@ class ReaderConfig:
     member_spans: bool = True
     #: concepts of these value kinds answer only with a span the values stage reads as a valid value
     #: (parsed, in the concept's range: "13,9" is no age, "7" no mRS); [] = no such rule
-    value_span_kinds: list[str] = field(default_factory=lambda: ["integer", "decimal", "duration"])
+    value_span_kinds: list[str] = field(
+        default_factory=lambda: ["integer", "decimal", "duration", "date", "time", "datetime"]
+    )
     #: answers overlap no section heading or field label ("Historia clínica previa", "Comorbidities:"):
     #: those name a topic and state no fact (``kgqa.qa.headings``)
     skip_headings: bool = True

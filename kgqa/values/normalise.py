@@ -387,13 +387,26 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
         )
 
 
+_CALENDAR_KINDS = frozenset({ValueKind.DATE, ValueKind.TIME, ValueKind.DATETIME})
+#: stands in for a missing admission date when :func:`readable_spans` judges whether a span holds a date
+_ANY_ADMISSION_DATE = dt.date(2000, 6, 15)
+
+
 def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
     """``accept(start, end)``: whether ``note.text[start:end]`` gives ``concept`` a valid value (``reader.value_span_kinds``).
 
     The reader asks it of its candidate spans so that a numeric concept answers with the best span the
     values stage can read and accept — "13,9" is no age, "205" no age either, "7" no mRS — instead of
     a best span that would only ever become a rejected fact while a valid runner-up is thrown away.
+    Dates and times count as readable when they would be read given an admission date: a note
+    without one still prefers "at 14:35" to "196/118" for an arrival time.
     """
+
+    judged = note
+    if concept.kind in _CALENDAR_KINDS and note.admission_date is None:
+        # "at 14:35" or "24.12." is a readable time or date; only the note's missing admission date
+        # keeps it from being completed, and that is no reason to prefer a span holding no date at all
+        judged = replace(note, admission_date=_ANY_ADMISSION_DATE)
 
     @functools.cache
     def accept(start: int, end: int) -> bool:
@@ -401,6 +414,6 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
             note_id=note.id, concept_id=concept.id, start=start, end=end, text=note.text[start:end],
             score=0.0, null_score=0.0, confidence=0.0, question="", question_lang=note.lang, rank=0,
         )
-        return normalise(answer, concept, note).ok
+        return normalise(answer, concept, judged).ok
 
     return accept

@@ -155,7 +155,8 @@ def test_numeric_concepts_are_decoded_over_valid_values_only_as_the_reader_does(
 
     valued = value_concepts()
     assert {"age", "nihss_score", "discharge_mrs", "glucose", "door_to_needle"} <= set(valued)
-    assert not {"sex", "thrombolysis", "onset_timestamp"} & set(valued)
+    assert {"onset_timestamp", "discharge_date"} <= set(valued)  # dates and times too
+    assert not {"sex", "thrombolysis", "risk_smoker"} & set(valued)
 
     context = "Glucose 13,9 mmol/l, aged 72."
     pieces = [(0, 7), (8, 12), (13, 19), (19, 20), (21, 25), (26, 28), (28, 29)]

@@ -147,3 +147,32 @@ def test_readable_spans_are_the_spans_that_give_a_valid_value(catalogue, concept
     accept = readable_spans(catalogue.get(concept_id), note)
     start = note.text.index(span)
     assert accept(start, start + len(span)) is readable
+
+
+@pytest.mark.parametrize("admission", [None, dt.date(2024, 11, 29)])
+@pytest.mark.parametrize(
+    "concept_id, span, readable",
+    [
+        ("hospital_timestamp", "29.11.2024 r. 13:25", True),
+        ("hospital_timestamp", "13:25", True),  # a time alone: readable once the admission date is known
+        ("hospital_timestamp", "196/118", False),  # a blood pressure holds no date or time
+        ("hospital_timestamp", "24 h", False),
+        ("discharge_date", "3.12.", True),  # a date without its year
+        ("discharge_date", "NIHSS 4", False),
+    ],
+)
+def test_readable_dates_and_times_do_not_need_the_admission_date(catalogue, concept_id, span, readable, admission):
+    from kgqa.values.normalise import normalise, readable_spans
+
+    note = Note(
+        id="n", lang="pl", admission_date=admission,
+        text="Przywieziony przez ZRM o 29.11.2024 r. 13:25. RR 196/118. ASA co 24 h. Wypis 3.12. NIHSS 4.",
+    )
+    concept = catalogue.get(concept_id)
+    accept = readable_spans(concept, note)
+    start = note.text.index(span)
+    assert accept(start, start + len(span)) is readable
+    # what the values stage then makes of it still depends on the note: no date is made up
+    answer = Answer.from_note(note, concept_id, start, start + len(span), score=0.0, null_score=0.0, confidence=0.5)
+    if span in ("13:25", "3.12.") and admission is None:
+        assert not normalise(answer, concept, note).ok
