@@ -61,20 +61,20 @@ log = logging.getLogger("qa_throughput")
 
 #: xlm-roberta-base's architecture (its config.json), and a small one for a quick second point
 SIZES = {
-    "base": dict(
-        vocab_size=250002,
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-    ),
-    "small": dict(
-        vocab_size=250002, hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024
-    ),
+    "base": {
+        "vocab_size": 250002,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+    },
+    "small": {
+        "vocab_size": 250002, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024
+    },
     # for the benchmark's own smoke test only
-    "tiny": dict(
-        vocab_size=250002, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128
-    ),
+    "tiny": {
+        "vocab_size": 250002, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128
+    },
 }
 MAX_ANSWER_TOKENS = 30
 
@@ -397,20 +397,21 @@ print(json.dumps({"seconds": seconds, "agree_spans": [[o["start"], o["end"]] for
 """
     pairs = [[c.questions["en"][0], n.text] for n in work.notes for c in work.concepts]
     short = [(c.questions["en"][0], n.text) for n in work.short for c in work.agree_concepts]
-    job = dict(
-        checkpoint=str(checkpoint),
-        pairs=pairs,
-        agree_pairs=short,
-        max_seq_length=window.max_seq_length,
-        doc_stride=window.doc_stride,
-        max_question_length=window.max_question_length,
-        max_answer_len=MAX_ANSWER_TOKENS,
-    )
+    job = {
+        "checkpoint": str(checkpoint),
+        "pairs": pairs,
+        "agree_pairs": short,
+        "max_seq_length": window.max_seq_length,
+        "doc_stride": window.doc_stride,
+        "max_question_length": window.max_question_length,
+        "max_answer_len": MAX_ANSWER_TOKENS,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "job.json").write_text(json.dumps(job))
         (Path(tmp) / "run.py").write_text(script)
         proc = subprocess.run(
             [python, str(Path(tmp) / "run.py"), str(Path(tmp) / "job.json")],
+            check=False,  # a failure is reported below with the other interpreter's stderr
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": ""},

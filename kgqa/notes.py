@@ -14,14 +14,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from kgqa.errors import ConfigError, NoteReadError, RecordError
 from kgqa.types import LANGUAGES, Note, NoteError
 
 log = logging.getLogger(__name__)
 
-NoteOrError = Union[Note, NoteError]
+NoteOrError = Note | NoteError
 
 #: sidecar / jsonl keys that become Note fields; everything else goes to metadata
 _NOTE_KEYS = {"id", "patient_id", "lang", "text", "admission_date", "metadata"}

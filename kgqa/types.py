@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from kgqa.errors import RecordError
 
@@ -254,7 +254,7 @@ class Assertion(str, Enum):
     POSSIBLE = "possible"
 
 
-Scalar = Union[int, float, Decimal, dt.date, dt.time, dt.datetime, bool, str, None]
+Scalar = int | float | Decimal | dt.date | dt.time | dt.datetime | bool | str | None
 
 
 @dataclass(frozen=True)

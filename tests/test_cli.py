@@ -13,6 +13,7 @@ def _kgqa(*args, cwd, timeout=900):
     return subprocess.run(
         [sys.executable, "-m", "kgqa", *args],
         cwd=cwd,
+        check=False,  # callers assert on the return code and the output
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -61,7 +62,7 @@ def sample_run(tmp_path_factory, tiny_checkpoint):
 
 
 def test_run_end_to_end_on_sample_notes(sample_run):
-    run_dir, store_dir, out = sample_run
+    run_dir, _store_dir, out = sample_run
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["notes"] == 7 and summary["notes_failed"] == 0
     assert summary["triples"] > 0 and summary["store"] == "embedded"
@@ -77,7 +78,7 @@ def test_outputs_are_consistent(sample_run):
 
     from kgqa.records_io import read_facts_jsonl, read_notes_jsonl
 
-    run_dir, _, out = sample_run
+    run_dir, _, _out = sample_run
     notes = {n.id: n for n in read_notes_jsonl(run_dir / "notes.jsonl")}
     assert len(notes) == 7
     for fact in read_facts_jsonl(run_dir / "facts.jsonl"):

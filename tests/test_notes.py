@@ -4,11 +4,10 @@ import json
 
 import pytest
 
+from kgqa import PROJECT_ROOT
 from kgqa.errors import ConfigError
 from kgqa.notes import detect_language, read_notes
 from kgqa.types import text_sha256
-
-from kgqa import PROJECT_ROOT
 
 
 def _write(path, data: bytes | str):

@@ -1,11 +1,11 @@
 """Pipeline wiring: stages called in order, failures isolated per note, answers checked against notes."""
 
+import datetime as dt
+
 import rdflib
 
 from kgqa.pipeline import Pipeline
-from kgqa.types import Answer, Concept, Link, Note, RunInfo, ModelInfo, Value, ValueKind
-
-import datetime as dt
+from kgqa.types import Answer, Concept, Link, ModelInfo, Note, RunInfo, Value, ValueKind
 
 CONCEPTS = [
     Concept(id="nihss", group="exam", kind="integer", questions={"en": ["NIHSS?"]}, target_class="http://x/N"),

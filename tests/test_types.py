@@ -1,5 +1,6 @@
 """Record invariants: a broken record cannot be built."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -22,7 +23,7 @@ NOTE = Note(id="n1", text="Pacient přijat\r\nNIHSS 8 b.\u200b 😀 κ", lang="c
 
 def test_note_digest_and_immutability():
     assert NOTE.sha256 == text_sha256(NOTE.text)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         NOTE.text = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError):
         NOTE.metadata["x"] = 1  # type: ignore[index]
@@ -31,10 +32,10 @@ def test_note_digest_and_immutability():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(id="", text="x", lang="en"), "empty id"),
-        (dict(id="a", text="  \n", lang="en"), "empty text"),
-        (dict(id="a", text="x", lang="de"), "not one of"),
-        (dict(id="a", text="x", lang="en", sha256="0" * 64), "sha256"),
+        ({"id": "", "text": "x", "lang": "en"}, "empty id"),
+        ({"id": "a", "text": "  \n", "lang": "en"}, "empty text"),
+        ({"id": "a", "text": "x", "lang": "de"}, "not one of"),
+        ({"id": "a", "text": "x", "lang": "en", "sha256": "0" * 64}, "sha256"),
     ],
 )
 def test_note_rejects(kwargs, message):

@@ -18,7 +18,13 @@ _EXPORTS = {
     "Reader": "kgqa.qa.reader",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Calibration",
+    "CalibrationExample",
+    "Reader",
+    "fit_calibration",
+    "load_calibration",
+]
 
 
 def __getattr__(name: str) -> Any:

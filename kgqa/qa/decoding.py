@@ -18,14 +18,14 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kgqa.qa.trimming import trim_span
 
-Offset = Optional[tuple[int, int]]
+Offset = tuple[int, int] | None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ Digits keep values out ("NIHSS 4:", "ora 09:04"); sentence punctuation inside ke
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable
 
@@ -53,6 +54,7 @@ def _labels(body: str, offset: int) -> list[tuple[int, int]]:
     return out
 
 
+@functools.lru_cache(maxsize=256)  # the reader asks every concept's question of the same note
 def heading_spans(text: str) -> tuple[tuple[int, int], ...]:
     """``(start, end)`` of every heading and field label of ``text``, in order (see the module doc)."""
     lines: list[tuple[int, str]] = []

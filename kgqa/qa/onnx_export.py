@@ -67,7 +67,7 @@ def _export_fp32(checkpoint: Path, out: Path) -> None:
     ids = torch.full((2, 16), 5, dtype=torch.long)
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row, so the mask path is traced
-    names = dict(input_names=["input_ids", "attention_mask"], output_names=["start_logits", "end_logits"])
+    names = {"input_names": ["input_ids", "attention_mask"], "output_names": ["start_logits", "end_logits"]}
     axes = {
         n: {0: "batch", 1: "sequence"} for n in ("input_ids", "attention_mask", "start_logits", "end_logits")
     }
@@ -80,7 +80,7 @@ def _export_fp32(checkpoint: Path, out: Path) -> None:
             torch.onnx.export(
                 wrapper, (ids, mask), str(out), dynamic_axes=axes, opset_version=OPSET, dynamo=False, **names
             )
-        except Exception as exc:  # torch builds without the TorchScript exporter: torch.export based one
+        except Exception as exc:  # noqa: BLE001  # torch builds without the TorchScript exporter: torch.export based one
             log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
             batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
             torch.onnx.export(
@@ -149,7 +149,7 @@ def exported_model(
     if optimise:
         try:
             fp32 = _atomic(directory / "model.onnx", lambda p: _optimise(raw, p, num_heads, hidden_size))
-        except Exception as exc:  # an architecture the optimiser does not know: the plain graph still runs
+        except Exception as exc:  # noqa: BLE001  # an architecture the optimiser does not know: the plain graph still runs
             log.warning(
                 "ONNX Runtime optimiser failed on %s (%s); using the unoptimised graph", checkpoint, exc
             )

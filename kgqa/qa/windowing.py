@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from transformers import PreTrainedTokenizerBase
 
 from kgqa.qa.config import WindowConfig
 
-Offset = Optional[tuple[int, int]]
+Offset = tuple[int, int] | None
 
 
 @dataclass(frozen=True)

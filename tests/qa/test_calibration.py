@@ -1,5 +1,6 @@
 """Calibration: Platt scaling of margins, SQuAD-2-style null thresholds, the JSON a checkpoint carries."""
 
+import itertools
 import json
 import math
 
@@ -162,7 +163,7 @@ def test_threshold_sweep_matches_brute_force(rows) -> None:
         return right, -wrong
 
     finite = sorted({e.margin for e in examples if math.isfinite(e.margin)})
-    cuts = [f - 1.0 for f in finite[:1]] + [(x + y) / 2 for x, y in zip(finite, finite[1:])] + finite[-1:]
+    cuts = [f - 1.0 for f in finite[:1]] + [(x + y) / 2 for x, y in itertools.pairwise(finite)] + finite[-1:]
     best = max((score(c) for c in cuts), default=None)
     t = best_null_threshold(examples)
     if best is not None:

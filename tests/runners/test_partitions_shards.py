@@ -7,7 +7,15 @@ import rdflib
 import rdflib.compare
 
 from kgqa.runners.partitions import plan_partitions, read_partition
-from kgqa.runners.shards import ShardEntry, canonical_nquads, iter_shard_graphs, merge_shards, read_manifest, shard_paths, write_shard
+from kgqa.runners.shards import (
+    ShardEntry,
+    canonical_nquads,
+    iter_shard_graphs,
+    merge_shards,
+    read_manifest,
+    shard_paths,
+    write_shard,
+)
 from kgqa.types import Note, NoteError
 
 EX = rdflib.Namespace("https://ex.org/")

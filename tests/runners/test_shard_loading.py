@@ -3,6 +3,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 import rdflib
@@ -46,8 +47,8 @@ def test_load_shards_into_embedded_store_is_idempotent(tmp_path):
 class _FakeGraphDB(BaseHTTPRequestHandler):
     """GraphDB's /rest/repositories/{id}/import/server as documented: POST starts, GET lists statuses."""
 
-    imports: dict = {}
-    bodies: list = []
+    imports: ClassVar[dict] = {}
+    bodies: ClassVar[list] = []
 
     def log_message(self, *args):  # keep test output quiet
         pass

@@ -1,6 +1,5 @@
 """Helpers for training tests: compose the real Hydra configs (presets included) into schema objects."""
 
-from collections.abc import Sequence
 
 import pytest
 

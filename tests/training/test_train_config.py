@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pytest
-from training.config import compose_train
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from kgqa.config import CONF_DIR, to_object
 from kgqa.errors import ConfigError
-from training.config import MlmRunConfig, QaRunConfig, TrainerConfig
+from training.config import MlmRunConfig, QaRunConfig, TrainerConfig, compose_train
 from training.runs import resolve_precision, training_arguments
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
