@@ -67,7 +67,7 @@ By concept group:
 {group_table}
 
 Null-decision accuracy {null_acc}; expected calibration error of the confidences {ece}.
-{abstain}"""
+{recalibrated}{abstain}"""
 
 
 def _fmt(x) -> str:
@@ -88,7 +88,12 @@ def score_table(rows: Mapping[str, Mapping], first: str) -> str:
 
 
 def render_card(
-    report: Mapping, training_card: str, params: float, size_mb: float, trained: Sequence[str] = ()
+    report: Mapping,
+    training_card: str,
+    params: float,
+    size_mb: float,
+    trained: Sequence[str] = (),
+    recalibrated: str = "",
 ) -> str:
     by_lang = {**report["by_lang"], "**all**": report["overall"]}
     abstain = (
@@ -108,6 +113,13 @@ def render_card(
             group_table=score_table(report["by_group"], "group"),
             null_acc=_fmt(report["overall"].get("null_accuracy")),
             ece=_fmt(report.get("calibration", {}).get("ece")),
+            recalibrated=(
+                f"\nThe calibration (`kgqa_calibration.json`) was refitted after training with `kgqa train calibrate` "
+                f"({recalibrated}): the weights are the training run's, the thresholds describe the reader's current "
+                "decoding rules; the training run's card below still gives the figures of its own fit.\n"
+                if recalibrated
+                else ""
+            ),
         )
         + "\n## Training run\n\n"
         + _strip_front_matter(training_card).split("\n", 1)[1].lstrip()
@@ -152,7 +164,13 @@ def abstain_outside(calibration_path: Path, trained: Sequence[str]) -> None:
     replace(cal, null_thresholds=thresholds).save(calibration_path)
 
 
-def package(source: Path, report_path: Path, target: Path, trained_on: Path | None = None) -> Path:
+def package(
+    source: Path,
+    report_path: Path,
+    target: Path,
+    trained_on: Path | None = None,
+    calibration: Path | None = None,
+) -> Path:
     if not (source / "config.json").is_file():
         raise SystemExit(f"{source}: not a model directory (no config.json)")
     report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -167,12 +185,19 @@ def package(source: Path, report_path: Path, target: Path, trained_on: Path | No
     with safe_open(str(target / "model.safetensors"), "pt") as f:
         # safe_open handles are not iterable: keys() is needed
         params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6  # noqa: SIM118
+    recalibrated = ""
+    if calibration is not None:  # a refit by `kgqa train calibrate` replaces the training run's own
+        shutil.copy2(calibration, target / "kgqa_calibration.json")
+        report_file = calibration.parent / "calibration_report.json"
+        if report_file.is_file():
+            recalibrated = json.loads(report_file.read_text(encoding="utf-8")).get("fitted", "")
+        recalibrated = recalibrated or f"from {calibration.name}"
     trained = trained_concepts(trained_on) if trained_on else []
     if trained:
         abstain_outside(target / "kgqa_calibration.json", trained)
     size = sum(p.stat().st_size for p in target.iterdir())
     card = render_card(
-        report, (source / "README.md").read_text(encoding="utf-8"), params, size / 2**20, trained
+        report, (source / "README.md").read_text(encoding="utf-8"), params, size / 2**20, trained, recalibrated
     )
     (target / "README.md").write_text(card, encoding="utf-8")
     size = sum(p.stat().st_size for p in target.iterdir())
@@ -194,8 +219,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="training SQuAD file: abstain on concepts it never asked",
     )
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        help="kgqa_calibration.json refitted by `kgqa train calibrate` (instead of the training run's)",
+    )
     args = p.parse_args(argv)
-    out = package(args.source, args.eval_report, args.target, args.trained_on)
+    out = package(args.source, args.eval_report, args.target, args.trained_on, args.calibration)
     print(json.dumps({"target": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
     return 0
 

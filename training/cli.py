@@ -1,4 +1,4 @@
-"""``kgqa train mlm|qa …`` / ``kgqa-train mlm|qa …``: thin Hydra wrappers around train_mlm / train_qa.
+"""``kgqa train mlm|qa|calibrate …`` / ``kgqa-train …``: thin Hydra wrappers around train_mlm / train_qa / recalibrate.
 
 The Hydra app (config groups, overrides, ``-m`` sweeps, ``--cfg job``, one directory per run)
 is here and nowhere else; the training functions receive typed schema objects. After a sweep a
@@ -18,11 +18,13 @@ from kgqa.errors import ConfigError, KgqaError
 
 log = logging.getLogger("training")
 
-USAGE = """usage: kgqa train {mlm,qa} [hydra overrides…] | kgqa train summary RUNS_DIR
+USAGE = """usage: kgqa train {mlm,qa,calibrate} [hydra overrides…] | kgqa train summary RUNS_DIR
 
-  mlm      masked-LM domain adaptation        (conf/train_mlm.yaml)
-  qa       SQuAD-style QA fine-tuning          (conf/train_qa.yaml)
-  summary  table of the runs under RUNS_DIR (a multirun sweep directory)
+  mlm        masked-LM domain adaptation        (conf/train_mlm.yaml)
+  qa         SQuAD-style QA fine-tuning          (conf/train_qa.yaml)
+  calibrate  refit model.checkpoint's calibration on data.eval, no training (conf/train_qa.yaml);
+             writes kgqa_calibration.json into the run directory, for reader.calibration_file
+  summary    table of the runs under RUNS_DIR (a multirun sweep directory)
 
 examples:
   kgqa train qa experiment=tiny_qa
@@ -30,6 +32,7 @@ examples:
   kgqa train qa experiment=tiny_qa -m trainer.learning_rate=1e-3,3e-3
   kgqa train qa experiment=tiny_qa --cfg job        # print the composed config
   kgqa train qa hydra.run.dir=outputs/train/qa/run1 resume=true   # continue an interrupted run
+  kgqa train calibrate experiment=demo_small_qa_abstain model.checkpoint=models/kgqa-demo-xlmr-small
 """
 
 
@@ -56,6 +59,11 @@ def _task(kind: str) -> Callable:
                 "(e.g. model.checkpoint=/path/to/a/local/checkpoint)"
             )
 
+        if kind == "calibrate":
+            from training.recalibrate import recalibrate
+
+            result = recalibrate(to_object(cfg, QaRunConfig), run_dir)
+            return result.evaluation.metrics.get("all", {}).get("f1")
         if kind == "mlm":
             from training.mlm import train_mlm
 
@@ -81,7 +89,9 @@ def run_app(kind: str, overrides: list[str]) -> int:
     task = _task(kind)
     failed = 0
 
-    @hydra.main(config_path=str(CONF_DIR), config_name=f"train_{kind}", version_base=HYDRA_VERSION_BASE)
+    config_name = "train_qa" if kind == "calibrate" else f"train_{kind}"  # calibrate: a QA run's data and window
+
+    @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base=HYDRA_VERSION_BASE)
     def app(cfg) -> float | None:
         nonlocal failed
         run_dir = Path(cfg.output_dir) if cfg.output_dir else Path(HydraConfig.get().runtime.output_dir)
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         return 0 if write_summary(rest[0]) else 1
-    if cmd not in ("mlm", "qa"):
+    if cmd not in ("mlm", "qa", "calibrate"):
         sys.stderr.write(f"kgqa train: unknown command {cmd!r}\n{USAGE}")
         return 2
     return run_app(cmd, rest)

@@ -1,6 +1,9 @@
 """Fit a checkpoint's ``kgqa_calibration.json`` on a SQuAD-style dev set with the reader itself.
 
-Used by QA training after fine-tuning::
+The library route, for a dev set held as Python records (each question its own pseudo-concept of
+kind text, scored by exact match). QA training and ``kgqa train calibrate`` fit through
+``training.qa_eval.fit_checkpoint_calibration`` instead, which decodes kgqa's ``note::concept``
+questions under the rules of their catalogue concept and counts "usable" answers as right::
 
     reader = Reader.from_config(ModelConfig(path=out_dir), ReaderConfig())
     examples = dev_examples(reader, records)          # DevRecord per dev question

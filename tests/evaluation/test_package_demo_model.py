@@ -102,6 +102,23 @@ def test_package_copies_reader_files_and_writes_card(packager, tiny_checkpoint, 
     reader = Reader.from_config(ModelConfig(path=str(target)), ReaderConfig(device="cpu"))
     assert reader.model_info is not None
 
+    # a calibration refitted by `kgqa train calibrate` replaces the run's own, and the card says so
+    refit = tmp_path / "recal"
+    refit.mkdir()
+    (refit / "kgqa_calibration.json").write_text(
+        json.dumps({"version": 1, "temperature": 1.5, "bias": 0.0, "default_null_threshold": 2.0})
+    )
+    (refit / "calibration_report.json").write_text(json.dumps({"fitted": "fitted on 2 evaluation questions"}))
+    target = packager.package(
+        source, report_path, tmp_path / "models" / "demo", trained_on=squad_path, calibration=refit / "kgqa_calibration.json"
+    )
+    cal = load_calibration(target / "kgqa_calibration.json")
+    assert (cal.temperature, cal.default_null_threshold) == (1.5, 2.0)
+    assert cal.null_thresholds["gcs_score"] == packager.NEVER_ANSWER  # still abstains outside training
+    card = (target / "README.md").read_text()
+    assert "refitted after training with `kgqa train calibrate` (fitted on 2 evaluation questions)" in card
+    assert (source / "kgqa_calibration.json").read_text().count('"temperature": 2.0') == 1  # source untouched
+
 
 def test_package_refuses_a_directory_without_a_model(packager, tmp_path):
     report = tmp_path / "r.json"

@@ -72,7 +72,7 @@ def test_summary_orders_qa_by_f1_and_mlm_by_loss():
 def test_usage_and_unknown_commands(capsys):
     assert main([]) == 2
     assert main(["--help"]) == 0
-    assert "kgqa train {mlm,qa}" in capsys.readouterr().out
+    assert "kgqa train {mlm,qa,calibrate}" in capsys.readouterr().out
     assert main(["pretrain"]) == 2
     assert main(["summary", "/nonexistent/dir"]) == 2
 
@@ -85,3 +85,41 @@ def test_missing_checkpoint_is_a_clear_error_before_any_work(tmp_path, capsys):
     assert "missing required value(s): model.checkpoint" in out.out + out.err
     assert "missing required value(s): model.checkpoint" in (run / "train_qa.log").read_text()
     assert not (run / "tokenizer").exists() and not (run / "checkpoints").exists()
+
+
+def test_calibrate_refits_a_trained_checkpoint_as_its_training_did(tmp_path, capsys):
+    """`kgqa train calibrate` runs the evaluation QA training ends with on the checkpoint as it is: with the
+    same data and rules its fit is the training run's own, written into the run directory only."""
+    run = tmp_path / "run"
+    assert main(["qa", "experiment=tiny_qa", "trainer.max_steps=6", f"hydra.run.dir={run}"]) == 0
+    model = run / "model"
+    shipped = json.loads((model / "kgqa_calibration.json").read_text())
+    before = {p.name: p.read_bytes() for p in model.iterdir() if p.is_file()}
+
+    out = tmp_path / "recal"
+    assert main(["calibrate", "experiment=tiny_qa", f"model.checkpoint={model}", f"output_dir={out}"]) == 0
+    refit = json.loads((out / "kgqa_calibration.json").read_text())
+    report = json.loads((out / "calibration_report.json").read_text())
+    assert report["checkpoint"] == str(model) and report["questions"] > 0
+    assert report["fitted"].startswith("fitted on") or "not fitted" in report["fitted"]
+    assert refit["n_examples"] == shipped["n_examples"]
+    for key in ("temperature", "bias"):
+        assert abs(refit[key] - shipped[key]) < 1e-3 * max(1.0, abs(shipped[key]))
+    assert {p.name: p.read_bytes() for p in model.iterdir() if p.is_file()} == before  # checkpoint untouched
+
+    # a checkpoint that is not there, or no dev data to fit on: clear errors naming the key
+    capsys.readouterr()
+    assert main(["calibrate", "experiment=tiny_qa", f"model.checkpoint={tmp_path / 'nope'}", f"output_dir={tmp_path / 'x'}"]) == 1
+    assert "model.checkpoint=" in "".join(capsys.readouterr()) and not (tmp_path / "x" / "kgqa_calibration.json").exists()
+    import dataclasses
+
+    import pytest
+
+    from kgqa.errors import ConfigError
+    from training.config import QaRunConfig
+    from training.recalibrate import recalibrate
+
+    cfg = QaRunConfig()
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, checkpoint=str(model)))
+    with pytest.raises(ConfigError, match="data.eval is empty"):
+        recalibrate(cfg, tmp_path / "y")
