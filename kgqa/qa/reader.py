@@ -248,9 +248,11 @@ class Reader:
     def span_check(self, pair: Pair) -> Callable[[int, int], bool] | None:
         """Which candidate spans may answer: outside headings (``reader.skip_headings``) and readable as
         a valid value (:meth:`value_check`); None = any span."""
-        checks = [check for check in (self.value_check(pair),) if check is not None]
+        checks = []
         if self.cfg.skip_headings:
-            checks.insert(0, outside_headings(pair.note.text))  # cheap, so first
+            checks.append(outside_headings(pair.note.text))  # cheap, so first
+        if (valued := self.value_check(pair)) is not None:
+            checks.append(valued)
         return all_of(checks)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
