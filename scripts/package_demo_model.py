@@ -48,10 +48,11 @@ A small extractive-QA model with the XLM-RoBERTa architecture ({params:.1f}M par
 from scratch by kgqa's own pipeline: masked-LM pre-training on kgqa's **synthetic** stroke discharge reports
 (train template split) and licence-clean medical text, then extractive QA on the synthetic reports in bg, cs, el,
 en, es, pl and ro (`kgqa synth`, train template split), with real Spanish SQuAD questions mixed into the last
-stage (recipe: `experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed`, see docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model
-downloads gives real answers instead of random spans. It learned the synthetic notes' phrasings, not clinical
-language: it is **not a clinical model** and must never be used for patient care. For real use, train the same
-pipeline on a real XLM-R checkpoint (`experiment=xlmr_base_qa`).
+stage (recipe: `experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed`, see
+docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model downloads gives real
+answers instead of random spans. It learned the synthetic notes' phrasings, not clinical language: it is
+**not a clinical model** and must never be used for patient care. For real use, train the same pipeline on a
+real XLM-R checkpoint (`experiment=xlmr_base_qa`).
 
 Text read in pre-training besides kgqa's own synthetic notes, with attribution: CodiEsp background clinical
 cases, Spanish and machine-translated English (Miranda-Escalada et al., BSC / Plan TL, Zenodo 3837305,

@@ -176,6 +176,25 @@ class QaMetrics:
         return flat_metrics(self.last.metrics)
 
 
+def build_evaluator(cfg: QaRunConfig, tokenizer, examples: Sequence[QaExample]) -> tuple[dict[str, list], QaMetrics]:
+    """Model inputs of the evaluation windows and the ``compute_metrics`` that decodes them as the reader does.
+
+    Decoding runs on the offsets the reader uses (lone "▁" made zero-width) and under the reader's rules for
+    the concepts of ``data.catalogue``, so dev scores and the calibration fitted on them describe exactly what
+    ``kgqa run`` will do. Shared by training and ``kgqa train calibrate``.
+    """
+    columns, windows = build_eval_features(tokenizer, examples, cfg.data.window)
+    space_id = lone_space_id(tokenizer)
+    windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
+    catalogue = cfg.data.catalogue
+    evaluator = QaMetrics(
+        examples, windows, cfg.data.n_best, cfg.data.max_answer_tokens,
+        digit_concepts=numeric_concepts(catalogue), member_concepts=member_concepts(catalogue),
+        value_concepts=value_concepts(catalogue), heading_concepts=heading_concepts(catalogue),
+    )
+    return columns, evaluator
+
+
 def _check_window(cfg: QaRunConfig, tokenizer, model) -> None:
     limit = model.config.max_position_embeddings - 2
     if cfg.data.window.max_seq_length > limit:
@@ -244,17 +263,8 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
     evaluator = eval_ds = None
     if data.eval:
-        columns, windows = build_eval_features(tokenizer, data.eval, cfg.data.window)
-        # decode on the offsets the reader uses (lone "▁" made zero-width), so dev scores and the
-        # calibration fitted on them describe exactly what kgqa run will do
-        space_id = lone_space_id(tokenizer)
-        windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
+        columns, evaluator = build_evaluator(cfg, tokenizer, data.eval)
         eval_ds = Dataset.from_dict(columns)
-        evaluator = QaMetrics(
-            data.eval, windows, cfg.data.n_best, cfg.data.max_answer_tokens, digit_concepts=numeric_concepts(cfg.data.catalogue),
-            member_concepts=member_concepts(cfg.data.catalogue), value_concepts=value_concepts(cfg.data.catalogue),
-            heading_concepts=heading_concepts(cfg.data.catalogue),
-        )
 
     all_callbacks = [ProgressLogCallback(), *callbacks]
     if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:

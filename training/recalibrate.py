@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +23,9 @@ from kgqa.errors import ConfigError
 from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration
 from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.qa.reader import Reader
-from kgqa.qa.windowing import collapse_lone_spaces, lone_space_id
 from training.config import QaRunConfig
-from training.qa import (
-    QaMetrics,
-    heading_concepts,
-    load_examples,
-    member_concepts,
-    numeric_concepts,
-    value_concepts,
-)
+from training.qa import build_evaluator, load_examples
 from training.qa_eval import EvalResult, fit_checkpoint_calibration
-from training.qa_features import build_eval_features
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +55,8 @@ def recalibrate(cfg: QaRunConfig, run_dir: str | Path) -> RecalibrationResult:
     examples, _ = load_examples(cfg.data.eval, "eval")
     # the reader's own loading and batched inference; its calibration and rules play no part here
     reader = Reader.from_config(ModelConfig(path=str(checkpoint)), ReaderConfig(window=cfg.data.window))
-    _, windows = build_eval_features(reader.tokenizer, examples, cfg.data.window)
-    space_id = lone_space_id(reader.tokenizer)
-    windows = [replace(w, offsets=collapse_lone_spaces(w, space_id)) for w in windows]
+    _, evaluator = build_evaluator(cfg, reader.tokenizer, examples)
+    windows = evaluator.windows
     logits = reader.infer(windows)
     width = max((len(w) for w in windows), default=0)
     start = np.full((len(windows), width), _PAD_LOGIT, dtype=np.float32)
@@ -74,12 +64,6 @@ def recalibrate(cfg: QaRunConfig, run_dir: str | Path) -> RecalibrationResult:
     for k, (s, e) in enumerate(logits):
         start[k, : len(s)] = s
         end[k, : len(e)] = e
-    catalogue = cfg.data.catalogue
-    evaluator = QaMetrics(
-        examples, windows, cfg.data.n_best, cfg.data.max_answer_tokens,
-        digit_concepts=numeric_concepts(catalogue), member_concepts=member_concepts(catalogue),
-        value_concepts=value_concepts(catalogue), heading_concepts=heading_concepts(catalogue),
-    )
     evaluator(EvalPrediction(predictions=(start, end), label_ids=None))
     assert evaluator.last is not None  # set by every call
     calibration, how = fit_checkpoint_calibration(examples, evaluator.last.predictions)
