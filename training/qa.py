@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import random
+import shutil
+import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,7 +45,7 @@ from training.qa_eval import (
     example_key,
     fit_checkpoint_calibration,
 )
-from training.qa_features import apply_weights, build_eval_features, build_train_features
+from training.qa_features import apply_weights, build_eval_features, train_feature_dataset
 from training.runs import (
     METRICS_FILE,
     MODEL_DIR,
@@ -250,15 +252,17 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
 
     weights = {name: d.weight for name, d in cfg.data.train.items()}
     mixed = apply_weights(data.train, weights, cfg.trainer.seed)
-    train_ds = Dataset.from_dict(
-        build_train_features(
-            tokenizer,
-            mixed,
-            cfg.data.window,
-            missed_window_keep=cfg.data.missed_window_keep,
-            unanswerable_keep=cfg.data.unanswerable_keep,
-            seed=cfg.trainer.seed,
-        )
+    # streamed to Arrow files private to this process (removed when training ends): a large corpus's
+    # windows need not fit in memory
+    features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
+    train_ds = train_feature_dataset(
+        tokenizer,
+        mixed,
+        cfg.data.window,
+        features_dir,
+        missed_window_keep=cfg.data.missed_window_keep,
+        unanswerable_keep=cfg.data.unanswerable_keep,
+        seed=cfg.trainer.seed,
     )
     log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
     evaluator = eval_ds = None
@@ -282,7 +286,10 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
         callbacks=all_callbacks,
     )
     quiet_progress(trainer)
-    train_output = trainer.train(resume_from_checkpoint=resume_from)
+    try:
+        train_output = trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        shutil.rmtree(features_dir, ignore_errors=True)
     log.info("training done at step %d (loss %.4f)", trainer.state.global_step, train_output.training_loss)
 
     model_dir = run_dir / MODEL_DIR

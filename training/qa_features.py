@@ -10,9 +10,13 @@ the convention of run_qa.py for SQuAD v2.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from datasets import Dataset, Features, Value
+from datasets import Sequence as SequenceFeature
 from transformers import PreTrainedTokenizerBase
 
 from kgqa.qa.config import WindowConfig
@@ -21,6 +25,16 @@ from training.squad import QaExample
 
 #: The null position: windows without (the whole of) the answer point here.
 CLS_INDEX = 0
+
+#: Column types of the training rows (token ids fit int32; Arrow stores them at half the width of int64)
+TRAIN_FEATURES = Features(
+    {
+        "input_ids": SequenceFeature(Value("int32")),
+        "attention_mask": SequenceFeature(Value("int8")),
+        "start_positions": Value("int64"),
+        "end_positions": Value("int64"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,13 @@ def label_windows(windows: Sequence[Window], examples: Sequence[QaExample]) -> l
     return out
 
 
-def build_train_features(
+def _check_shares(missed_window_keep: float, unanswerable_keep: float) -> None:
+    for name, share in (("missed_window_keep", missed_window_keep), ("unanswerable_keep", unanswerable_keep)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name}={share}: expected a share in [0, 1]")
+
+
+def iter_train_features(
     tokenizer: PreTrainedTokenizerBase,
     examples: Sequence[QaExample],
     window: WindowConfig,
@@ -69,8 +89,9 @@ def build_train_features(
     missed_window_keep: float = 1.0,
     unanswerable_keep: float = 1.0,
     seed: int = 0,
-) -> dict[str, list]:
-    """Columns for a ``datasets.Dataset``: input_ids, attention_mask, start_positions, end_positions.
+    chunk_chars: int = 200_000,
+) -> Iterator[dict[str, list[int] | int]]:
+    """Training rows (input_ids, attention_mask, start_positions, end_positions), one per kept window.
 
     Answerable examples whose answers could not be aligned carry no label and are left out.
     ``missed_window_keep`` < 1 keeps only that share (deterministic for ``seed``) of the windows of
@@ -79,32 +100,90 @@ def build_train_features(
     With short windows most windows of a long note miss the answer, and a model trained from
     scratch on that mix learns to predict "no answer" before it learns to match question and
     context (the negative-window down-sampling of BERT baselines for Natural Questions).
+
+    Questions are windowed a chunk at a time, ``chunk_chars`` characters of context per chunk (at least
+    one question), so memory holds one chunk's windows however long and many the contexts: COVID-QA's
+    papers in 128-token windows are ~50 windows a question, and the tokenizer's offsets for all of
+    them would not fit in memory.
+    The sampling does not depend on the chunk size: one random stream is drawn first for the questions,
+    then window by window in order, exactly as if everything were windowed at once.
     """
-    for name, share in (("missed_window_keep", missed_window_keep), ("unanswerable_keep", unanswerable_keep)):
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"{name}={share}: expected a share in [0, 1]")
+    _check_shares(missed_window_keep, unanswerable_keep)
+    if chunk_chars < 1:
+        raise ValueError(f"chunk_chars={chunk_chars}: expected >= 1")
     rng = random.Random(seed)
     usable = [
         ex
         for ex in examples
         if ex.answers or (ex.is_impossible and (unanswerable_keep >= 1.0 or rng.random() < unanswerable_keep))
     ]
-    windows = encode_windows(tokenizer, [e.question for e in usable], [e.context for e in usable], window)
-    labelled = label_windows(windows, usable)
-    if missed_window_keep < 1.0:
-        labelled = [
-            lw
-            for lw in labelled
-            if lw.start_position != CLS_INDEX
-            or not usable[lw.window.pair_index].answers
-            or rng.random() < missed_window_keep
-        ]
-    return {
-        "input_ids": [list(lw.window.input_ids) for lw in labelled],
-        "attention_mask": [[1] * len(lw.window) for lw in labelled],
-        "start_positions": [lw.start_position for lw in labelled],
-        "end_positions": [lw.end_position for lw in labelled],
-    }
+    for chunk in _chunks(usable, chunk_chars):
+        windows = encode_windows(tokenizer, [e.question for e in chunk], [e.context for e in chunk], window)
+        for lw in label_windows(windows, chunk):
+            missed = lw.start_position == CLS_INDEX and chunk[lw.window.pair_index].answers
+            if missed and missed_window_keep < 1.0 and not rng.random() < missed_window_keep:
+                continue
+            yield {
+                "input_ids": list(lw.window.input_ids),
+                "attention_mask": [1] * len(lw.window),
+                "start_positions": lw.start_position,
+                "end_positions": lw.end_position,
+            }
+
+
+def _chunks(examples: Sequence[QaExample], chars: int) -> Iterator[Sequence[QaExample]]:
+    first, size = 0, 0
+    for k, ex in enumerate(examples):
+        if k > first and size + len(ex.context) > chars:
+            yield examples[first:k]
+            first, size = k, 0
+        size += len(ex.context)
+    if first < len(examples):
+        yield examples[first:]
+
+
+def build_train_features(
+    tokenizer: PreTrainedTokenizerBase, examples: Sequence[QaExample], window: WindowConfig, **sampling
+) -> dict[str, list]:
+    """The rows of :func:`iter_train_features` (``sampling``: its keyword arguments) as in-memory columns."""
+    columns: dict[str, list] = {name: [] for name in TRAIN_FEATURES}
+    for row in iter_train_features(tokenizer, examples, window, **sampling):
+        for name, value in row.items():
+            columns[name].append(value)
+    return columns
+
+
+def train_feature_dataset(
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[QaExample],
+    window: WindowConfig,
+    cache_dir: str | Path,
+    **sampling,
+) -> Dataset:
+    """The rows of :func:`iter_train_features` as an Arrow-backed ``datasets.Dataset`` under ``cache_dir``.
+
+    ``sampling``: the keyword arguments of :func:`iter_train_features`. Rows stream to disk, so building
+    the features of a large corpus needs memory for one chunk, not for every window (COVID-QA in 128-token
+    windows: 0.6 GB peak here against 7.3 GB for the same rows built in memory). ``cache_dir`` should be
+    private to the run: the dataset is never reused from an earlier build (each gets a fresh fingerprint).
+    """
+    # checked here, not on the first row: the generator runs inside datasets' builder
+    _check_shares(sampling.get("missed_window_keep", 1.0), sampling.get("unanswerable_keep", 1.0))
+    kwargs = {"tokenizer": tokenizer, "examples": examples, "window": window, **sampling}
+    return Dataset.from_generator(
+        _rows,
+        features=TRAIN_FEATURES,
+        cache_dir=str(cache_dir),
+        gen_kwargs={"kwargs": kwargs},
+        # hashing the examples and tokenizer for a fingerprint would cost as much as the build;
+        # a fresh one also rules out picking up a stale build of other data from cache_dir
+        fingerprint=uuid.uuid4().hex,
+    )
+
+
+def _rows(kwargs: dict) -> Iterator[dict]:
+    # module-level so datasets can name it; the arguments travel in one dict (gen_kwargs lists are sharded)
+    yield from iter_train_features(**kwargs)
 
 
 def build_eval_features(

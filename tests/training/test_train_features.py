@@ -13,7 +13,9 @@ from training.qa_features import (
     answer_token_span,
     apply_weights,
     build_train_features,
+    iter_train_features,
     label_windows,
+    train_feature_dataset,
 )
 from training.squad import AnswerSpan, QaExample
 
@@ -136,3 +138,67 @@ def test_missed_window_keep_drops_only_windows_that_miss_an_answer(tokenizer):
         build_train_features(tokenizer, [answerable], window, unanswerable_keep=-0.1)
     with pytest.raises(ValueError, match="missed_window_keep"):
         build_train_features(tokenizer, [answerable], window, missed_window_keep=1.5)
+
+
+def _long_mix():
+    """Answerable and unanswerable questions over contexts long enough for many 64-token windows."""
+    filler = " ".join(f"Line {i} of the report says nothing." for i in range(30))
+    out = []
+    for i, (lang, context, answer) in enumerate(SCRIPTS):
+        long = f"{filler} {context} {filler}"
+        out.append(_example(long, answer, qid=f"a{i}", lang=lang))
+        out.append(QaExample(f"n{i}", "Dose of heparin?", long, (), "t", lang, (), is_impossible=True))
+    return out
+
+
+def test_features_do_not_depend_on_the_chunk_size(tokenizer):
+    window = WindowConfig(max_seq_length=64, doc_stride=16)
+    examples = _long_mix()
+    shares = {"missed_window_keep": 0.5, "unanswerable_keep": 0.5, "seed": 4}
+    whole = build_train_features(tokenizer, examples, window, **shares)
+    assert 0 < sum(s == CLS_INDEX for s in whole["start_positions"]) < len(whole["start_positions"])
+    for chunk in (1, 3000, 10**9):  # the random draws follow the windows, not the chunks
+        rows = list(iter_train_features(tokenizer, examples, window, chunk_chars=chunk, **shares))
+        assert [r["input_ids"] for r in rows] == whole["input_ids"]
+        assert [r["start_positions"] for r in rows] == whole["start_positions"]
+    with pytest.raises(ValueError, match="chunk_chars"):
+        next(iter_train_features(tokenizer, examples, window, chunk_chars=0))
+
+
+def test_features_are_windowed_one_chunk_at_a_time(tokenizer, monkeypatch):
+    from training import qa_features
+
+    calls = []
+
+    def counting(tokenizer, questions, contexts, window):
+        calls.append(sum(map(len, contexts)))
+        return encode_windows(tokenizer, questions, contexts, window)
+
+    monkeypatch.setattr(qa_features, "encode_windows", counting)
+    examples = _long_mix()
+    budget = sum(len(e.context) for e in examples[:4])
+    rows = iter_train_features(tokenizer, examples, WindowConfig(max_seq_length=64, doc_stride=16), chunk_chars=budget)
+    next(rows)
+    assert calls == [budget]  # the first row needs the first chunk (four questions) only
+    list(rows)
+    assert sum(calls) == sum(len(e.context) for e in examples)
+    assert len(calls) >= 4 and max(calls) <= budget
+    # one context longer than the budget still makes a chunk of its own
+    calls.clear()
+    list(iter_train_features(tokenizer, examples[:3], WindowConfig(max_seq_length=64, doc_stride=16), chunk_chars=10))
+    assert calls == [len(e.context) for e in examples[:3]]
+
+
+def test_feature_dataset_streams_to_arrow_files_with_the_same_rows(tokenizer, tmp_path):
+    window = WindowConfig(max_seq_length=64, doc_stride=16)
+    examples = _long_mix()
+    whole = build_train_features(tokenizer, examples, window, missed_window_keep=0.3, seed=2)
+    ds = train_feature_dataset(tokenizer, examples, window, tmp_path, missed_window_keep=0.3, seed=2, chunk_chars=3000)
+    assert ds.cache_files and all(f["filename"].startswith(str(tmp_path)) for f in ds.cache_files)
+    assert ds["input_ids"] == whole["input_ids"]
+    assert ds["attention_mask"] == whole["attention_mask"]
+    assert ds["start_positions"] == whole["start_positions"]
+    assert ds["end_positions"] == whole["end_positions"]
+    # a second build of other data in the same directory is never served from the first one's cache
+    fewer = train_feature_dataset(tokenizer, examples[:2], window, tmp_path)
+    assert fewer["input_ids"] == build_train_features(tokenizer, examples[:2], window)["input_ids"]

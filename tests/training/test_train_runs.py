@@ -49,6 +49,7 @@ def test_tiny_qa_run_produces_a_checkpoint_the_reader_loads(qa_config, tmp_path)
         gold[key] = p["gold"]
     assert squad_metrics(gold, preds)["f1"] == pytest.approx(result.metrics["all"]["f1"])
     assert json.loads((run / "metrics.json").read_text())["global_step"] == 30
+    assert not list(run.glob("train-features-*"))  # the streamed training windows go when training ends
 
     # the calibration the reader will use is the one fitted here (fixture has unanswerable questions)
     cal = load_calibration(model_dir / "kgqa_calibration.json")
@@ -97,6 +98,7 @@ def test_resume_after_interruption_continues_to_the_same_step_and_weights(qa_con
         train_qa(cfg, interrupted, callbacks=[Interrupt(at=13)])
     assert sorted(p.name for p in (interrupted / "checkpoints").iterdir()) == ["checkpoint-8"]
     assert not (interrupted / "metrics.json").exists()
+    assert not list(interrupted.glob("train-features-*"))  # removed on the way out, too
 
     with pytest.raises(ConfigError, match="resume=true"):
         train_qa(cfg, interrupted)  # checkpoints but no resume: refuse to start over on top of them
