@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 KGQA := $(VENV)/bin/kgqa
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow test-all bench lint clean
+.PHONY: install demo demo-model test test-slow test-all bench lint clean
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,22 @@ $(VENV)/.installed: pyproject.toml scripts/install.sh
 ## set up, then run the main job on the embedded defaults (sample notes -> ... -> embedded store -> query)
 demo: install
 	$(KGQA) run
+
+## retrain the demo reader from scratch (docs/demo-model.md: ~65 min on 2 cores; stage 0 reads ../shared/data).
+## Packaged into DEMO_MODEL_TARGET; DEMO_MODEL_TARGET=models/kgqa-demo-xlmr-small replaces the shipped one.
+DEMO_MODEL_TARGET ?= outputs/demo/kgqa-demo-xlmr-small
+demo-model: install
+	$(KGQA) synth --out .cache/demo/train --split train --n 300 --formats squad --question-variants first --unanswerable-ratio 0.15
+	$(KGQA) synth --out .cache/demo/heldout --split heldout --n 6 --formats gold,squad --seed 7 --question-variants first
+	$(KGQA) synth --out .cache/demo/eval --split heldout --n 10 --seed 2 --formats gold --question-variants first
+	$(KGQA) train mlm experiment=demo_small_mlm
+	$(KGQA) train qa experiment=demo_small_qa
+	$(KGQA) train qa experiment=demo_small_qa_abstain_mixed
+	$(KGQA) eval .cache/demo/eval/heldout.gold.jsonl --out outputs/eval/demo model=demo \
+		model.path=$(CURDIR)/outputs/demo/small_qa_abstain_mixed/model
+	$(PY) scripts/package_demo_model.py outputs/demo/small_qa_abstain_mixed/model \
+		--eval-report outputs/eval/demo/report.json --trained-on .cache/demo/train/train.squad.json \
+		--target $(DEMO_MODEL_TARGET)
 
 ## set up, then run the test suite (slow tests excluded; see test-slow)
 test: install
