@@ -97,17 +97,22 @@ class MlmDataConfig:
 
 @dataclass
 class QaDatasetConfig:
-    """One QA dataset file."""
+    """One QA dataset file (or, for ``out_of_scope``, a directory of notes)."""
 
     path: str = MISSING
-    #: squad (v1.1/v2.0 JSON) | bioasq (questions with snippets and exact answers)
+    #: squad (v1.1/v2.0 JSON) | bioasq (questions with snippets and exact answers) |
+    #: out_of_scope (a directory of .txt notes that answer none of ``concepts``: unanswerable examples)
     format: str = "squad"
-    #: language tag used for per-language metrics
+    #: language tag used for per-language metrics (out_of_scope: also the language of the questions asked)
     lang: str = "en"
     #: expected copies of each example per epoch (training sets only)
     weight: float = 1.0
-    #: use at most this many examples (0 = all), taken in file order
+    #: use at most this many examples (0 = all), taken in file order; out_of_scope: this many notes
     limit: int = 0
+    #: out_of_scope only: the catalogue concepts none of these notes can answer
+    concepts: list[str] = field(default_factory=list)
+    #: out_of_scope only: skip notes matching this regular expression (case-insensitive): they might answer
+    exclude_pattern: str = ""
 
 
 @dataclass

@@ -38,6 +38,7 @@ from kgqa.types import Concept, ValueKind
 from training.config import QaDatasetConfig, QaRunConfig, to_yaml
 from training.model_card import flat_metrics, render_model_card
 from training.modeling import build_model, load_tokenizer
+from training.out_of_scope import OUT_OF_SCOPE, load_out_of_scope
 from training.qa_eval import (
     EvalResult,
     decode_examples,
@@ -74,14 +75,21 @@ class QaRunResult:
 
 
 def load_examples(
-    datasets: dict[str, QaDatasetConfig], role: str
+    datasets: dict[str, QaDatasetConfig], role: str, catalogue: str = ""
 ) -> tuple[list[QaExample], list[LoadReport]]:
+    """The examples of every dataset; ``catalogue`` (``data.catalogue``) words ``out_of_scope`` questions."""
     examples: list[QaExample] = []
     reports = []
     for name, d in datasets.items():
         if not Path(d.path).exists():
             raise ConfigError(f"data.{role}.{name}.path={d.path!r} does not exist")
-        exs, report = load_dataset_file(d.path, dataset=name, lang=d.lang, fmt=d.format, limit=d.limit)
+        if d.format == OUT_OF_SCOPE:
+            exs, report = load_out_of_scope(
+                d.path, dataset=name, lang=d.lang, concepts=d.concepts, catalogue=_concepts(catalogue),
+                exclude_pattern=d.exclude_pattern, limit=d.limit,
+            )
+        else:
+            exs, report = load_dataset_file(d.path, dataset=name, lang=d.lang, fmt=d.format, limit=d.limit)
         examples.extend(exs)
         reports.append(report)
     return examples, reports
@@ -217,10 +225,10 @@ def load_qa_data(cfg: QaRunConfig) -> QaData:
     """Training and evaluation questions (a context-level hold-out when no eval datasets are named)."""
     if not cfg.data.train:
         raise ConfigError("data.train is empty: name at least one QA dataset to train on")
-    train, train_reports = load_examples(cfg.data.train, "train")
+    train, train_reports = load_examples(cfg.data.train, "train", cfg.data.catalogue)
     eval_reports: list[LoadReport] = []
     if cfg.data.eval:
-        held, eval_reports = load_examples(cfg.data.eval, "eval")
+        held, eval_reports = load_examples(cfg.data.eval, "eval", cfg.data.catalogue)
     else:
         train, held = split_by_context(train, cfg.data.eval_fraction, cfg.trainer.seed)
     log.info("QA data: %d training and %d evaluation questions", len(train), len(held))

@@ -52,7 +52,7 @@ def recalibrate(cfg: QaRunConfig, run_dir: str | Path) -> RecalibrationResult:
         raise ConfigError(f"model.checkpoint={cfg.model.checkpoint!r} is not a checkpoint directory")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    examples, _ = load_examples(cfg.data.eval, "eval")
+    examples, _ = load_examples(cfg.data.eval, "eval", cfg.data.catalogue)
     # the reader's own loading and batched inference; its calibration and rules play no part here
     reader = Reader.from_config(ModelConfig(path=str(checkpoint)), ReaderConfig(window=cfg.data.window))
     _, evaluator = build_evaluator(cfg, reader.tokenizer, examples)

@@ -319,6 +319,7 @@ def load_dataset_file(
         loader = LOADERS[fmt]
     except KeyError:
         raise ConfigError(
-            f"QA dataset {dataset!r}: format {fmt!r} is not one of {', '.join(sorted(LOADERS))} (data.*.{dataset}.format)"
+            f"QA dataset {dataset!r}: format {fmt!r} is not one of {', '.join(sorted(LOADERS))} or out_of_scope "
+            f"(data.*.{dataset}.format)"
         ) from None
     return loader(path, dataset, lang, limit)
