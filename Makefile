@@ -25,10 +25,10 @@ demo-model: install
 	$(KGQA) synth --out .cache/demo/eval --split heldout --n 10 --seed 2 --formats gold --question-variants first
 	$(KGQA) train mlm experiment=demo_small_mlm
 	$(KGQA) train qa experiment=demo_small_qa
-	$(KGQA) train qa experiment=demo_small_qa_abstain_mixed
+	$(KGQA) train qa experiment=demo_small_qa_abstain_mixed_oos
 	$(KGQA) eval .cache/demo/eval/heldout.gold.jsonl --out outputs/eval/demo model=demo \
-		model.path=$(CURDIR)/outputs/demo/small_qa_abstain_mixed/model
-	$(PY) scripts/package_demo_model.py outputs/demo/small_qa_abstain_mixed/model \
+		model.path=$(CURDIR)/outputs/demo/small_qa_abstain_mixed_oos/model
+	$(PY) scripts/package_demo_model.py outputs/demo/small_qa_abstain_mixed_oos/model \
 		--eval-report outputs/eval/demo/report.json --trained-on .cache/demo/train/train.squad.json \
 		--target $(DEMO_MODEL_TARGET)
 

@@ -47,9 +47,9 @@ PREAMBLE = """\
 A small extractive-QA model with the XLM-RoBERTa architecture ({params:.1f}M parameters, {size_mb:.1f} MB), trained
 from scratch by kgqa's own pipeline: masked-LM pre-training on kgqa's **synthetic** stroke discharge reports
 (train template split) and licence-clean medical text, then extractive QA on the synthetic reports in bg, cs, el,
-en, es, pl and ro (`kgqa synth`, train template split), with real Spanish SQuAD questions mixed into the last
-stage (recipe: `experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed`, see
-docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model downloads gives real
+en, es, pl and ro (`kgqa synth`, train template split), with real Spanish SQuAD questions and real clinical case
+reports about other diseases (asked its stroke questions, answer: none) mixed into the last stage (recipe:
+`experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed_oos`, see docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model downloads gives real
 answers instead of random spans. It learned the synthetic notes' phrasings, not clinical language: it is
 **not a clinical model** and must never be used for patient care. For real use, train the same pipeline on a
 real XLM-R checkpoint (`experiment=xlmr_base_qa`).
@@ -59,7 +59,11 @@ cases, Spanish and machine-translated English (Miranda-Escalada et al., BSC / Pl
 CC BY 4.0); labels and synonyms of the Human Disease Ontology (DiseaseOntology/HumanDiseaseOntology, CC0 1.0).
 QA data besides kgqa's synthetic notes: SQuAD-es small v1.1 (Carrino, Costa-jussà and Fonollosa, "Automatic
 Spanish Translation of the SQuAD Dataset for Multilingual Question Answering", LREC 2020; ccasimiro88/
-TranslateAlignRetrieve; CC BY 4.0), in the last 400 steps only.
+TranslateAlignRetrieve; CC BY 4.0), in the last 400 steps only; CodiEsp training-split clinical cases, Spanish and
+machine-translated English (as above, CC BY 4.0), as unanswerable contexts for 14 stroke-specific questions in the
+last 400 steps (cases mentioning stroke words left out). Measured on 60 CodiEsp *dev* cases about other diseases
+(30 es, 30 en; `scripts/out_of_scope_answers.py`): it answers 1.9 % (es) and 1.4 % (en) of those 14 questions,
+where the same model without them answered 19.3 % and 23.3 % (thrombolysis on every case).
 
 Ask it with `reader.question_lang=note` (the default: the catalogue's question in the note's language) and
 128-token windows (`model=demo` sets them); it never saw questions in another language than the note's.

@@ -59,3 +59,39 @@ def test_answers_a_known_question_on_a_known_note(reader, lang, index, concept_i
     top = min(best, key=lambda a: a.rank)
     assert (top.start, top.end, top.text) == (expected.start, expected.end, expected.text)
     assert gold.note.text[top.start : top.end] == top.text
+
+
+#: notes about something else than stroke (written for this test): the stroke-specific questions have no answer
+#: in them. The shipped model learnt that from real out-of-scope case reports (docs/demo-model.md); before, it
+#: answered "Was intravenous thrombolysis given?" on every such note.
+OUT_OF_SCOPE = {
+    "es": (
+        "Mujer de 46 años que acude a urgencias por dolor abdominal en fosa ilíaca derecha de 24 horas de "
+        "evolución, acompañado de náuseas y febrícula. Antecedentes: apendicectomía no, alergia a penicilina. "
+        "Exploración: abdomen doloroso a la palpación con signo de Blumberg positivo. Analítica con leucocitosis "
+        "de 14.500/mm3 y PCR elevada. La ecografía muestra un apéndice engrosado de 11 mm. Se realiza "
+        "apendicectomía laparoscópica sin incidencias y recibe alta al tercer día con amoxicilina-clavulánico."
+    ),
+    "en": (
+        "A 58-year-old man presented with a three-week history of productive cough, night sweats and weight "
+        "loss of 6 kg. He had worked as a miner for twenty years. Chest radiography showed a cavitating lesion "
+        "in the right upper lobe, and sputum smears were positive for acid-fast bacilli. Culture confirmed "
+        "Mycobacterium tuberculosis sensitive to first-line drugs. He was started on isoniazid, rifampicin, "
+        "pyrazinamide and ethambutol, and was discharged home after two weeks with directly observed therapy."
+    ),
+}
+STROKE_ONLY = ("thrombolysis", "thrombectomy", "nihss_score", "prestroke_mrs", "door_to_needle", "ivt_drug")
+
+
+@pytest.mark.parametrize("lang", sorted(OUT_OF_SCOPE))
+def test_abstains_on_stroke_questions_of_a_note_about_something_else(reader, lang):
+    from kgqa.catalogue import load_catalogue
+    from kgqa.types import Note
+
+    catalogue = load_catalogue(CATALOGUE)
+    note = Note(id=f"oos-{lang}", text=OUT_OF_SCOPE[lang], lang=lang)
+    concepts = [catalogue.get(c) for c in (*STROKE_ONLY, "age")]
+    answers = reader.read([note], concepts)[note.id]
+    assert not [a for a in answers if a.concept_id in STROKE_ONLY]
+    (age,) = [a for a in answers if a.concept_id == "age"]  # it still reads what such a note does state
+    assert age.text in {"46", "58"}
