@@ -51,6 +51,7 @@ from training.runs import (
     METRICS_FILE,
     MODEL_DIR,
     ProgressLogCallback,
+    datasets_progress,
     quiet_progress,
     resume_checkpoint,
     training_arguments,
@@ -83,6 +84,10 @@ def load_examples(
     for name, d in datasets.items():
         if not Path(d.path).exists():
             raise ConfigError(f"data.{role}.{name}.path={d.path!r} does not exist")
+        if d.format != OUT_OF_SCOPE and (d.concepts or d.exclude_pattern):
+            raise ConfigError(
+                f"data.{role}.{name}: concepts and exclude_pattern belong to format out_of_scope, not {d.format!r}"
+            )
         if d.format == OUT_OF_SCOPE:
             exs, report = load_out_of_scope(
                 d.path, dataset=name, lang=d.lang, concepts=d.concepts, catalogue=_concepts(catalogue),
@@ -263,15 +268,16 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     # streamed to Arrow files private to this process (removed when training ends): a large corpus's
     # windows need not fit in memory
     features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
-    train_ds = train_feature_dataset(
-        tokenizer,
-        mixed,
-        cfg.data.window,
-        features_dir,
-        missed_window_keep=cfg.data.missed_window_keep,
-        unanswerable_keep=cfg.data.unanswerable_keep,
-        seed=cfg.trainer.seed,
-    )
+    with datasets_progress(cfg.trainer.progress):
+        train_ds = train_feature_dataset(
+            tokenizer,
+            mixed,
+            cfg.data.window,
+            features_dir,
+            missed_window_keep=cfg.data.missed_window_keep,
+            unanswerable_keep=cfg.data.unanswerable_keep,
+            seed=cfg.trainer.seed,
+        )
     log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
     evaluator = eval_ds = None
     if data.eval:

@@ -9,10 +9,12 @@ RNG and data position included) so the run ends at the same step it would have u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +208,19 @@ class _BarsOnly(ProgressCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         return
+
+
+@contextlib.contextmanager
+def datasets_progress(enabled: bool) -> Iterator[None]:
+    """``datasets``' own progress bars ("Generating train split") on or off for the block, then as they were."""
+    import datasets
+
+    was = datasets.is_progress_bar_enabled()
+    (datasets.enable_progress_bars if enabled else datasets.disable_progress_bars)()
+    try:
+        yield
+    finally:
+        (datasets.enable_progress_bars if was else datasets.disable_progress_bars)()
 
 
 def quiet_progress(trainer: Trainer) -> None:

@@ -202,3 +202,19 @@ def test_feature_dataset_streams_to_arrow_files_with_the_same_rows(tokenizer, tm
     # a second build of other data in the same directory is never served from the first one's cache
     fewer = train_feature_dataset(tokenizer, examples[:2], window, tmp_path)
     assert fewer["input_ids"] == build_train_features(tokenizer, examples[:2], window)["input_ids"]
+
+
+def test_datasets_progress_bars_follow_the_switch_and_are_restored():
+    import datasets
+
+    from training.runs import datasets_progress
+
+    datasets.enable_progress_bars()
+    with datasets_progress(False):
+        assert not datasets.is_progress_bar_enabled()
+    assert datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    with datasets_progress(True):
+        assert datasets.is_progress_bar_enabled()
+    assert not datasets.is_progress_bar_enabled()
+    datasets.enable_progress_bars()

@@ -79,3 +79,9 @@ def test_training_data_config_loads_them_beside_squad_files(notes):
     assert reports[0].dataset == "oos" and reports[0].unanswerable == 2
     with pytest.raises(ConfigError, match="or out_of_scope"):
         load_examples({"x": QaDatasetConfig(path=str(notes / "b.txt"), format="txt")}, "train")
+
+
+def test_out_of_scope_fields_on_another_format_are_refused(notes):
+    squad = QaDatasetConfig(path=str(notes / "b.txt"), format="squad", concepts=["thrombolysis"])
+    with pytest.raises(ConfigError, match=r"data\.train\.x: concepts and exclude_pattern belong to format out_of_scope"):
+        load_examples({"x": squad}, "train")
