@@ -49,8 +49,9 @@ from scratch by kgqa's own pipeline: masked-LM pre-training on kgqa's **syntheti
 (train template split) and licence-clean medical text, then extractive QA on the synthetic reports in bg, cs, el,
 en, es, pl and ro (`kgqa synth`, train template split), with real Spanish SQuAD questions and real clinical case
 reports about other diseases (asked its stroke questions, answer: none) mixed into the last stage (recipe:
-`experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed_oos`, see docs/demo-model.md). It exists so that a first `kgqa run` on a machine without model downloads gives real
-answers instead of random spans. It learned the synthetic notes' phrasings, not clinical language: it is
+`experiment=demo_small_mlm`, `demo_small_qa`, `demo_small_qa_abstain_mixed_oos`, see docs/demo-model.md).
+It exists so that a first `kgqa run` on a machine without model downloads gives real answers instead of random
+spans. It learned the synthetic notes' phrasings, not clinical language: it is
 **not a clinical model** and must never be used for patient care. For real use, train the same pipeline on a
 real XLM-R checkpoint (`experiment=xlmr_base_qa`).
 
