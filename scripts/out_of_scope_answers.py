@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--catalogue", default="", help="catalogue file (default: kgqa's own)")
     ap.add_argument("--max-seq-length", type=int, default=384)
     ap.add_argument("--doc-stride", type=int, default=128)
-    ap.add_argument("--max-question-length", type=int, default=48, help="as kgqa run's reader.window")
+    ap.add_argument("--max-question-length", type=int, default=48, help="model=demo sets 48")
     args = ap.parse_args(argv)
     window = WindowConfig(args.max_seq_length, args.doc_stride, args.max_question_length)
     reader = Reader.from_config(ModelConfig(path=args.model), ReaderConfig(window=window))
