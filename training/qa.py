@@ -265,42 +265,42 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
 
     weights = {name: d.weight for name, d in cfg.data.train.items()}
     mixed = apply_weights(data.train, weights, cfg.trainer.seed)
-    # streamed to Arrow files private to this process (removed when training ends): a large corpus's
-    # windows need not fit in memory
-    features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
-    with datasets_progress(cfg.trainer.progress):
-        train_ds = train_feature_dataset(
-            tokenizer,
-            mixed,
-            cfg.data.window,
-            features_dir,
-            missed_window_keep=cfg.data.missed_window_keep,
-            unanswerable_keep=cfg.data.unanswerable_keep,
-            seed=cfg.trainer.seed,
-        )
-    log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
     evaluator = eval_ds = None
     if data.eval:
         columns, evaluator = build_evaluator(cfg, tokenizer, data.eval)
         eval_ds = Dataset.from_dict(columns)
-
     all_callbacks = [ProgressLogCallback(), *callbacks]
     if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
         all_callbacks.append(
             EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
         )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        eval_dataset=eval_ds,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-        compute_metrics=evaluator,
-        callbacks=all_callbacks,
-    )
-    quiet_progress(trainer)
+
+    # the training windows stream to Arrow files private to this process (a large corpus's windows need not
+    # fit in memory), removed however training ends
+    features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
     try:
+        with datasets_progress(cfg.trainer.progress):
+            train_ds = train_feature_dataset(
+                tokenizer,
+                mixed,
+                cfg.data.window,
+                features_dir,
+                missed_window_keep=cfg.data.missed_window_keep,
+                unanswerable_keep=cfg.data.unanswerable_keep,
+                seed=cfg.trainer.seed,
+            )
+        log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=train_ds,
+            eval_dataset=eval_ds,
+            data_collator=DataCollatorWithPadding(tokenizer),
+            processing_class=tokenizer,
+            compute_metrics=evaluator,
+            callbacks=all_callbacks,
+        )
+        quiet_progress(trainer)
         train_output = trainer.train(resume_from_checkpoint=resume_from)
     finally:
         shutil.rmtree(features_dir, ignore_errors=True)
