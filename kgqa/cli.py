@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from kgqa.errors import KgqaError
+
 #: sub-command -> (module with main(argv) -> int, one-line description)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kgqa.commands.run", "extract facts from notes into the triplestore (Hydra app; overrides: key=value)"),
@@ -19,9 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kgqa.commands.validate", "SHACL-validate a run's output or the store (RES-Q PLUS + kgqa shapes)"),
     "eval": ("kgqa.commands.eval", "evaluate extraction against gold-annotated notes"),
     "report": ("kgqa.commands.report", "write the HTML review report of a run"),
-    "store": ("kgqa.commands.store", "triplestore administration (init, health, count, drop)"),
+    "store": ("kgqa.commands.store", "triplestore administration: init | health | count | graphs | drop | load RUN_DIR"),
     "shards": ("kgqa.commands.shards", "load sharded N-Quads (runner=ray output) into the store"),
     "synth": ("kgqa.commands.synth", "generate synthetic annotated stroke notes"),
+    "models": ("kgqa.commands.models", "local copies of pretrained encoders (kgqa models import-e5 --out DIR)"),
     "train": ("kgqa.commands.train", "training: kgqa train mlm|qa [overrides] (Hydra apps)"),
 }
 
@@ -40,6 +43,8 @@ def usage() -> str:
     lines = ["usage: kgqa <command> [args]", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "`kgqa <command> --help` shows a command's own help (Hydra apps: its config groups and overrides)."]
+    lines += ["Exit codes: 0 ok, 1 partly failed, 2 config/usage, 3 store, 4 model, 5 input, 130/143 interrupted;",
+              "KGQA_DEBUG=1 prints tracebacks (README.md, 'Exit codes')."]
     return "\n".join(lines)
 
 
@@ -58,8 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"kgqa: unknown command {name!r}; valid commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    from kgqa.errors import report_error
+
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+        return int(module.main(rest) or 0)
+    except (KgqaError, KeyboardInterrupt) as exc:  # a command that let one through: one line, its exit code
+        return report_error(f"kgqa {name}", exc)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Pretrained encoders kgqa can start from (converted locally; nothing is downloaded)."""
