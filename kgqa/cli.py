@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kgqa.commands.validate", "SHACL-validate a run's output or the store (RES-Q PLUS + kgqa shapes)"),
     "eval": ("kgqa.commands.eval", "evaluate extraction against gold-annotated notes"),
     "report": ("kgqa.commands.report", "write the HTML review report of a run"),
+    "review": ("kgqa.commands.review", "review facts in a local web app (accept/reject/correct); review export"),
     "store": ("kgqa.commands.store", "triplestore administration: init | health | count | graphs | drop | load RUN_DIR"),
     "shards": ("kgqa.commands.shards", "load sharded N-Quads (runner=ray output) into the store"),
     "synth": ("kgqa.commands.synth", "generate synthetic annotated stroke notes"),
