@@ -21,6 +21,7 @@ are cued: family > negated > hypothetical > possible > historical.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -417,30 +418,73 @@ class Cue:
     end: int
 
 
+#: Neither window reaches further than this many characters from the span: ConText windows are a few
+#: words, and the cap keeps each span's cost independent of the note's length (a 2 MB note without
+#: sentence breaks, or one long run of symbols, would otherwise make every span scan the whole note).
+MAX_WINDOW_CHARS = 1000
+
+_START_BREAK_RE = re.compile(r"\n|[.!?;](?=\s+([^\W\d_]))")
+_END_BREAK_RE = re.compile(r"\n|[.!?;](?=\s|$)")
+_NON_SPACE_RE = re.compile(r"\S")
+_WORD_TAIL_RE = re.compile(r"\w*")
+_WORD_CHAR_RE = re.compile(r"\w")
+
+
+@functools.lru_cache(maxsize=8)
+def _sentence_breaks(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(sentence starts, sentence ends) of ``text``, each sorted: found once per note text, in one pass.
+
+    A span's sentence is then two bisections (:func:`sentence_bounds`), so the many spans the reader
+    checks per note (every candidate of every concept) cost O(log n) each instead of a scan of the note.
+    The cache holds a few texts (a note's spans are judged together); a str caches its own hash, so
+    the lookup is O(1) after the first.
+    """
+    starts = tuple(
+        m.end() for m in _START_BREAK_RE.finditer(text) if m.group(0) == "\n" or m.group(1).isupper()
+    )
+    ends = []
+    for m in _END_BREAK_RE.finditer(text):
+        pos = m.start()
+        if m.group(0) != "\n":
+            # a period ends a sentence before an upper-case letter or the end of the note; the
+            # whitespace run after it is scanned by this break only, so the pass stays linear
+            nxt = _NON_SPACE_RE.search(text, pos + 1)
+            if nxt is not None and not nxt.group(0).isupper():
+                continue
+        ends.append(pos)
+    return starts, tuple(ends)
+
+
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """[s, e) of the sentence containing [start, end): ends at . ! ? ; or a newline followed by text.
 
     A period ends a sentence only before whitespace and an upper-case letter or a line end, so
     "NIHSS 8 b. v 14:35" and "ca. 5" do not split.
     """
-    s = 0
-    for m in re.finditer(r"\n|[.!?;](?=\s+[^\W\d_])", text):
-        if m.end() > start:
-            break
-        if m.group(0) == "\n" or _next_is_upper(text, m.end()):
-            s = m.end()
-    e = len(text)
-    for m in re.finditer(r"\n|[.!?;](?=\s|$)", text[end:]):
-        pos = end + m.start()
-        if m.group(0) == "\n" or pos + 1 >= len(text) or _next_is_upper(text, pos + 1):
-            e = pos
-            break
-    return s, e
+    starts, ends = _sentence_breaks(text)
+    i = bisect.bisect_right(starts, start)
+    j = bisect.bisect_left(ends, end)
+    return (starts[i - 1] if i else 0), (ends[j] if j < len(ends) else len(text))
 
 
-def _next_is_upper(text: str, pos: int) -> bool:
-    rest = text[pos:].lstrip()
-    return not rest or rest[0].isupper()
+def _window_start(text: str, s: int, start: int) -> int:
+    """``s``, or the first whole word at most :data:`MAX_WINDOW_CHARS` before ``start`` when ``s`` is further."""
+    lo = start - MAX_WINDOW_CHARS
+    if lo <= s:
+        return s
+    if _WORD_CHAR_RE.match(text, lo - 1):  # the cut falls inside a word: start after it
+        lo = _WORD_TAIL_RE.match(text, lo, start).end()  # type: ignore[union-attr]
+    return lo
+
+
+def _window_end(text: str, end: int, e: int) -> int:
+    """``e``, or the end of the last whole word at most :data:`MAX_WINDOW_CHARS` after ``end``."""
+    hi = end + MAX_WINDOW_CHARS
+    if hi >= e:
+        return e
+    while hi > end and _WORD_CHAR_RE.match(text, hi - 1) and _WORD_CHAR_RE.match(text, hi):  # inside a word
+        hi -= 1
+    return hi
 
 
 @functools.cache
@@ -517,6 +561,7 @@ def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue |
     """The assertion status of the span [start, end) of ``text`` and the cue that decided it."""
     langs = (lang, "en") if lang != "en" else ("en",)
     s, e = sentence_bounds(text, start, end)
+    s, e = _window_start(text, s, start), _window_end(text, end, e)
     pre_start = _clip_pre(text, s, start, langs)
     post_end = _clip_post(text, end, e, langs)
     # Negation reaches across list commas ("No diabetes, hypertension or AF"); the other statuses
