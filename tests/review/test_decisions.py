@@ -1,0 +1,136 @@
+"""Decisions as RDF: what one decision writes, the latest-wins rule, and the review layer validated
+with pyshacl against kgqa's shapes and the review shapes (kgqa/review/shapes.ttl)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import csrf_of, decide, keys_of
+from rdflib import PROV, RDF, Graph, Literal, URIRef
+
+from kgqa import PROJECT_ROOT
+from kgqa.rdf.validation import ShapeSet, validate_graph
+from kgqa.review import SHAPES
+from kgqa.review.decisions import Decision, ReviewError, ReviewIris, decision_graph, latest
+from kgqa.review.vocab import KGQAR
+
+NOTE = "https://kgqa.example.org/id/note/n%201"
+FACT = "https://kgqa.example.org/id/case/abc/fact/n%201/age/5-7"
+T0 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def shape_sets() -> list[ShapeSet]:
+    kgqa = PROJECT_ROOT / "ontologies" / "shapes.ttl"
+    return [ShapeSet("kgqa", kgqa, Graph().parse(kgqa)), ShapeSet("review", SHAPES, Graph().parse(SHAPES))]
+
+
+def store_union(store) -> Graph:
+    g = Graph()
+    for s, p, o in store.query("SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }").rows:
+        g.add((s, p, o))
+    return g
+
+
+def test_review_iris_sit_beside_the_note():
+    iris = ReviewIris(NOTE)
+    assert iris.base == "https://kgqa.example.org/id/" and iris.key == "n%201"
+    assert str(iris.graph) == "https://kgqa.example.org/id/graph/review/n%201"
+    assert str(iris.decision("x")) == "https://kgqa.example.org/id/review/n%201/decision/x"
+    assert str(iris.reviewer("jd")) == "https://kgqa.example.org/id/reviewer/jd"
+    assert iris.decision() != iris.decision()  # each decision its own activity
+    with pytest.raises(ReviewError):
+        ReviewIris("https://example.org/something")
+
+
+def test_a_rejection_is_an_activity_that_invalidates_the_fact():
+    d = Decision(str(ReviewIris(NOTE).decision("d1")), FACT, NOTE, "reject", "jd", T0, reason="negated")
+    g = decision_graph(d, seen_facts=[FACT, FACT + "x"])
+    node = URIRef(d.iri)
+    assert str(g.identifier).endswith("/graph/review/n%201")
+    assert set(g.objects(node, RDF.type)) == {KGQAR.Decision, PROV.Activity}
+    assert g.value(node, KGQAR.reason) == KGQAR.Negated and g.value(node, KGQAR.action) == KGQAR.Reject
+    assert (URIRef(FACT), PROV.wasInvalidatedBy, node) in g
+    assert g.value(node, PROV.endedAtTime) == Literal("2026-12-01T10:00:00+00:00", datatype=g.value(
+        node, PROV.endedAtTime).datatype)
+    who = g.value(node, PROV.wasAssociatedWith)
+    assert g.value(who, KGQAR.reviewerId) == Literal("jd")
+    assert set(g.objects(ReviewIris(NOTE).note_review, KGQAR.sawFact)) == {URIRef(FACT), URIRef(FACT + "x")}
+
+
+def test_an_acceptance_invalidates_nothing():
+    d = Decision(str(ReviewIris(NOTE).decision("d2")), FACT, NOTE, "accept", "jd", T0)
+    g = decision_graph(d)
+    assert not list(g.triples((None, PROV.wasInvalidatedBy, None)))
+    assert g.value(URIRef(d.iri), KGQAR.reason) is None
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"action": "reject"}, "needs a reason"),
+    ({"action": "accept", "reason": "negated"}, "needs a reason"),
+    ({"action": "reject", "reason": "bored"}, "not one of"),
+    ({"action": "correct"}, "names its corrected fact"),
+    ({"action": "ignore"}, "not one of"),
+])
+def test_decision_records_refuse_inconsistent_fields(kwargs, message):
+    with pytest.raises(ReviewError, match=message):
+        Decision("urn:d", FACT, NOTE, reviewer="jd", at=T0, **kwargs)
+
+
+def test_the_latest_decision_wins_and_ties_break_the_same_way_everywhere():
+    a = Decision("urn:a", FACT, NOTE, "accept", "jd", T0)
+    b = Decision("urn:b", FACT, NOTE, "reject", "mk", T0 + dt.timedelta(seconds=1), reason="wrong_span")
+    c = Decision("urn:c", FACT, NOTE, "accept", "mk", T0 + dt.timedelta(seconds=1))
+    assert latest([a, b])[FACT] is b
+    assert latest([c, b, a])[FACT] is c and latest([a, b, c])[FACT] is c  # equal times: the greater IRI
+
+
+def test_decisions_in_the_store_conform_to_the_shapes(client, store, notes):
+    token = csrf_of(client)
+    keys = keys_of(client)
+    text = notes[0].text
+    decide(client, token, fact=keys["age"], action="accept")
+    decide(client, token, fact=keys["nihss_score"], action="reject", reason="wrong_span")
+    decide(client, token, fact=keys["nihss_score"], action="accept")  # changed their mind: both kept
+    start = text.index("NIHSS 4")
+    assert decide(client, token, fact=keys["discharge_mrs"], action="correct", start=start + 6, end=start + 7,
+                  value="3").status_code == 200
+    assert decide(client, token, fact=keys["thrombolysis"], action="correct", value="no").status_code == 200
+    data = store_union(store)
+    report = validate_graph(data, shape_sets=shape_sets())
+    assert report.conforms, report.render()
+    assert len(set(data.subjects(RDF.type, KGQAR.Decision))) == 5
+    # a corrected fact is a kgqa:Fact generated by its decision, derived from the fact it corrects
+    corrected = set(data.objects(None, KGQAR.correction))
+    assert len(corrected) == 2
+    for fact in corrected:
+        decision = data.value(fact, PROV.wasGeneratedBy)
+        assert (decision, RDF.type, KGQAR.Decision) in data
+        assert data.value(decision, KGQAR.fact) in set(data.objects(fact, PROV.wasDerivedFrom))
+
+
+BREAKAGES = {
+    "a rejection without its reason": ("DELETE", "kgqar:reason", "carries its reason"),
+    "a rejected fact not invalidated": ("DELETE", "prov:wasInvalidatedBy", "prov:wasInvalidatedBy"),
+    "a reviewer named in free text": ("NAME", "", "never a free-text name"),
+    "a decision without a time": ("DELETE", "prov:endedAtTime", "exactly one time"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BREAKAGES))
+def test_broken_decisions_are_violations(client, store, case):
+    token = csrf_of(client)
+    decide(client, token, fact=keys_of(client)["age"], action="reject", reason="historical")
+    data = store_union(store)
+    how, prop, message = BREAKAGES[case]
+    prefixes = {"kgqar": KGQAR._NS, "prov": PROV}
+    if how == "DELETE":
+        pfx, local = prop.split(":")
+        for triple in list(data.triples((None, URIRef(str(prefixes[pfx]) + local), None))):
+            data.remove(triple)
+    else:
+        for s, p, o in list(data.triples((None, KGQAR.reviewerId, None))):
+            data.set((s, p, Literal("Dr. Jane Doe")))
+    report = validate_graph(data, shape_sets=shape_sets())
+    assert not report.conforms
+    assert any(message in f.message for f in report.violations), report.render()
