@@ -543,7 +543,7 @@ Při propuštění 25.3.2025: NIHSS 2, mRS 1, domů. Th: clopidogrel 75 mg, ator
     },
     # ------------------------------------------------------------------------------------------ pl
     {
-        "id": "indep-pl-01", "lang": "pl", "split": "test", "admission": "2024-02-20",
+        "id": "indep-pl-01", "lang": "pl", "split": "dev", "admission": "2024-02-20",
         "text": """Pacjent lat 69, przywieziony przez ZRM na SOR 20.02.2024 o godz. 10:12. Objawy (niedowład prawostronny, afazja) od 9:30. W wywiadzie: NT, cukrzyca t. 2 leczona metforminą, hipercholesterolemia, palacz (30 paczkolat). Migotania przedsionków nie stwierdzano. Wcześniej bez udaru. Przed zachorowaniem samodzielny (mRS 0). Przy przyjęciu: NIHSS 13, GCS 14, RR 185/100 mmHg, HR 90/min, glikemia 196 mg/dl. TK: ASPECTS 8, angio-TK: niedrożność M1 lewej MCA. Leczenie trombolityczne alteplazą (DNT 33 min) oraz trombektomia mechaniczna (door-to-groin 58 min), uzyskano TICI 3. Rozpoznanie: udar niedokrwienny mózgu w zakresie lewej MCA. W 24 h NIHSS 4. Wypisany 01.03.2024 do domu. Przy wypisie NIHSS 2, mRS 1. Zalecenia: kwas acetylosalicylowy 75 mg, atorwastatyna 40 mg, metformina 1000 mg 2x1, ramipryl 5 mg.
 """,
         "facts": [
@@ -583,7 +583,7 @@ Při propuštění 25.3.2025: NIHSS 2, mRS 1, domů. Th: clopidogrel 75 mg, ator
         ],
     },
     {
-        "id": "indep-pl-02", "lang": "pl", "split": "dev", "admission": "2023-10-08",
+        "id": "indep-pl-02", "lang": "pl", "split": "test", "admission": "2023-10-08",
         "text": """82-letnia kobieta, mieszkająca z córką, dotychczas wymagająca pomocy przy czynnościach złożonych (mRS 2). Przebyła udar niedokrwienny w 2017 r. Obciążona AF (przewlekle leczona rywaroksabanem 15 mg), NT, niewydolnością serca. Bez cukrzycy. Nie pali. Dnia 8 października 2023 ok. godz. 17:00 wystąpiły zaburzenia mowy i osłabienie lewych kończyn; na SOR o 18:20. Stan przy przyjęciu: przytomna, GCS 15, NIHSS 9, RR 150/85, glikemia 5,8 mmol/l, cholesterol całkowity 174 mg/dl. TK głowy: ASPECTS 9, bez krwawienia; angio-TK bez LVO. Nie kwalifikowano do trombolizy (przyjmowany rywaroksaban) ani do trombektomii (brak okluzji dużego naczynia). Rozpoznano udar niedokrwienny prawej półkuli mózgu o etiologii sercowo-zatorowej. Wypisana 17.10.2023 do zakładu opiekuńczo-leczniczego; NIHSS przy wypisie 5, mRS 3. Leki: apiksaban 5 mg 2x1, atorwastatyna 20 mg, bisoprolol 2,5 mg.
 """,
         "facts": [
@@ -691,7 +691,7 @@ Při propuštění 25.3.2025: NIHSS 2, mRS 1, domů. Th: clopidogrel 75 mg, ator
     },
     {
         "id": "indep-pl-05", "lang": "pl", "split": "test", "admission": "2024-09-09",
-        "text": """Kobieta lat 76, przyjęta 9.09.2024 z powodu przemijającego niedowładu prawej ręki i zaburzeń mowy trwających ok. 30 min (początek o 11:10, ustąpienie przed przyjazdem ZRM). Przyjęcie na SOR 12:15. W badaniu NIHSS 0, RR 172/88, glikemia 104 mg/dl. MR: bez świeżych zmian niedokrwiennych. USG: zwężenie lewej ICA ok. 80 %. Rozpoznanie: TIA. Obciążenia: NT, hipercholesterolemia, nie pali, bez cukrzycy, bez AF w Holterze. Leczenia trombolitycznego nie stosowano. Przekazana do oddziału chirurgii naczyniowej innego szpitala celem endarterektomii 13.09.2024. Zalecenia: ASA 150 mg, atorwastatyna 80 mg, perindopryl 5 mg. mRS przy wypisie 0.
+        "text": """Kobieta lat 76, przyjęta 9.09.2024 z powodu przemijającego niedowładu prawej ręki i zaburzeń mowy trwających ok. 30 min (początek o 11:10, ustąpienie przed przyjazdem ZRM). Przyjęcie na SOR 12:15. W badaniu NIHSS 0, RR 172/88, glikemia 104 mg/dl. MR: bez świeżych zmian niedokrwiennych. USG: zwężenie lewej ICA ok. 80 %. Rozpoznanie: TIA. Obciążenia: NT, hipercholesterolemia, nie pali, bez cukrzycy, bez AF w Holterze; dotychczas przyjmowała ASA 75 mg. Leczenia trombolitycznego nie stosowano. Przekazana do oddziału chirurgii naczyniowej innego szpitala celem endarterektomii 13.09.2024. Zalecenia: ASA 150 mg, atorwastatyna 80 mg, perindopryl 5 mg. mRS przy wypisie 0.
 """,
         "facts": [
             ("sex", "Kobieta", "female"),
@@ -711,7 +711,8 @@ Při propuštění 25.3.2025: NIHSS 2, mRS 1, domů. Th: clopidogrel 75 mg, ator
             ("thrombolysis", "Leczenia trombolitycznego nie stosowano", False),
             ("discharge_destination", "innego szpitala", "another_hospital"),
             ("discharge_date", "13.09.2024", D("2024-09-13")),
-            ("discharge_asa", "ASA", True),
+            ("before_onset_asa", "ASA", True),
+            ("discharge_asa", "ASA", True, 2),
             ("discharge_statin", "atorwastatyna", True),
             ("discharge_antihypertensives", "perindopryl", True),
             ("discharge_mrs", "mRS przy wypisie [[0]]", 0),
@@ -800,7 +801,7 @@ Imagistică: IRM – leziune ischemică acută ACM dreapta, ASPECTS 7.
 Tromboliză: nu (debut necunoscut, fără mismatch). Trombectomie: nu (fără ocluzie de vas mare).
 Dg: AVC ischemic cardioembolic.
 Externare 11.10.2024, transfer într-un cămin de bătrâni. mRS la externare 3, NIHSS 5.
-Rp: apixaban 5 mg x2/zi, rosuvastatină 10 mg, bisoprolol 5 mg.
+Rp: acenocumarol conform INR (țintă 2-3), rosuvastatină 10 mg, bisoprolol 5 mg.
 """,
         "facts": [
             ("sex", "F", "female"),
@@ -824,7 +825,7 @@ Rp: apixaban 5 mg x2/zi, rosuvastatină 10 mg, bisoprolol 5 mg.
             ("discharge_destination", "cămin de bătrâni", "social_care"),
             ("discharge_mrs", "mRS la externare [[3]]", 3),
             ("discharge_nihss_score", "NIHSS [[5]]", 5),
-            ("discharge_apixaban", "apixaban", True),
+            ("discharge_warfarin", "acenocumarol", True),
             ("discharge_statin", "rosuvastatină", True),
             ("discharge_antihypertensives", "bisoprolol", True),
         ],
