@@ -32,6 +32,12 @@ demo-model: install
 		--eval-report outputs/eval/demo/report.json --trained-on .cache/demo/train/train.squad.json \
 		--target $(DEMO_MODEL_TARGET)
 
+## the independent notes (eval/README.md): dev and test reported separately; tune on dev only
+.PHONY: eval-independent
+eval-independent: install
+	for s in dev test; do $(KGQA) eval eval/independent.$$s.gold.jsonl --out outputs/eval/independent-$$s || exit 1; \
+		$(PY) eval/subset_scores.py eval/independent.$$s.gold.jsonl outputs/eval/independent-$$s || exit 1; done
+
 ## set up, then run the test suite (slow tests excluded; see test-slow)
 test: install
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
