@@ -114,14 +114,14 @@ def _store_input(args: argparse.Namespace, run_dir: Path | None, overrides: Sequ
     if args.notes:
         notes_from = args.notes
         notes = read_notes(args.notes, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,
-                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes).notes
+                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes, debug_phi=cfg.debug_phi).notes
     elif run_dir is not None and (run_dir / "notes.jsonl").is_file():
         notes_from = str(run_dir / "notes.jsonl")
         notes = read_notes_jsonl(run_dir / "notes.jsonl")
     else:
         notes_from = cfg.notes.path
         notes = read_notes(cfg.notes.path, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,
-                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes).notes
+                           encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes, debug_phi=cfg.debug_phi).notes
     log.info("note texts from %s (%d notes)", notes_from, len(notes))
     catalogue = _load_catalogue(args.catalogue or cfg.catalogue.path, cfg.catalogue.concepts, cfg.catalogue.groups)
     run_id = args.run_id or (read_run_id(run_dir) if run_dir is not None else None)

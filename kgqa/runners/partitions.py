@@ -18,16 +18,17 @@ from pathlib import Path
 from kgqa.errors import ConfigError, NoteReadError
 from kgqa.notes import (
     NoteOrError,
+    OversizedLine,
     dedupe,
     detect_format,
+    is_note_candidate,
     iter_jsonl_lines,
+    iter_raw_lines,
     iter_txt_files,
     list_note_files,
     note_from_mapping,
 )
 from kgqa.types import NoteError
-
-_SKIP_SUFFIXES = (".json", ".ann", ".md")
 
 
 def partition_name(index: int) -> str:
@@ -90,7 +91,7 @@ def plan_partitions(path: str | Path, partition_size: int, fmt: str = "auto") ->
 def _note_files(path: Path) -> list[Path]:
     """The note files of a .txt note or a directory (sidecars, brat .ann and READMEs excluded)."""
     files = [path] if path.is_file() else list_note_files(path)
-    return [f for f in files if f.suffix not in _SKIP_SUFFIXES and not f.name.startswith(".")]
+    return [f for f in files if is_note_candidate(f)]
 
 
 def count_notes(path: str | Path, fmt: str = "auto") -> int:
@@ -100,8 +101,7 @@ def count_notes(path: str | Path, fmt: str = "auto") -> int:
     if fmt in ("txt", "brat"):
         return len(_note_files(path))
     if fmt == "jsonl":
-        with path.open("rb") as fh:
-            return sum(1 for raw in fh if raw.strip())
+        return sum(1 for _, _, _, blank in _line_extents(path) if not blank)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -109,20 +109,38 @@ def count_notes(path: str | Path, fmt: str = "auto") -> int:
     raise ConfigError(f"notes.format={fmt!r} cannot be counted")
 
 
+def _line_extents(path: Path) -> Iterator[tuple[int, int, int, bool]]:
+    """(line number, first byte, end byte, blank?) of every line, read in chunks: planning never holds
+    a whole line, so one enormous line costs a megabyte, not its size (it is refused when read)."""
+    offset, lineno = 0, 1
+    with path.open("rb") as fh:
+        while True:
+            start, blank = offset, True
+            while True:
+                chunk = fh.readline(1 << 20)
+                offset += len(chunk)
+                blank = blank and not chunk.strip()
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            if offset == start:
+                return
+            yield lineno, start, offset, blank
+            lineno += 1
+
+
 def _plan_jsonl(path: Path, partition_size: int) -> list[Partition]:
     parts: list[Partition] = []
     offset = 0
     start_line, start_byte, count = 1, 0, 0
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if count == 0:
-                start_line, start_byte = lineno, offset
-            offset += len(raw)
-            if raw.strip():
-                count += 1
-            if count == partition_size:
-                parts.append(Partition(len(parts), "jsonl", str(path), ((start_line, start_byte, offset),)))
-                count = 0
+    for lineno, line_start, line_end, blank in _line_extents(path):
+        if count == 0:
+            start_line, start_byte = lineno, line_start
+        offset = line_end
+        if not blank:
+            count += 1
+        if count == partition_size:
+            parts.append(Partition(len(parts), "jsonl", str(path), ((start_line, start_byte, offset),)))
+            count = 0
     if count:
         parts.append(Partition(len(parts), "jsonl", str(path), ((start_line, start_byte, offset),)))
     return parts
@@ -149,7 +167,8 @@ def read_partition(part: Partition, *, default_lang: str, encoding: str, max_byt
         items = iter_txt_files(Path(part.root), [Path(p) for p in part.items], encoding, max_bytes, default_lang)
     elif part.fmt == "jsonl":
         ((first_line, start, end),) = part.items
-        items = iter_jsonl_lines(part.root, _lines(Path(part.root), first_line, start, end), max_bytes, default_lang)
+        lines = _lines(Path(part.root), first_line, start, end, max_bytes)
+        items = iter_jsonl_lines(part.root, lines, max_bytes, default_lang)
     elif part.fmt == "parquet":
         items = _iter_parquet_rows(part.items, default_lang)
     else:
@@ -157,16 +176,10 @@ def read_partition(part: Partition, *, default_lang: str, encoding: str, max_byt
     yield from dedupe(items)
 
 
-def _lines(path: Path, first_line: int, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+def _lines(path: Path, first_line: int, start: int, end: int, max_bytes: int) -> Iterator[tuple[int, bytes | OversizedLine]]:
     with path.open("rb") as fh:
         fh.seek(start)
-        lineno = first_line
-        while fh.tell() < end:
-            raw = fh.readline()
-            if not raw:
-                break
-            yield lineno, raw
-            lineno += 1
+        yield from iter_raw_lines(fh, max_bytes, first_line, end)
 
 
 _PARQUET_COLUMNS = ("id", "text", "lang", "patient_id", "admission_date", "metadata")
