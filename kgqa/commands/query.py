@@ -1,8 +1,10 @@
 """``kgqa query NAME [param=value …] [--format table|csv|json] [Hydra overrides]``.
 
 Runs a named query from ``queries/`` on the configured store and prints the result. An argument
-``key=value`` whose key is a parameter of the query binds that parameter; every other ``key=value``
-is a Hydra override of the run config, e.g. ``store=oxigraph`` or ``store.path=/data/kg``::
+``key=value`` whose key is a parameter of the query binds that parameter; ``store=…`` and
+``store.*=…`` are Hydra overrides of the store config, e.g. ``store=oxigraph`` or
+``store.path=/data/kg``. Any other key is an error that names the query's parameters (a misspelt
+parameter never runs the query with its default), and so is Hydra's ``+key=value``::
 
     kgqa query door_to_needle_share max_minutes=45
     kgqa query fact_evidence fact=https://… --format json store=graphdb
@@ -12,6 +14,7 @@ is a Hydra override of the run config, e.g. ``store=oxigraph`` or ``store.path=/
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 
@@ -42,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kgqa query",
         description="Run a named SPARQL query (queries/NAME.rq) on the configured store.",
-        epilog="key=value arguments bind the query's parameters; any other key=value is a Hydra "
-        "override (store=oxigraph, store.path=DIR …).",
+        epilog="key=value arguments bind the query's parameters (--describe lists them); store=… and "
+        "store.*=… are Hydra overrides (store=oxigraph, store.path=DIR …); any other key is an error.",
     )
     parser.add_argument("name", nargs="?", help="query name (file stem in queries/)")
     parser.add_argument(
@@ -67,19 +70,46 @@ def describe(query) -> str:
     return "\n".join(lines)
 
 
+#: the only config a query uses: anything else given as key=value would be composed and then ignored
+_OVERRIDE_ROOT = "store"
+
+
+def _known_parameters(query) -> str:
+    names = [p.name for p in query.parameters]
+    return f"its parameters: {', '.join(names)}" if names else "it has no parameters"
+
+
 def split_assignments(query, assignments: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """(query parameters, Hydra overrides)."""
+    """(query parameters, Hydra overrides of the store config).
+
+    A key that is neither a parameter of the query nor a ``store``/``store.*`` override is an error
+    naming the query's parameters: a misspelt parameter must never run the query with its default.
+    Hydra's ``+key``/``++key``/``~key`` forms are refused for the same reason.
+    """
     declared = {p.name for p in query.parameters}
     params: dict[str, str] = {}
     overrides: list[str] = []
     for item in assignments:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep and not key.startswith("~"):
             raise QueryError(f"expected key=value, got {item!r}")
+        bare = key.lstrip("+~")
+        if bare != key:
+            raise QueryError(
+                f"{item!r}: adding or deleting config keys ({key[: len(key) - len(bare)]}key) is not allowed in kgqa "
+                f"query; query {query.name!r} takes parameters as name=value ({_known_parameters(query)})"
+            )
         if key in declared:
             params[key] = value
-        else:
+        elif key == _OVERRIDE_ROOT or key.startswith(_OVERRIDE_ROOT + "."):
             overrides.append(item)
+        else:
+            close = difflib.get_close_matches(key, sorted(declared), n=1)
+            hint = f"; did you mean {close[0]}={value}?" if close else ""
+            raise QueryError(
+                f"unknown parameter {key!r} for query {query.name!r} ({_known_parameters(query)}){hint} "
+                f"— other key=value arguments must be store overrides (store=…, store.path=…)"
+            )
     return params, overrides
 
 

@@ -67,11 +67,22 @@ def test_query_json_csv_and_table(loaded, capsys):
         (["door_to_needle_share", "max_minutes=soon"], "not a valid integer"),
         (["facts_per_concept", "store=nosuchstore"], "store=nosuchstore"),
         (["facts_per_concept", "store.kind=fuseki"], "store.kind='fuseki' is not one of"),
+        # a misspelt parameter, in every form Hydra would accept, never runs with the default
+        (["door_to_needle_share", "maxminutes=30"],
+         ("unknown parameter 'maxminutes' for query 'door_to_needle_share' (its parameters: max_minutes); "
+          "did you mean max_minutes=30?")),
+        (["door_to_needle_share", "+maxminutes=30"], "'+maxminutes=30': adding or deleting config keys (+key)"),
+        (["door_to_needle_share", "++max_minutes=30"], "its parameters: max_minutes"),
+        (["door_to_needle_share", "~store"], "adding or deleting config keys (~key)"),
+        (["facts_per_concept", "limit=5"], "unknown parameter 'limit' for query 'facts_per_concept' (it has no parameters)"),
+        (["facts_per_concept", "run_id=x"], "other key=value arguments must be store overrides"),
     ],
 )
 def test_query_usage_errors_exit_2_with_a_message(argv, message, capsys):
     assert query_cmd.main(argv) == 2
-    assert message in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""  # no result printed
 
 
 def test_store_errors_exit_1_and_name_the_server(capsys):
