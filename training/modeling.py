@@ -105,7 +105,7 @@ def build_model(cfg: ModelSourceConfig, tokenizer: PreTrainedTokenizerBase, head
         if model.get_input_embeddings().num_embeddings < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         log.info("loaded %s (%s head) from %s", type(model).__name__, head, path)
-        return model
+        return _frozen(model, cfg)
     try:
         config_cls = ARCHITECTURES[cfg.arch]
     except KeyError:
@@ -129,4 +129,39 @@ def build_model(cfg: ModelSourceConfig, tokenizer: PreTrainedTokenizerBase, head
     model = auto.from_config(config)
     n = sum(p.numel() for p in model.parameters())
     log.info("built a new %s %s model from config (%.1fM parameters)", cfg.arch, head, n / 1e6)
+    return _frozen(model, cfg)
+
+
+def _frozen(model: PreTrainedModel, cfg: ModelSourceConfig) -> PreTrainedModel:
+    """Apply ``model.freeze_word_embeddings``.
+
+    An MLM head that ties its decoder to the word embeddings would freeze with them (and learn nothing about
+    the vocabulary): refused.
+    """
+    if cfg.freeze_layers < 0:
+        raise ConfigError(f"model.freeze_layers={cfg.freeze_layers} must be >= 0")
+    if not cfg.freeze_word_embeddings and not cfg.freeze_layers:
+        return model
+    embeddings = model.get_input_embeddings()
+    output = model.get_output_embeddings()
+    if output is not None and output.weight is embeddings.weight:
+        raise ConfigError(
+            "model.freeze_word_embeddings=true: this model's output layer is tied to its word embeddings "
+            "(a masked-LM head); freeze them for QA fine-tuning only"
+        )
+    embeddings.weight.requires_grad_(False)
+    if cfg.freeze_layers:
+        base = model.base_model
+        layers = getattr(getattr(base, "encoder", None), "layer", None)
+        if layers is None or not hasattr(base, "embeddings"):
+            raise ConfigError(f"model.freeze_layers: {type(model).__name__} has no embeddings/encoder.layer to freeze")
+        if cfg.freeze_layers > len(layers):
+            raise ConfigError(f"model.freeze_layers={cfg.freeze_layers} exceeds the model's {len(layers)} layers")
+        for module in (base.embeddings, *layers[: cfg.freeze_layers]):
+            module.requires_grad_(False)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info(
+        "frozen: word embeddings%s; %.1fM trainable parameters",
+        f", embedding block and layers 0-{cfg.freeze_layers - 1}" if cfg.freeze_layers else "", trainable / 1e6,
+    )
     return model

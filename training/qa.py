@@ -95,9 +95,28 @@ def load_examples(
             )
         else:
             exs, report = load_dataset_file(d.path, dataset=name, lang=d.lang, fmt=d.format, limit=d.limit)
+        if d.exclude_contexts_of:
+            exs = drop_shared_contexts(exs, d.exclude_contexts_of, f"data.{role}.{name}")
         examples.extend(exs)
         reports.append(report)
     return examples, reports
+
+
+def drop_shared_contexts(examples: Sequence[QaExample], paths: Sequence[str], key: str) -> list[QaExample]:
+    """``examples`` without every context that holds a question whose id one of the SQuAD files ``paths`` uses."""
+    excluded: set[str] = set()
+    for path in paths:
+        if not Path(path).is_file():
+            raise ConfigError(f"{key}.exclude_contexts_of: {path!r} is not a file")
+        shared, _ = load_dataset_file(path, dataset="exclude", lang="und")
+        excluded.update(ex.id for ex in shared)
+    tainted = {ex.context for ex in examples if ex.id in excluded}
+    kept = [ex for ex in examples if ex.context not in tainted]
+    log.info(
+        "%s: %d questions in %d contexts shared with %s left out",
+        key, len(examples) - len(kept), len(tainted), ", ".join(Path(p).name for p in paths),
+    )
+    return kept
 
 
 def split_by_context(
