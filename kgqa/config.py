@@ -6,7 +6,9 @@ Stage configs live beside their stage (``kgqa/qa/config.py`` …); this module a
 Only the CLI and the training entry points see Hydra's DictConfig; stages get these dataclasses.
 """
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 from hydra.core.config_store import ConfigStore
@@ -71,6 +73,11 @@ class RunnerConfig:
     gpus_per_actor: float = 0.0
     #: ray: shard directory; empty = <run dir>/shards. Re-running with the same directory resumes.
     shard_dir: str = ""
+    #: local: a run directory that already holds an interrupted run of the same config and model is
+    #: resumed (notes whose graph is stored with the same text digest are skipped); false = redo every note
+    resume: bool = True
+    #: seconds between progress log lines when stderr is not a terminal (a terminal gets a tqdm bar)
+    progress_every_s: float = 30.0
 
 
 @dataclass
@@ -115,6 +122,9 @@ _GROUP_SCHEMAS: dict = {
     "runner": RunnerConfig,
 }
 
+#: schema of a group -> its key prefix, for range checks of a group composed alone (kgqa query's store)
+_SCHEMA_PREFIX: dict[type, str] = {schema: f"{group}." for group, schema in _GROUP_SCHEMAS.items()}
+
 _registered = False
 
 
@@ -132,6 +142,98 @@ def register_configs() -> None:
     _registered = True
 
 
+#: Allowed range (lowest, highest; None = unbounded) of every numeric setting of ``kgqa run``, by its key.
+#: A value outside fails at start-up, naming the key, before any model or store is touched. The test
+#: suite checks that every int/float field of :class:`RunConfig` has an entry here.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "notes.max_bytes": (1, None),
+    "notes.limit": (0, None),
+    "reader.window.max_seq_length": (16, None),
+    "reader.window.doc_stride": (1, None),
+    "reader.window.max_question_length": (1, None),
+    "reader.threads": (0, None),
+    "reader.batch_size": (1, None),
+    "reader.max_batch_tokens": (0, None),
+    "reader.n_best": (1, None),
+    "reader.max_answer_tokens": (1, None),
+    "reader.max_answer_tokens_by_kind": (1, None),  # each value
+    "reader.null_threshold": (None, None),
+    "reader.null_thresholds": (None, None),
+    "reader.max_answers_per_list": (1, None),
+    "reader.min_confidence": (0.0, 1.0),
+    "linker.top_k": (1, None),
+    "linker.nil_threshold": (0.0, 1.0),
+    "linker.workers": (1, None),
+    "linker.block_grams": (1, None),
+    "linker.block_budget": (1, None),
+    "linker.max_candidates": (1, None),
+    "linker.brute_force_limit": (0, None),
+    "linker.min_fuzzy_length": (0, None),
+    "linker.other_language_factor": (0.0, 1.0),
+    "linker.related_factor": (0.0, 1.0),
+    "linker.subspan_base": (0.0, 1.0),
+    "linker.count_prior": (0.0, None),
+    "linker.acronym_score": (0.0, 1.0),
+    "linker.subspan_max_tokens": (1, None),
+    "linker.word_weight": (0.0, 1.0),
+    "linker.word_floor": (0.0, 1.0),
+    "linker.word_prefix": (1, None),
+    "linker.word_candidates": (0, None),
+    "linker.word_budget": (0, None),
+    "linker.descendant_backoff": (0.0, 1.0),
+    "linker.memo_size": (0, None),
+    "linker.processes": (1, None),
+    "rdf.quote_context": (0, None),
+    "store.timeout_s": (0.1, None),
+    "store.batch_size": (1, None),
+    "store.retries": (0, 100),
+    "store.backoff_s": (0.0, None),
+    "store.max_backoff_s": (0.0, None),
+    "runner.notes_per_batch": (1, None),
+    "runner.partition_size": (1, None),
+    "runner.actors": (1, None),
+    "runner.cpus_per_actor": (0.0, None),
+    "runner.gpus_per_actor": (0.0, None),
+    "runner.progress_every_s": (0.1, None),
+    "seed": (0, None),
+}
+
+
+def _numeric_values(node: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(RANGES key, full key, value) of every numeric field under a config dataclass (dict values included)."""
+    for f in fields(node):
+        key, value = prefix + f.name, getattr(node, f.name)
+        if is_dataclass(value):
+            yield from _numeric_values(value, key + ".")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    yield key, f"{key}.{k}", v
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield key, key, value
+
+
+def check_ranges(cfg: Any, prefix: str = "") -> None:
+    """ConfigError naming the key and the allowed range for the first numeric value outside it.
+
+    ``cfg`` is a :class:`RunConfig` (``prefix`` empty) or one of its groups (``prefix`` = "store." …).
+    """
+    for rule, key, value in _numeric_values(cfg, prefix):
+        lo, hi = RANGES.get(rule, (None, None))
+        if math.isnan(value) or (lo is not None and value < lo) or (hi is not None and value > hi):  # NaN too
+            allowed = f"between {lo} and {hi}" if lo is not None and hi is not None else (
+                f">= {lo}" if lo is not None else f"<= {hi}")
+            raise ConfigError(f"{key}={value}: must be {allowed}")
+    if prefix == "" and isinstance(cfg, RunConfig):
+        window = cfg.reader.window
+        if window.doc_stride >= window.max_seq_length:
+            raise ConfigError(f"reader.window.doc_stride={window.doc_stride}: must be below "
+                              f"reader.window.max_seq_length={window.max_seq_length}")
+        if cfg.store.max_backoff_s < cfg.store.backoff_s:
+            raise ConfigError(f"store.max_backoff_s={cfg.store.max_backoff_s}: must be >= store.backoff_s={cfg.store.backoff_s}")
+
+
+
 def to_object(cfg: Any, schema: type[T]) -> T:
     """Turn a (sub-)DictConfig into its schema dataclass, resolving interpolations."""
     if isinstance(cfg, schema):
@@ -143,7 +245,12 @@ def to_object(cfg: Any, schema: type[T]) -> T:
         if missing:
             raise ConfigError(f"missing required value(s): {', '.join(missing)} (give them as overrides, e.g. {missing[0]}=…)")
         typed = cfg if OmegaConf.get_type(cfg) is schema else OmegaConf.merge(OmegaConf.structured(schema), cfg)
-        return OmegaConf.to_object(typed)  # type: ignore[return-value]
+        obj = OmegaConf.to_object(typed)
+        if schema is RunConfig:
+            check_ranges(obj)
+        elif schema in _SCHEMA_PREFIX:
+            check_ranges(obj, _SCHEMA_PREFIX[schema])
+        return obj  # type: ignore[return-value]
     raise TypeError(f"expected a DictConfig for {schema.__name__}, got {type(cfg).__name__}")
 
 

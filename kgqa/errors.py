@@ -35,3 +35,79 @@ class StoreError(KgqaError):
 
 class QueryError(KgqaError):
     """A named query is unknown or lacks a parameter."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``signum`` says which (a KeyboardInterrupt, so ``except Exception`` lets it by)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# ---------------------------------------------------------------------- exit codes
+
+#: Exit codes of every ``kgqa`` command (documented in README.md, "Exit codes").
+EXIT_OK = 0
+#: the command finished, but some of its work failed (notes failed or skipped, a SHACL violation, a failed load)
+EXIT_PARTIAL = 1
+#: configuration or usage error (bad override, missing path, value out of range, unknown option)
+EXIT_CONFIG = 2
+#: the triplestore is unreachable, refused a request, or is locked by another process
+EXIT_STORE = 3
+#: the reader's checkpoint could not be loaded
+EXIT_MODEL = 4
+#: input data could not be read (notes, catalogue, ontology, a run directory)
+EXIT_INPUT = 5
+#: an unexpected error: a bug (the traceback is printed)
+EXIT_BUG = 70
+#: interrupted by SIGINT (Ctrl-C) / SIGTERM: 128 + the signal number, as shells report it
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+DEBUG_ENV = "KGQA_DEBUG"
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code for an exception kgqa expects (EXIT_BUG for anything else)."""
+    if isinstance(exc, Interrupted):
+        return 128 + exc.signum
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_SIGINT
+    for kinds, code in (
+        ((ConfigError, QueryError), EXIT_CONFIG),
+        ((StoreError,), EXIT_STORE),
+        ((ModelLoadError,), EXIT_MODEL),
+        ((NoteReadError, CatalogueError, OntologyError, RecordError), EXIT_INPUT),
+    ):
+        if isinstance(exc, kinds):
+            return code
+    return EXIT_PARTIAL if isinstance(exc, KgqaError) else EXIT_BUG
+
+
+def debug_enabled() -> bool:
+    """``KGQA_DEBUG=1`` (or ``true``/``yes``): errors print their traceback too."""
+    import os
+
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def report_error(prog: str, exc: BaseException) -> int:
+    """Print one line for an expected failure (a traceback only under KGQA_DEBUG or for a bug); return its exit code."""
+    import sys
+    import traceback
+
+    code = exit_code(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        name = "SIGTERM" if code == EXIT_SIGTERM else "SIGINT"
+        print(f"{prog}: interrupted ({name})", file=sys.stderr)
+    elif code == EXIT_BUG:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        print(f"{prog}: unexpected error (a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return code
+    else:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    if debug_enabled():
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return code

@@ -122,24 +122,45 @@ class Pipeline:
                 answers.update(self._read([note], errors))
             return answers
 
-    def process(self, notes: Sequence[Note], run: RunInfo) -> BatchResult:
+    def process(
+        self, notes: Sequence[Note], run: RunInfo, on_note: Callable[[Note], None] | None = None
+    ) -> BatchResult:
+        """Facts and graph of every note, failures isolated per note; ``on_note`` is called as each note ends.
+
+        With ``read_per_note`` a note is read, normalised and built before the next one is read, so a
+        caller's progress (and an interruption) moves note by note, not batch by batch.
+        """
         batch = BatchResult()
-        answers = self._read(notes, batch.errors)
+        if self.read_per_note:
+            for note in notes:
+                self._finish([note], self._read([note], batch.errors), run, batch, on_note)
+            return batch
+        self._finish(notes, self._read(notes, batch.errors), run, batch, on_note)
+        return batch
+
+    def _finish(
+        self,
+        notes: Sequence[Note],
+        answers: Mapping[str, list[Answer]],
+        run: RunInfo,
+        batch: BatchResult,
+        on_note: Callable[[Note], None] | None,
+    ) -> None:
         failed = {e.note_id for e in batch.errors}
         for note in notes:
-            if note.id in failed:
-                continue
-            stage = "values"
-            try:
-                facts = self.facts_for(note, answers.get(note.id, []))
-                stage = "rdf"
-                graph = self.builder.note_graph(note, facts, run)
-            except Exception as exc:  # noqa: BLE001 - one bad note must not stop the batch
-                log.warning("note %s failed in stage %s: %s", note.id, stage, type(exc).__name__)
-                batch.errors.append(NoteError(source=note.source, note_id=note.id, stage=stage, reason=_reason(exc)))
-                continue
-            batch.results.append(NoteResult(note=note, facts=tuple(facts), graph=graph))
-        return batch
+            if note.id not in failed:
+                stage = "values"
+                try:
+                    facts = self.facts_for(note, answers.get(note.id, []))
+                    stage = "rdf"
+                    graph = self.builder.note_graph(note, facts, run)
+                except Exception as exc:  # noqa: BLE001 - one bad note must not stop the batch
+                    log.warning("note %s failed in stage %s: %s", note.id, stage, type(exc).__name__)
+                    batch.errors.append(NoteError(source=note.source, note_id=note.id, stage=stage, reason=_reason(exc)))
+                else:
+                    batch.results.append(NoteResult(note=note, facts=tuple(facts), graph=graph))
+            if on_note is not None:
+                on_note(note)
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,12 +3,25 @@
 :func:`execute` is the plain function behind the app (tests call it with a composed config);
 ``main`` only hands the command line to Hydra. Outputs go to the Hydra run directory
 (``hydra.run.dir=…`` moves it): ``graphs.trig`` (every named graph of the run), ``facts.jsonl``,
-``notes.jsonl``, ``errors.jsonl``, ``summary.json`` and Hydra's ``.hydra/`` with the resolved config.
-The last line printed is one JSON object summarising the run.
+``notes.jsonl``, ``errors.jsonl``, ``summary.json``, ``run.json`` (what a resumed run must match)
+and Hydra's ``.hydra/`` with the resolved config. The last line printed is one JSON object
+summarising the run.
+
+Order of work: every check that can fail without the model runs first (value ranges, the notes'
+path and format, precision, device, encoding, the output directory, the store opened and
+health-checked), so a bad setting costs seconds, not a model load and an hour of QA. A store that
+fails later, while loading, loses nothing: every note's records and graph still go to the run
+directory, the failures are counted per graph, and ``kgqa store load RUN_DIR`` loads them later.
+
+``kgqa run --resume RUN_DIR [overrides]`` re-runs RUN_DIR with its own overrides; a plain re-run
+into the same ``hydra.run.dir`` resumes too (``runner.resume``). SIGINT and SIGTERM stop after the
+note in hand; the outputs of the notes done are written and the exit code is 130 / 143.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -16,9 +29,12 @@ import json
 import logging
 import os
 import secrets
+import signal
+import sys
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +42,36 @@ from omegaconf import DictConfig
 
 from kgqa import PROJECT_ROOT, __version__
 from kgqa.commands._hydra import run_hydra_app
-from kgqa.config import RunConfig, masked_yaml, to_object
-from kgqa.errors import ConfigError
+from kgqa.config import RunConfig, check_ranges, masked_yaml, to_object
+from kgqa.errors import EXIT_OK, EXIT_PARTIAL, CatalogueError, ConfigError, Interrupted, StoreError
 from kgqa.types import ModelInfo, Note, NoteError, RunInfo
 
 log = logging.getLogger("kgqa.run")
 
+USAGE = """usage: kgqa run [overrides …]            (Hydra app: kgqa run --help lists the groups)
+       kgqa run --resume RUN_DIR [overrides …]   resume an interrupted run with its own overrides"""
+
 
 def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if "--resume" in argv:
+        i = argv.index("--resume")
+        if i + 1 >= len(argv) or "=" in argv[i + 1]:
+            raise ConfigError(f"--resume needs the run directory to resume\n{USAGE}")
+        argv = resume_argv(Path(argv[i + 1]), argv[:i] + argv[i + 2 :])
     return run_hydra_app(argv, _hydra_task, config_name="config", prog="kgqa run")
+
+
+def resume_argv(run_dir: Path, extra: Sequence[str]) -> list[str]:
+    """The command line that re-runs ``run_dir``: its own overrides, then ``extra``, into the same directory."""
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    if not overrides_file.is_file():
+        raise ConfigError(f"--resume {run_dir}: not a kgqa run directory (no .hydra/overrides.yaml)")
+    from omegaconf import OmegaConf
+
+    previous = [str(o) for o in OmegaConf.load(overrides_file)]
+    keep = [o for o in previous if not o.lstrip("+~").startswith(("hydra.run.dir=", "output.dir="))]
+    return [*keep, *extra, f"hydra.run.dir={run_dir.resolve()}"]
 
 
 def _hydra_task(cfg: DictConfig) -> int:
@@ -42,28 +79,118 @@ def _hydra_task(cfg: DictConfig) -> int:
 
     run_cfg = to_object(cfg, RunConfig)
     out_dir = Path(run_cfg.output.dir or HydraConfig.get().runtime.output_dir)
-    summary = execute(run_cfg, out_dir, config_yaml=masked_yaml(cfg))
+    with signals_as_interrupts():
+        summary = execute(run_cfg, out_dir, config_yaml=masked_yaml(cfg))
     print(json.dumps(summary, ensure_ascii=False))
-    return 1 if summary["notes"] == 0 and summary["notes_failed"] else 0
+    return exit_status(summary)
+
+
+def exit_status(summary: dict[str, Any]) -> int:
+    """130/143 when interrupted, 1 when any note failed, was skipped or was not stored, else 0."""
+    if summary.get("interrupted"):
+        return 128 + int(getattr(signal, summary["interrupted"]))
+    return EXIT_PARTIAL if summary["notes_failed"] or summary.get("store_failures") else EXIT_OK
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`~kgqa.errors.Interrupted` as Ctrl-C raises KeyboardInterrupt (main thread only).
+
+    After the first signal the previous handlers are back, so a second Ctrl-C ends the process at once.
+    """
+    saved: dict[int, Any] = {}
+
+    def restore() -> None:
+        while saved:
+            signum, handler = saved.popitem()
+            signal.signal(signum, handler)
+
+    def interrupt(signum: int, frame: object) -> None:
+        restore()
+        raise Interrupted(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            saved[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        restore()
 
 
 class Progress:
-    """Logs notes done, rate and ETA at most every ``every_s`` seconds (never note text)."""
+    """Progress per note: a tqdm bar on a terminal, else a log line at most every ``every_s`` seconds.
 
-    def __init__(self, total: int | None, enabled: bool, every_s: float = 5.0) -> None:
+    A heartbeat thread keeps the bar's clock moving and, off a terminal, logs "still on note k" when
+    one note takes longer than ``every_s`` (a long note is never ``every_s`` of silence). No note text.
+    """
+
+    def __init__(self, total: int | None, enabled: bool, every_s: float = 30.0, *, tty: bool | None = None) -> None:
         self.total, self.enabled, self.every_s = total, enabled, every_s
         self.done = 0
-        self.t0 = self._last = time.monotonic()
+        self.t0 = self._last = self._last_note = time.monotonic()
+        self.bar = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        tty = sys.stderr.isatty() if tty is None else tty
+        if enabled and tty:
+            from tqdm import tqdm
 
-    def update(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self._last >= self.every_s or (self.total and self.done >= self.total)):
-            self._last = now
-            rate = self.done / max(now - self.t0, 1e-9)
-            eta = f", ETA {((self.total - self.done) / rate):.0f}s" if self.total and rate > 0 else ""
-            of = f"/{self.total}" if self.total else ""
-            log.info("notes %d%s done, %.2f notes/s%s", self.done, of, rate, eta)
+            self.bar = tqdm(total=total, unit="note", desc="kgqa run", dynamic_ncols=True)
+        self._thread = threading.Thread(target=self._heartbeat, name="kgqa-progress", daemon=True)
+        if enabled:
+            self._thread.start()
+
+    def update(self, n: int = 1) -> None:
+        with self._lock:
+            self.done += n
+            now = self._last_note = time.monotonic()
+            if self.bar is not None:
+                self.bar.update(n)
+            elif self.enabled and (now - self._last >= self.every_s or (self.total and self.done >= self.total)):
+                self._log(now)
+
+    def _log(self, now: float) -> None:
+        self._last = now
+        rate = self.done / max(now - self.t0, 1e-9)
+        eta = f", ETA {format_seconds((self.total - self.done) / rate)}" if self.total and rate > 0 else ""
+        of = f"/{self.total}" if self.total else ""
+        log.info("notes %d%s done, %s notes/s%s", self.done, of, format_rate(rate), eta)
+
+    def _heartbeat(self) -> None:
+        tick = min(1.0, self.every_s)
+        while not self._stop.wait(tick):
+            with self._lock:
+                now = time.monotonic()
+                if self.bar is not None:
+                    self.bar.refresh()
+                elif now - self._last >= self.every_s:
+                    if now - self._last_note >= self.every_s:
+                        self._last = now
+                        log.info("still on note %d%s, %s on it", self.done + 1, f"/{self.total}" if self.total else "",
+                                 format_seconds(now - self._last_note))  # fmt: skip
+                    else:
+                        self._log(now)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        if self.bar is not None:
+            self.bar.close()
+
+
+def format_rate(rate: float) -> str:
+    """Three significant figures: 0.00123, 0.5, 12.3, 1234."""
+    return f"{rate:.3g}" if rate < 1000 else f"{rate:.0f}"
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 def config_digest(config_yaml: str) -> str:
@@ -101,11 +228,15 @@ def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
     ensure_pseudonym_key(cfg)
     catalogue = load_catalogue(cfg.catalogue.path)
     if cfg.catalogue.concepts or cfg.catalogue.groups:
-        catalogue = catalogue.select(ids=tuple(cfg.catalogue.concepts), groups=tuple(cfg.catalogue.groups))
-    # the Ray driver needs no model of its own (actors load theirs), only the model's identity
-    reader = Reader.from_config(cfg.model, cfg.reader) if with_reader else _ModelOnly(describe_model(cfg.model))
+        try:
+            catalogue = catalogue.select(ids=tuple(cfg.catalogue.concepts), groups=tuple(cfg.catalogue.groups))
+        except CatalogueError as exc:  # an unknown id or group is the config's fault, not the catalogue's
+            raise ConfigError(str(exc)) from None
     linker = Linker.from_config(cfg.linker)
     builder = RdfBuilder(cfg.rdf, catalogue)
+    # the model last: everything that can fail quickly has had its chance.
+    # The Ray driver needs no model of its own (actors load theirs), only the model's identity
+    reader = Reader.from_config(cfg.model, cfg.reader) if with_reader else _ModelOnly(describe_model(cfg.model))
     return Pipeline(
         catalogue=catalogue,
         reader=reader,
@@ -164,28 +295,94 @@ class RunOutcome:
     graphs: list = field(default_factory=list)
     #: the run as the runner ended up running it (a resumed Ray run keeps its earlier id)
     run: RunInfo | None = None
+    #: the signal that stopped the run early (signal.SIGINT …), if any
+    interrupted: int | None = None
+
+
+# ---------------------------------------------------------------------- start-up checks
+
+
+def preflight(cfg: RunConfig, out_dir: Path) -> None:
+    """Every check that needs no model: ConfigError naming the key (or the file) on the first failure."""
+    from kgqa.notes import detect_format
+    from kgqa.qa.backends import BACKENDS, FASTEST, select_device
+
+    check_ranges(cfg)
+    if cfg.runner.kind not in RUNNERS:
+        raise ConfigError(f"runner.kind={cfg.runner.kind!r}: expected one of {', '.join(RUNNERS)}")
+    fmt = detect_format(Path(cfg.notes.path)) if cfg.notes.format == "auto" else cfg.notes.format
+    if not Path(cfg.notes.path).exists():
+        raise ConfigError(f"notes.path={cfg.notes.path} does not exist")
+    formats = ("txt", "jsonl", "brat", "parquet")
+    if fmt not in formats:
+        raise ConfigError(f"notes.format={cfg.notes.format!r}: expected one of auto, {', '.join(formats)}")
+    try:
+        codecs.lookup(cfg.notes.encoding)
+    except LookupError:
+        raise ConfigError(f"notes.encoding={cfg.notes.encoding!r}: not an encoding Python knows") from None
+    precisions = (*BACKENDS, FASTEST)
+    if cfg.reader.precision not in precisions:
+        raise ConfigError(f"reader.precision={cfg.reader.precision!r}: expected one of {', '.join(precisions)}")
+    if cfg.runner.kind == "local":
+        select_device(cfg.reader.device)
+    if cfg.model.path and not cfg.model.build_tiny and not Path(cfg.model.path).exists():
+        raise ConfigError(f"model.path={cfg.model.path} does not exist (a local checkpoint directory)")
+    check_writable(out_dir)
+
+
+def check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"output directory {out_dir} is not writable (hydra.run.dir / output.dir): "
+                          f"{exc.strerror or exc}") from None  # fmt: skip
+
+
+def open_checked_store(cfg: RunConfig):
+    """The store, opened and health-checked (StoreError in one line if it is locked, unreachable or refuses)."""
+    from kgqa.stores import open_store
+
+    store = open_store(cfg.store)
+    try:
+        health = store.health()
+    except BaseException:
+        store.close()
+        raise
+    if not health.ok:
+        store.close()
+        raise StoreError(f"store {health.kind} at {health.target} is not usable: {health.detail}")
+    return store
+
+
+# ---------------------------------------------------------------------- the run
 
 
 def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
     """Run the whole chain on ``cfg.notes`` with the configured runner and return the run summary."""
-    from kgqa.stores import open_store
-
-    if cfg.runner.kind not in RUNNERS:
-        raise ConfigError(f"runner.kind={cfg.runner.kind!r}: expected one of {', '.join(RUNNERS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    preflight(cfg, out_dir)
     t0 = time.monotonic()
-    pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
-    # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
-    gc.collect()
-    gc.freeze()
-    run = make_run_info(cfg, pipeline, config_yaml)
-    log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
-
-    with open_store(cfg.store) as store:
-        outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
+    with open_checked_store(cfg) as store:
+        pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
+        # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
+        gc.collect()
+        gc.freeze()
+        run = make_run_info(cfg, pipeline, config_yaml)
+        resume = ResumeState.load(out_dir, run, store, pipeline) if cfg.runner.resume and cfg.runner.kind == "local" else None
+        if resume is not None:
+            run = replace(run, run_id=resume.run_id)
+        write_run_manifest(out_dir, run)
+        log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
+        if cfg.runner.kind == "local":
+            outcome = _run_local(cfg, pipeline, run, store, out_dir, resume)
+        else:
+            outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
         run = (outcome.run or run).finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
         run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
-        store.replace_graphs([run_graph])
+        run_report = store.replace_graphs([run_graph])
+        store_failures = sum(1 for e in outcome.errors if e.stage == "store") + len(run_report.failed)
         outcome.triples += len(run_graph)
         from kgqa.runners.shards import canonical_nquads
 
@@ -199,10 +396,13 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
             for e in outcome.errors:
                 fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-        if cfg.summary_query:
-            _print_summary_query(store, cfg.summary_query)
+        if cfg.summary_query and not outcome.interrupted:
+            try:
+                _print_summary_query(store, cfg.summary_query)
+            except StoreError as exc:
+                log.warning("summary query %s failed: %s", cfg.summary_query, exc)
 
-    failed_ids = {e.note_id or e.source for e in outcome.errors}
+    failed_ids = {e.note_id or e.source for e in outcome.errors if e.stage != "store"}
     summary = {
         "run_id": run.run_id,
         "notes": len(outcome.notes),
@@ -217,21 +417,120 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         "seconds": round(time.monotonic() - t0, 2),
     }
     summary.update(outcome.extra)
+    if store_failures:
+        summary["store_failures"] = store_failures
+        summary["load_later"] = f"kgqa store load {out_dir}"
+        log.warning("%d graph(s) could not be stored; the run directory has them all: load them later with "
+                    "`kgqa store load %s` (plus the same store overrides)", store_failures, out_dir)  # fmt: skip
+    if outcome.interrupted:
+        summary["interrupted"] = signal.Signals(outcome.interrupted).name
+        log.warning("interrupted by %s after %d notes; `kgqa run --resume %s` goes on where this run stopped",
+                    summary["interrupted"], len(outcome.notes), out_dir)  # fmt: skip
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    if outcome.errors:
+    if failed_ids:
         log.warning("%d notes failed or were skipped; see %s", len(failed_ids), out_dir / "errors.jsonl")
     return summary
 
 
-def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> RunOutcome:
-    """Notes in batches through the pipeline in this process; each batch loaded as soon as it is built."""
-    from kgqa.notes import iter_notes
+# ---------------------------------------------------------------------- resuming (runner=local)
+
+RUN_MANIFEST = "run.json"
+
+
+def write_run_manifest(out_dir: Path, run: RunInfo) -> None:
+    """What a later run in this directory must match to resume: run id, config digest, model digest."""
+    manifest = {"run_id": run.run_id, "config_digest": run.config_digest, "model_sha256": run.model.sha256,
+                "kgqa_version": run.kgqa_version}  # fmt: skip
+    (out_dir / RUN_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+@dataclass
+class ResumeState:
+    """Notes an earlier run in the same directory finished and stored: their records and stored text digest."""
+
+    run_id: str
+    #: note id -> (notes.jsonl line, facts.jsonl lines, sha256 of the text)
+    done: dict[str, tuple[str, list[str], str]]
+    #: note id -> note graph IRI
+    graph_of: Callable[[str], str]
+
+    @classmethod
+    def load(cls, out_dir: Path, run: RunInfo, store, pipeline) -> ResumeState | None:
+        manifest_path, notes_path = out_dir / RUN_MANIFEST, out_dir / "notes.jsonl"
+        if not manifest_path.is_file() or not notes_path.is_file():
+            return None
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            log.warning("%s is not valid JSON: not resuming", manifest_path)
+            return None
+        if manifest.get("config_digest") != run.config_digest or manifest.get("model_sha256") != run.model.sha256:
+            log.warning("%s holds a run of another config or model: every note is run again", out_dir)
+            return None
+        records: dict[str, tuple[str, list[str], str]] = {}
+        for line in notes_path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                records[d["id"]] = (line, [], d.get("sha256", ""))
+        facts_path = out_dir / "facts.jsonl"
+        if facts_path.is_file():
+            for line in facts_path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    note_id = json.loads(line).get("note_id")
+                    if note_id in records:
+                        records[note_id][1].append(line)
+        iris = pipeline.builder.iris
+        stored = _stored_digests(store, {iris.note_graph(n): n for n in records})
+        done = {n: r for n, r in records.items() if r[2] and stored.get(n) == r[2]}
+        log.info("resuming run %s: %d of %d earlier notes are stored and are skipped", manifest["run_id"],
+                 len(done), len(records))  # fmt: skip
+        return cls(run_id=str(manifest["run_id"]), done=done, graph_of=lambda n: str(iris.note_graph(n)))
+
+
+def _stored_digests(store, graph_to_note: dict, chunk: int = 200) -> dict[str, str]:
+    """note id -> the text digest its note graph holds in the store (notes without a stored graph left out)."""
+    from kgqa.rdf.vocab import KGQA
+    from kgqa.stores import terms
+
+    out: dict[str, str] = {}
+    items = [(str(g), n) for g, n in graph_to_note.items()]
+    for i in range(0, len(items), chunk):
+        part = dict(items[i : i + chunk])
+        values = " ".join(terms.iri(g) for g in part)
+        result = store.query(
+            f"SELECT ?g ?sha WHERE {{ VALUES ?g {{ {values} }} "
+            f"GRAPH ?g {{ ?note a {terms.iri(KGQA.Note)} ; {terms.iri(KGQA.sha256)} ?sha }} }}"
+        )
+        for g, sha in result.rows:
+            out[part[str(g)]] = str(sha)
+    return out
+
+
+def _stored_graph(store, iri: str):
+    import rdflib
+
+    from kgqa.stores import terms
+
+    result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {terms.iri(iri)} {{ ?s ?p ?o }} }}")
+    graph = rdflib.Graph(identifier=rdflib.URIRef(iri))
+    for triple in result.graph or ():
+        graph.add(triple)
+    return graph
+
+
+def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, resume: ResumeState | None = None) -> RunOutcome:
+    """Notes in batches through the pipeline in this process; each batch loaded as soon as it is built.
+
+    A note whose graph the store refuses keeps its records and graph in the run directory (a
+    ``store`` error says so); SIGINT/SIGTERM stop the loop and the notes done are reported.
+    """
     from kgqa.records_io import fact_to_dict, note_to_dict
 
     outcome = RunOutcome()
     graphs = []
-    progress = Progress(_count_notes(cfg) if cfg.runner.progress else None, cfg.runner.progress)
+    progress = Progress(_count_notes(cfg) if cfg.runner.progress else None, cfg.runner.progress, cfg.runner.progress_every_s)
     batch: list[Note] = []
+    resumed = 0
     with (out_dir / "facts.jsonl").open("w", encoding="utf-8") as facts_fh, (out_dir / "notes.jsonl").open(
         "w", encoding="utf-8"
     ) as notes_fh:
@@ -239,7 +538,8 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
         def flush() -> None:
             if not batch:
                 return
-            result = pipeline.process(batch, run)
+            result = pipeline.process(batch, run, on_note=lambda _note: progress.update(1))
+            batch.clear()
             outcome.errors.extend(result.errors)
             report = store.replace_graphs([r.graph for r in result.results])
             failed = _failed_graphs(report)
@@ -248,7 +548,7 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
                     outcome.errors.append(
                         NoteError(source=r.note.source, note_id=r.note.id, stage="store", reason=failed[str(r.graph.identifier)])
                     )
-                    continue
+                # stored or not, the note's records and graph are the run's: `kgqa store load` can retry them
                 outcome.notes.append(r.note)
                 graphs.append(r.graph)
                 outcome.facts += len(r.facts)
@@ -256,28 +556,40 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
                 notes_fh.write(json.dumps(note_to_dict(r.note), ensure_ascii=False) + "\n")
                 for fact in r.facts:
                     facts_fh.write(json.dumps(fact_to_dict(fact), ensure_ascii=False, sort_keys=True) + "\n")
-            progress.update(len(batch))
-            batch.clear()
+            notes_fh.flush()
+            facts_fh.flush()
 
-        seen = 0
-        for item in iter_notes(
-            cfg.notes.path,
-            fmt=cfg.notes.format,
-            default_lang=cfg.notes.default_lang,
-            encoding=cfg.notes.encoding,
-            max_bytes=cfg.notes.max_bytes,
-        ):
-            if isinstance(item, NoteError):
-                log.warning("skipped: %s", item.reason if cfg.debug_phi else item.source)
-                outcome.errors.append(item)
-                continue
-            if cfg.notes.limit and seen >= cfg.notes.limit:
-                break
-            seen += 1
-            batch.append(item)
-            if len(batch) >= cfg.runner.notes_per_batch:
-                flush()
-        flush()
+        try:
+            seen = 0
+            for item in _iter_input(cfg):
+                if isinstance(item, NoteError):
+                    log.warning("skipped: %s", item.reason if cfg.debug_phi else item.source)
+                    outcome.errors.append(item)
+                    continue
+                if cfg.notes.limit and seen >= cfg.notes.limit:
+                    break
+                seen += 1
+                if resume is not None and resume.done.get(item.id, ("", [], ""))[2] == item.sha256:
+                    note_line, fact_lines, _ = resume.done[item.id]
+                    notes_fh.write(note_line + "\n")
+                    facts_fh.writelines(line + "\n" for line in fact_lines)
+                    graph = _stored_graph(store, resume.graph_of(item.id))
+                    outcome.notes.append(item)
+                    graphs.append(graph)
+                    outcome.facts += len(fact_lines)
+                    outcome.triples += len(graph)
+                    resumed += 1
+                    progress.update(1)
+                    continue
+                batch.append(item)
+                if len(batch) >= cfg.runner.notes_per_batch:
+                    flush()
+            flush()
+        except KeyboardInterrupt as exc:
+            # the note in hand is dropped (its graph never reached the store); everything before it is reported
+            outcome.interrupted = getattr(exc, "signum", signal.SIGINT)
+        finally:
+            progress.close()
 
     if cfg.output.nquads:
         from kgqa.runners.shards import canonical_nquads
@@ -286,7 +598,21 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> 
         path.write_text(canonical_nquads(graphs), encoding="utf-8")
         outcome.outputs["nquads"] = str(path)
     outcome.graphs = graphs
+    if resume is not None:
+        outcome.extra["notes_resumed"] = resumed
     return outcome
+
+
+def _iter_input(cfg: RunConfig) -> Iterator[Note | NoteError]:
+    from kgqa.notes import iter_notes
+
+    return iter_notes(
+        cfg.notes.path,
+        fmt=cfg.notes.format,
+        default_lang=cfg.notes.default_lang,
+        encoding=cfg.notes.encoding,
+        max_bytes=cfg.notes.max_bytes,
+    )
 
 
 def _count_notes(cfg: RunConfig) -> int | None:

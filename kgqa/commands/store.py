@@ -8,6 +8,10 @@ Every sub-command takes Hydra overrides for the store (``store=graphdb``, ``stor
     kgqa store graphs
     kgqa store drop IRI [IRI …] | --all --yes
     kgqa store load outputs/…/graphs.trig    # (re)load a run's graphs: each note graph replaced
+    kgqa store load RUN_DIR                   # the same for a run directory (its graphs.trig)
+
+Exit codes: 0 done, 1 some graphs failed to load, 2 usage/config error, 3 store error (unreachable,
+refused, or a drop that left triples behind).
 """
 
 from __future__ import annotations
@@ -18,14 +22,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from kgqa.errors import ConfigError, KgqaError, StoreError
+from kgqa.errors import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE, ConfigError, KgqaError, report_error
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kgqa store", description="Triplestore administration.")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("init", help="create what the store needs (GraphDB: the repository)")
-    sub.add_parser("health", help="is the store answering? (exit 1 if not)")
+    sub.add_parser("health", help="is the store answering? (exit 3 if not)")
     count = sub.add_parser("count", help="triples in all named graphs, or in one")
     count.add_argument("--graph", help="named graph IRI")
     sub.add_parser("graphs", help="list the named graphs")
@@ -83,11 +87,11 @@ def main(argv: Sequence[str]) -> int:
                 print(store.init())
                 health = store.health()
                 print(f"{health.kind} at {health.target}: {'ok' if health.ok else 'NOT OK'} {health.detail}")
-                return 0 if health.ok else 1
+                return EXIT_OK if health.ok else EXIT_STORE
             if args.action == "health":
                 health = store.health()
                 print(f"{health.kind} at {health.target}: {'ok' if health.ok else 'NOT OK'} {health.detail}")
-                return 0 if health.ok else 1
+                return EXIT_OK if health.ok else EXIT_STORE
             if args.action == "count":
                 print(store.count(args.graph))
                 return 0
@@ -104,23 +108,31 @@ def main(argv: Sequence[str]) -> int:
                         )
                         return 2
                     store.drop_all()
-                    print("dropped everything")
+                    # some servers answer 200 to DROP ALL and keep the data (a read-only graph, a
+                    # protected system graph): say so only when the store is empty
+                    left = store.count()
+                    if left:
+                        print(f"kgqa store: error: drop --all: the store still holds {left} triples in named "
+                              "graphs (the server accepted the request but did not remove them)", file=sys.stderr)  # fmt: skip
+                        return EXIT_STORE
+                    print("dropped everything (the store now holds 0 triples in named graphs)")
                     return 0
                 if not args.graphs:
                     print("kgqa store: name the graph IRIs to drop, or --all --yes", file=sys.stderr)
                     return 2
                 for iri in args.graphs:
                     store.drop_graph(iri)
+                left = {g: n for g, n in store.counts(args.graphs).items() if n}
+                if left:
+                    print(f"kgqa store: error: drop: {len(left)} graph(s) still hold triples: {', '.join(left)}",
+                          file=sys.stderr)  # fmt: skip
+                    return EXIT_STORE
                 print(f"dropped {len(args.graphs)} graph(s)")
                 return 0
             if args.action == "load":
                 report = store.replace_graphs(_read_graphs(args.path))
                 print(json.dumps(report.summary(), ensure_ascii=False))
-                return 0 if report.ok else 1
-    except ConfigError as exc:
-        print(f"kgqa store: {exc}", file=sys.stderr)
-        return 2
-    except (StoreError, KgqaError) as exc:
-        print(f"kgqa store: {exc}", file=sys.stderr)
-        return 1
-    return 2
+                return EXIT_OK if report.ok else EXIT_PARTIAL
+    except (KgqaError, KeyboardInterrupt) as exc:
+        return report_error("kgqa store", exc)
+    return EXIT_CONFIG

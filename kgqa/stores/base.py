@@ -24,6 +24,7 @@ from rdflib.term import Node
 from kgqa.errors import StoreError
 from kgqa.stores import terms
 from kgqa.stores.config import StoreConfig
+from kgqa.stores.http import GaveUpError
 
 log = logging.getLogger("kgqa.stores")
 
@@ -249,22 +250,43 @@ class Store(ABC):
                 )
             except StoreError as exc:
                 failed[str(graph.identifier)] = str(exc)
-        batch = list(prepared.values())
+        return LoadReport(failed=failed).merge(self._load_prepared(list(prepared.values()), verify))
+
+    def _load_prepared(self, batch: Sequence[PreparedGraph], verify: bool) -> LoadReport:
+        """Replace the batch in one go; if that fails, graph by graph, so failures are counted per graph.
+
+        One graph the server refuses (a 400) must not fail the 49 others of its batch, and a batch lost
+        to a flaky server (a 503 in a 50-graph GraphDB transaction) is not lost whole: each graph is
+        then replaced alone, with its own retries (replacing is idempotent, so re-sending a graph the
+        failed batch may already have written is harmless). A server that cannot be reached at all
+        fails the rest of the batch at once instead of once per graph.
+        """
         if not batch:
-            return LoadReport(failed=failed)
+            return LoadReport()
         iris = [p.iri for p in batch]
         try:
             existing = set(self.counts(iris))
             self._replace_batch(batch, existing)
         except StoreError as exc:
-            reason = str(exc)
-            return LoadReport(failed={**failed, **{g: reason for g in iris}})
+            if len(batch) == 1 or (isinstance(exc, GaveUpError) and exc.unreachable):
+                return LoadReport(failed={g: str(exc) for g in iris})
+            log.warning("%s: a batch of %d graphs failed (%s); replacing them one by one", self.kind, len(batch), exc)
+            report = LoadReport()
+            for i, p in enumerate(batch):
+                one = self._load_prepared([p], verify)
+                report = report.merge(one)
+                reason = one.failed.get(p.iri, "")
+                if reason and "cannot reach the server" in reason:
+                    rest = {q.iri: reason for q in batch[i + 1 :]}
+                    return report.merge(LoadReport(failed=rest))
+            return report
         verified: dict[str, int] = {}
+        failed: dict[str, str] = {}
         if verify:
             try:
                 verified = self.counts(iris)
             except StoreError as exc:
-                return LoadReport(failed={**failed, **{g: f"verification failed: {exc}" for g in iris}})
+                return LoadReport(failed={g: f"verification failed: {exc}" for g in iris})
             for p in batch:
                 got = verified.get(p.iri, 0)
                 if got != p.triples:

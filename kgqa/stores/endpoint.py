@@ -31,6 +31,7 @@ from kgqa.stores.http import (
     HttpClient,
     Redactor,
     TransientStoreError,
+    check_url,
     public_url,
     server_message,
     with_retries,
@@ -50,6 +51,9 @@ class SparqlEndpointStore(Store):
         super().__init__(cfg)
         if not cfg.query_url:
             raise ConfigError("store.query_url is empty: a SPARQL endpoint store needs a query URL")
+        for key in ("query_url", "update_url", "graph_store_url"):
+            if getattr(cfg, key):
+                check_url(f"store.{key}", getattr(cfg, key))
         self.update_url = cfg.update_url or cfg.query_url
         self.http = HttpClient(cfg, name="SPARQL endpoint")
         self.redact = Redactor(cfg.password)
@@ -70,7 +74,7 @@ class SparqlEndpointStore(Store):
         sw.setQuery(sparql)
         return sw
 
-    def _call(self, sparql: str, *, update: bool, what: str) -> Any:
+    def _call(self, sparql: str, *, update: bool, what: str, retry: bool = True) -> Any:
         url = public_url(self.update_url if update else self.cfg.query_url)
         where = f"SPARQL endpoint {what} (POST {url})"
 
@@ -89,10 +93,10 @@ class SparqlEndpointStore(Store):
             except _TRANSIENT_NETWORK as exc:
                 raise TransientStoreError(self.redact(f"{where}: cannot reach the server: {exc}")) from None
 
-        return with_retries(once, self.http.policy, what)
+        return with_retries(once, self.http.policy, what) if retry else once()
 
-    def _query(self, sparql: str) -> QueryResult:
-        query_type, body = self._call(sparql, update=False, what="query")
+    def _query(self, sparql: str, *, retry: bool = True) -> QueryResult:
+        query_type, body = self._call(sparql, update=False, what="query", retry=retry)
         if query_type in ("CONSTRUCT", "DESCRIBE"):
             return from_rdf(body, "turtle")
         try:
@@ -138,7 +142,7 @@ class SparqlEndpointStore(Store):
     def health(self) -> Health:
         target = public_url(self.cfg.query_url)
         try:
-            self._query("ASK { }")
+            self._query("ASK { }", retry=False)  # a health check answers now: no backoff
         except StoreError as exc:
             return Health(False, self.kind, target, str(exc))
         return Health(True, self.kind, target, "answers SPARQL")

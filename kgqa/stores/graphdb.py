@@ -28,7 +28,7 @@ from kgqa.errors import ConfigError, StoreError
 from kgqa.stores import terms
 from kgqa.stores.base import Health, PreparedGraph, QueryResult, Store
 from kgqa.stores.config import StoreConfig
-from kgqa.stores.http import ClientStoreError, HttpClient, public_url, with_retries
+from kgqa.stores.http import ClientStoreError, HttpClient, check_url, public_url, with_retries
 from kgqa.stores.results import from_json, from_rdf
 
 log = logging.getLogger("kgqa.stores.graphdb")
@@ -66,6 +66,7 @@ class GraphDBStore(Store):
             raise ConfigError(
                 "store.url is empty: the GraphDB store needs the server URL (e.g. http://127.0.0.1:7200)"
             )
+        check_url("store.url", cfg.url)
         if cfg.auth not in ("basic", "graphdb"):
             raise ConfigError(f"store.auth={cfg.auth!r}: expected 'basic' or 'graphdb'")
         self.base = cfg.url.rstrip("/") + "/"

@@ -35,6 +35,14 @@ class TransientStoreError(StoreError):
     """A failure worth retrying: connection refused/reset, timeout, 5xx."""
 
 
+class GaveUpError(StoreError):
+    """The retries are spent; ``unreachable`` when the last attempt could not reach the server at all."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
 class ClientStoreError(StoreError):
     """A 4xx: the request itself is wrong; retrying cannot help."""
 
@@ -67,11 +75,26 @@ def with_retries(
         except TransientStoreError as exc:
             if retry >= policy.retries:
                 attempts = policy.retries + 1
-                raise StoreError(f"{exc} (gave up after {attempts} attempt{'s' * (attempts > 1)})") from None
+                raise GaveUpError(f"{exc} (gave up after {attempts} attempt{'s' * (attempts > 1)})",
+                                  unreachable="cannot reach the server" in str(exc)) from None  # fmt: skip
             delay = policy.delay(retry)
             log.warning("%s: %s; retrying in %.2fs (%d/%d)", what, exc, delay, retry + 1, policy.retries)
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+def check_url(key: str, url: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a host; else ConfigError naming the config key."""
+    from kgqa.errors import ConfigError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{key}={public_url(url) if parts.hostname else url!r}: not an http(s) URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigError(f"{key}={public_url(url)!r}: the port is not a number from 0 to 65535") from None
+    return url
 
 
 def public_url(url: str) -> str:
