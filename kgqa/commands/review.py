@@ -4,7 +4,7 @@ Serve the review app (facts from the store, note texts from the run or a notes s
 
     kgqa review outputs/2025-01-01/12-00-00 --reviewer jd        # http://127.0.0.1:8765/
     KGQA_REVIEWER=jd kgqa review --notes notes.jsonl store=oxigraph store.query_url=http://…
-    KGQA_REVIEW_TOKEN=… kgqa review RUN_DIR --host 0.0.0.0        # another address needs a token
+    KGQA_REVIEW_TOKEN=… kgqa review RUN_DIR --host 0.0.0.0 --allow-host review.example.org   # needs a token
 
 Export the decisions as SQuAD training data and kgqa eval gold::
 
@@ -50,6 +50,9 @@ def _parser(export: bool) -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1",
                        help=f"address to listen on (default 127.0.0.1; another one needs ${TOKEN_ENV})")
         p.add_argument("--port", type=int, default=8765)
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="a Host name or address clients reach the server by (repeatable; needed with "
+                            "--host 0.0.0.0, since only the bound address and loopback names are accepted)")
         p.add_argument("--low-confidence", type=float, default=0.5, metavar="P",
                        help="flag facts whose confidence is below P (default 0.5)")
     return p
@@ -100,7 +103,8 @@ def settings_from(args: argparse.Namespace, environ=os.environ):
     from kgqa.review.server import ReviewSettings
 
     return ReviewSettings(reviewer=args.reviewer or environ.get(REVIEWER_ENV, ""), host=args.host, port=args.port,
-                          token=environ.get(TOKEN_ENV) or None, low_confidence=args.low_confidence)
+                          token=environ.get(TOKEN_ENV) or None, low_confidence=args.low_confidence,
+                          allowed_hosts=tuple(args.allow_host))
 
 
 def serve(args: argparse.Namespace, run_dir: Path | None, overrides: Sequence[str], settings) -> int:

@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from kgqa.errors import KgqaError
 from kgqa.report.config import ReportConfig
 from kgqa.report.model import concept_label
 from kgqa.report.render import PALETTE, note_text
@@ -208,7 +209,12 @@ def create_app(
         stored = note_at(index_)
         if stored is None:
             return HTMLResponse("no such note", status_code=404)
-        rn = review_note(index_, stored)
+        try:
+            rn = review_note(index_, stored)
+        except KgqaError as exc:
+            log.warning("note #%d cannot be shown: %s", index_, exc)
+            return HTMLResponse("this note's facts in the store do not match its text (another version of the "
+                                "note?); see the server log", status_code=409)
         group = request.query_params.get("group", "")
         try:
             max_conf = float(request.query_params.get("max_confidence", "") or 1.0)

@@ -235,3 +235,11 @@ def test_reextraction_keeps_decisions_and_flags_new_facts(client, store, cat, no
     assert progress["note-es"]["new_since_review"] == 0  # never reviewed: nothing is "new"
     page = client.get("/notes/0").text
     assert page.count("new since review</span>") == 2
+
+
+def test_a_network_address_serves_the_hosts_it_is_told(review, cat):
+    token = "a-long-enough-token-0123"
+    auth = {"Authorization": f"Bearer {token}"}
+    with make_client(review, cat, host="0.0.0.0", token=token, allowed_hosts=("ward-pc.local",)) as c:
+        assert c.get("/api/notes/0/state", headers={**auth, "Host": "ward-pc.local:8765"}).status_code == 200
+        assert c.get("/api/notes/0/state", headers={**auth, "Host": "other.example"}).status_code == 400
