@@ -136,8 +136,8 @@ def gold_notes(notes: Iterable[ReviewNote], concepts: Sequence[Concept], report:
     by_id = {c.id: c for c in concepts}
     out = []
     for rn in notes:
-        if not rn.facts:
-            continue
+        if not any(rf.decision is not None for rf in rn.facts):
+            continue  # not reviewed at all: not "left out", just not gold
         if any(rf.decision is None for rf in rn.facts):
             report.gold_skipped["facts not decided"] += 1
             continue
