@@ -81,8 +81,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         summary = execute(args, run_dir, overrides)
     except KgqaError as exc:
-        log.error("%s", exc)
-        print(f"kgqa report: {exc}", file=sys.stderr)
+        print(f"kgqa report: {exc}", file=sys.stderr)  # once: not also through the log handler
         return 1
     print(json.dumps(summary, ensure_ascii=False))
     return 0

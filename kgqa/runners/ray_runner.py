@@ -14,13 +14,23 @@ import gc
 import hashlib
 import json
 import logging
+import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from kgqa.config import RunConfig
+from kgqa.errors import ConfigError
+from kgqa.records_io import fact_to_dict, note_to_dict
 from kgqa.runners.partitions import Partition, plan_partitions, read_partition
-from kgqa.runners.shards import Manifest, ShardEntry, read_manifest, write_shard
+from kgqa.runners.shards import (
+    Manifest,
+    ShardEntry,
+    duplicates_across_partitions,
+    merge_records,
+    read_manifest,
+    write_shard,
+)
 from kgqa.types import Note, NoteError, RunInfo
 
 log = logging.getLogger(__name__)
@@ -91,7 +101,10 @@ def process_partition(pipeline, cfg: RunConfig, run: RunInfo, part: Partition, s
     for k in range(0, len(notes), step):
         result = pipeline.process(notes[k : k + step], run)
         errors.extend(result.errors)
-        graphs.extend(ShardEntry(r.note.id, r.note.sha256, r.graph) for r in result.results)
+        graphs.extend(
+            ShardEntry(r.note.id, r.note.sha256, r.graph, note_to_dict(r.note), tuple(fact_to_dict(f) for f in r.facts))
+            for r in result.results
+        )
     return write_shard(shard_dir, part.name, part.index, graphs, errors, fingerprint=part.fingerprint(resume_digest(run)))
 
 
@@ -125,10 +138,72 @@ class PartitionWorker:
         return out
 
 
-def run_ray(cfg: RunConfig, out_dir: Path, run: RunInfo) -> dict[str, Any]:
-    """Run the partitions not yet sharded on Ray; return counts over all partitions (old and new)."""
-    import ray
+RAY_MISSING = (
+    "runner=ray needs the optional Ray extra, which is not installed: pip install 'kgqa[ray]' "
+    "(in a checkout: .venv/bin/pip install -e '.[ray]')"
+)
 
+
+def import_ray():
+    """The ``ray`` module, or ConfigError with the one-line install hint (call it before any work)."""
+    try:
+        import ray
+        import ray.data  # the extra is ray[data]
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("ray", "pyarrow"):
+            raise
+        raise ConfigError(RAY_MISSING) from None
+    return ray
+
+
+#: Ray Data warnings that say nothing to a kgqa user: see :class:`_ConsoleFilter`
+_UNSHOWN = ("may hang forever", "Progress bars disabled")
+
+
+class _ConsoleFilter(logging.Filter):
+    """Ray Data's console lines kgqa does not pass on: progress and execution-plan INFO lines, and
+    the starvation warning that every actor pool gives while its actors still load their model
+    ("… The job may hang forever unless the cluster scales up"; kgqa checks the resources itself,
+    see :func:`_check_resources`), and the notice that progress bars are off (kgqa logs a line per
+    partition instead). Ray's session log file keeps them all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return record.levelno >= logging.WARNING and not any(s in message for s in _UNSHOWN)
+
+
+def quiet_ray_data(progress_bars: bool) -> None:
+    """Ray Data on kgqa's console: warnings and errors only; progress bars only on a terminal (off a
+    terminal Ray logs a progress block every few seconds, hundreds of lines per run)."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = progress_bars and sys.stderr.isatty()
+    ctx.print_on_execution_start = False
+    for handler in logging.getLogger("ray.data").handlers:
+        is_file = isinstance(handler, logging.FileHandler) or "File" in type(handler).__name__
+        if not is_file and not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
+            handler.addFilter(_ConsoleFilter())
+
+
+def _check_resources(ray, cfg: RunConfig) -> None:
+    """An actor that asks for more CPUs/GPUs than the cluster has would wait forever: say so now."""
+    total = ray.cluster_resources()
+    for key, asked, name in (("CPU", cfg.runner.cpus_per_actor, "runner.cpus_per_actor"),
+                             ("GPU", cfg.runner.gpus_per_actor, "runner.gpus_per_actor")):
+        if asked and asked > total.get(key, 0):
+            raise ConfigError(
+                f"{name}={asked:g}: the Ray cluster has {total.get(key, 0):g} {key}s, so no actor could ever start"
+            )
+
+
+def run_ray(cfg: RunConfig, out_dir: Path, run: RunInfo) -> dict[str, Any]:
+    """Run the partitions not yet sharded on Ray; return counts over all partitions (old and new).
+
+    Besides the shards, the run directory gets ``notes.jsonl`` and ``facts.jsonl`` (the partitions'
+    records, merged; notes another partition had first left out), as ``runner=local`` writes them.
+    """
+    ray = import_ray()
     shard_dir = Path(cfg.runner.shard_dir or out_dir / "shards")
     run = resume_run(shard_dir, run, run_id_fixed=bool(cfg.run_id))
     parts = plan_partitions(cfg.notes.path, cfg.runner.partition_size, cfg.notes.format)
@@ -148,29 +223,39 @@ def run_ray(cfg: RunConfig, out_dir: Path, run: RunInfo) -> dict[str, Any]:
                 ignore_reinit_error=True,
                 configure_logging=False,
             )
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = cfg.runner.progress
+        quiet_ray_data(cfg.runner.progress)
+        _check_resources(ray, cfg)
         ds = ray.data.from_items([{"partition": _partition_to_json(p)} for p in todo], override_num_blocks=len(todo))
         results = ds.map_batches(
             PartitionWorker,
             fn_constructor_kwargs={"cfg": cfg, "run": run, "shard_dir": str(shard_dir)},
             batch_size=1,
             batch_format="numpy",
-            concurrency=max(1, min(cfg.runner.actors, len(todo))),
+            compute=ray.data.ActorPoolStrategy(size=max(1, min(cfg.runner.actors, len(todo)))),
             num_cpus=cfg.runner.cpus_per_actor,
             num_gpus=cfg.runner.gpus_per_actor or None,
         )
-        for row in results.iter_rows():
+        for finished, row in enumerate(results.iter_rows(), 1):
             if row["error"]:
                 failed_partitions[int(row["partition"])] = str(row["error"])
+            if cfg.runner.progress:
+                log.info("partition %d/%d done: %d notes, %d failed", finished, len(todo), int(row["notes"]),
+                         int(row["failed"]))
     manifests = {p.index: read_manifest(shard_dir, p.name, p.fingerprint(salt)) for p in parts}
-    complete = [m for m in manifests.values() if m is not None]
+    complete = sorted((m for m in manifests.values() if m is not None), key=lambda m: m.partition)
+    skip: dict[int, set[str]] = {}
+    for d in duplicates_across_partitions(complete):
+        skip.setdefault(d.partition, set()).add(d.note_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _, facts = merge_records(shard_dir, complete, out_dir, skip)
     return {
         "run": run,
         "shard_dir": str(shard_dir),
         "partitions": len(parts),
         "partitions_resumed": len(done),
         "partitions_failed": failed_partitions,
-        "manifests": sorted(complete, key=lambda m: m.partition),
+        "manifests": complete,
         "names": [p.name for p in parts if manifests[p.index] is not None],
+        #: facts of the notes kept (duplicates across partitions left out), as in facts.jsonl
+        "facts": facts,
     }

@@ -60,12 +60,14 @@ def sha256_file(path: Path) -> str:
 @dataclass
 class Manifest:
     partition: int
-    notes: list[dict] = field(default_factory=list)  # {"id", "sha256", "graph", "triples"}
+    notes: list[dict] = field(default_factory=list)  # {"id", "sha256", "graph", "triples", "facts"}
     errors: list[dict] = field(default_factory=list)  # NoteError as dict
     triples: int = 0
     nquads_sha256: str = ""
     #: what the shard was computed from (partition, input file stats, config); a mismatch means stale
     fingerprint: str = ""
+    #: facts of the partition's notes (written to ``{name}.facts.jsonl`` beside the shard)
+    facts: int = 0
 
     @property
     def note_ids(self) -> list[str]:
@@ -76,10 +78,19 @@ def shard_paths(shard_dir: Path, name: str) -> tuple[Path, Path, Path]:
     return shard_dir / f"{name}.nq", shard_dir / f"{name}.manifest.json", shard_dir / f"{name}.errors.jsonl"
 
 
+def record_paths(shard_dir: Path, name: str) -> tuple[Path, Path]:
+    """The partition's note and fact records (kgqa.records_io lines), merged into the run's
+    ``notes.jsonl`` and ``facts.jsonl`` so ``kgqa report`` reads a Ray run as it reads a local one."""
+    return shard_dir / f"{name}.notes.jsonl", shard_dir / f"{name}.facts.jsonl"
+
+
 class ShardEntry(NamedTuple):
     note_id: str
     note_sha256: str
     graph: rdflib.Graph
+    #: the note's record and its facts' records (records_io dicts); empty for shards made without them
+    note_record: dict | None = None
+    fact_records: tuple[dict, ...] = ()
 
 
 def write_shard(
@@ -93,21 +104,56 @@ def write_shard(
     """Write one partition's shard, error report and (last) manifest."""
     shard_dir.mkdir(parents=True, exist_ok=True)
     nq, manifest_path, errors_path = shard_paths(shard_dir, name)
+    notes_path, facts_path = record_paths(shard_dir, name)
     _atomic_write(nq, canonical_nquads(e.graph for e in entries))
     _atomic_write(errors_path, "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in errors))
+    _atomic_write(notes_path, "".join(_json_line(e.note_record) for e in entries if e.note_record is not None))
+    _atomic_write(facts_path, "".join(_json_line(f) for e in entries for f in e.fact_records))
     manifest = Manifest(
         partition=partition,
         notes=[
-            {"id": e.note_id, "sha256": e.note_sha256, "graph": str(e.graph.identifier), "triples": len(e.graph)}
+            {"id": e.note_id, "sha256": e.note_sha256, "graph": str(e.graph.identifier), "triples": len(e.graph),
+             "facts": len(e.fact_records)}
             for e in entries
         ],
         errors=[asdict(e) for e in errors],
         triples=sum(len(e.graph) for e in entries),
         nquads_sha256=sha256_file(nq),
         fingerprint=fingerprint,
+        facts=sum(len(e.fact_records) for e in entries),
     )
     _atomic_write(manifest_path, json.dumps(asdict(manifest), ensure_ascii=False, indent=1))
     return manifest
+
+
+def _json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def merge_records(
+    shard_dir: Path, manifests: Iterable[Manifest], out_dir: Path, skip_notes: Mapping[int, Collection[str]]
+) -> tuple[int, int]:
+    """Concatenate the partitions' note and fact records into ``out_dir/notes.jsonl`` and
+    ``facts.jsonl`` (partition order; line by line, so the driver never holds the note texts),
+    leaving out ``skip_notes[partition]`` (note ids another partition had first). Returns (notes, facts).
+    A shard written before kgqa kept records contributes none (its notes are in the store and the N-Quads)."""
+    counts = [0, 0]
+    with (out_dir / "notes.jsonl").open("w", encoding="utf-8") as notes_out, (out_dir / "facts.jsonl").open(
+        "w", encoding="utf-8"
+    ) as facts_out:
+        for manifest in sorted(manifests, key=lambda m: m.partition):
+            skip = frozenset(skip_notes.get(manifest.partition, ()))
+            for k, (path, out) in enumerate(zip(record_paths(shard_dir, partition_name(manifest.partition)),
+                                                (notes_out, facts_out))):
+                if not path.is_file():
+                    continue
+                key = "id" if k == 0 else "note_id"
+                with path.open(encoding="utf-8") as fh:
+                    for line in fh:
+                        if line.strip() and (not skip or json.loads(line)[key] not in skip):
+                            out.write(line)
+                            counts[k] += 1
+    return counts[0], counts[1]
 
 
 def read_manifest(shard_dir: Path, name: str, fingerprint: str | None = None) -> Manifest | None:
