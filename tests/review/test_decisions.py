@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import csrf_of, decide, keys_of
+from conftest import csrf_of, decide, keys_of, make_client
 from rdflib import PROV, RDF, Graph, Literal, URIRef
 
 from kgqa import PROJECT_ROOT
@@ -134,3 +134,42 @@ def test_broken_decisions_are_violations(client, store, case):
     report = validate_graph(data, shape_sets=shape_sets())
     assert not report.conforms
     assert any(message in f.message for f in report.violations), report.render()
+
+
+def test_corrections_in_pseudonymised_notes_leak_no_id(cat, notes):
+    """With rdf.pseudonymise_notes the note id is in no IRI and no literal; a correction made on a
+    machine without the key must not bring it back."""
+    import review_fixtures as rf
+
+    from kgqa.rdf import RdfBuilder, RdfConfig
+    from kgqa.review.store import ReviewStore
+    from kgqa.stores import StoreConfig, open_store
+
+    builder = RdfBuilder(RdfConfig(pseudonymise_notes=True), cat, environ=rf.ENV)
+    facts = rf.facts(cat, notes)
+    graphs = [builder.note_graph(n, [f for f in facts if f.note_id == n.id], rf.RUN) for n in notes]
+    graphs.append(builder.run_graph(rf.RUN, notes))
+    with open_store(StoreConfig(kind="embedded")) as store:
+        assert store.replace_graphs(graphs).ok
+        with make_client(ReviewStore(store, notes, tuple(cat)), cat) as client:
+            token = csrf_of(client)
+            keys = keys_of(client)
+            start = notes[0].text.index("NIHSS 4")
+            assert decide(client, token, fact=keys["nihss_score"], action="correct", start=start,
+                          end=start + 7).status_code == 200
+            assert decide(client, token, fact=keys["age"], action="reject", reason="wrong_value").status_code == 200
+        rows = store.query("SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
+                           "FILTER(CONTAINS(STR(?g), '/graph/review/')) }").rows
+        assert rows and len({r[0] for r in rows}) == 1
+        text = " ".join(str(t) for row in rows for t in row)
+        assert "note-en" not in text and "P-001" not in text
+        review_graph = Graph()
+        for _, s, p, o in rows:
+            review_graph.add((s, p, o))
+        corrected = next(review_graph.objects(None, KGQAR.correction))
+        original = review_graph.value(next(review_graph.subjects(KGQAR.correction, corrected)), KGQAR.fact)
+        case = URIRef("https://w3id.org/kgqa/vocab#case")
+        in_store = store.query("SELECT ?c WHERE { ?f <https://w3id.org/kgqa/vocab#case> ?c }", {"f": original}).rows
+        assert review_graph.value(corrected, case) == in_store[0][0]
+        report = validate_graph(store_union(store), shape_sets=shape_sets())
+        assert report.conforms, report.render()
