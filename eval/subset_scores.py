@@ -22,8 +22,9 @@ from kgqa.records_io import read_facts_jsonl
 
 
 def subset_f1(gold_path: Path, run_dir: Path, catalogue_path: Path) -> dict[str, float | None]:
-    golds = list(read_gold_jsonl(gold_path))
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    # the notes the run evaluated: `kgqa eval --limit N` takes the file's first N
+    golds = list(read_gold_jsonl(gold_path))[: report["notes"]]
     catalogue = load_catalogue(catalogue_path)
     concepts = [catalogue.get(cid) for cid in report["concepts"]]
     facts: dict[str, list] = {}
