@@ -9,6 +9,13 @@ into ``--out`` and prints the tables; the LAST line of output is one JSON object
 overall and per-language micro-F1 of extracted values.
 
     kgqa eval .cache/synth/heldout.gold.jsonl --out outputs/eval/demo model.path=models/kgqa-demo-xlmr-small
+
+``--run RUN_DIR`` scores the facts a finished ``kgqa run`` wrote (its ``facts.jsonl`` and
+``notes.jsonl``; ``runner=local`` and ``runner=ray`` alike) instead of running the reader: the
+run must have read the gold notes (same ids, same texts — offsets are compared)::
+
+    kgqa run notes.path=.cache/synth/heldout.notes.jsonl runner=ray hydra.run.dir=outputs/heldout
+    kgqa eval .cache/synth/heldout.gold.jsonl --run outputs/heldout
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("gold", type=Path, help="gold notes (JSONL, kgqa's gold format)")
     p.add_argument("--out", type=Path, default=None, help="report directory (default outputs/eval/<time>)")
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N notes (0 = all)")
+    p.add_argument("--run", type=Path, default=None, metavar="RUN_DIR",
+                   help="score the facts of this finished `kgqa run` (its facts.jsonl) instead of running the reader")
     p.add_argument("--concepts", choices=("gold", "all"), default="gold",
                    help="gold: the catalogue concepts annotated somewhere in the gold file (default); "
                         "all: every concept of the configured catalogue")
@@ -85,6 +94,42 @@ def extract(cfg, golds, concept_ids: Sequence[str]) -> tuple[dict[str, list], li
     return facts, errors, pipeline
 
 
+def facts_of_run(run_dir: Path, golds, concept_ids: Sequence[str]) -> tuple[dict[str, list], list, dict]:
+    """The facts a finished run wrote for the gold notes (by note id), its errors for them, and its model.
+
+    The run's note texts must be the gold texts (sha256 in its notes.jsonl): spans are compared by offset.
+    """
+    from kgqa.errors import KgqaError
+    from kgqa.records_io import read_facts_jsonl, read_notes_jsonl
+    from kgqa.types import NoteError
+
+    for name in ("facts.jsonl", "notes.jsonl"):
+        if not (run_dir / name).is_file():
+            raise KgqaError(f"{run_dir / name}: missing; is {run_dir} the output directory of `kgqa run`?")
+    gold_sha = {g.note.id: g.note.sha256 for g in golds}
+    run_sha = {n.id: n.sha256 for n in read_notes_jsonl(run_dir / "notes.jsonl")}
+    changed = sorted(i for i in gold_sha if i in run_sha and run_sha[i] != gold_sha[i])
+    if changed:
+        raise KgqaError(f"{run_dir}: the run read other texts than the gold file for {len(changed)} note(s), "
+                        f"e.g. {changed[0]!r}; offsets cannot be compared")
+    missing = [i for i in gold_sha if i not in run_sha]
+    if missing:
+        log.warning("%d of %d gold notes are not in the run (scored as answering nothing)", len(missing), len(gold_sha))
+    wanted = set(concept_ids)
+    facts: dict[str, list] = {i: [] for i in gold_sha if i in run_sha}
+    for fact in read_facts_jsonl(run_dir / "facts.jsonl"):
+        if fact.note_id in facts and fact.concept_id in wanted:
+            facts[fact.note_id].append(fact)
+    errors = []
+    if (run_dir / "errors.jsonl").is_file():
+        for line in (run_dir / "errors.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip() and (e := NoteError(**json.loads(line))).note_id in gold_sha:
+                errors.append(e)
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    return facts, errors, {"path": summary.get("model", ""), "run_dir": str(run_dir), "runner": summary.get("runner", "")}
+
+
 def main(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args, overrides = parse_args(argv)
@@ -116,7 +161,11 @@ def main(argv: Sequence[str]) -> int:
                 if cfg.catalogue.concepts or cfg.catalogue.groups else catalogue
             concept_ids = list(sel.ids)
         concepts = [catalogue.get(cid) for cid in concept_ids]
-        facts, errors, pipeline = extract(cfg, golds, concept_ids)
+        if args.run is not None:
+            facts, errors, model = facts_of_run(args.run, golds, concept_ids)
+        else:
+            facts, errors, pipeline = extract(cfg, golds, concept_ids)
+            model = {"path": pipeline.reader.model_info.path, "sha256": pipeline.reader.model_info.sha256}
     except KgqaError as exc:
         print(f"kgqa eval: {exc}", file=sys.stderr)
         return 1
@@ -127,7 +176,7 @@ def main(argv: Sequence[str]) -> int:
     report = report_dict(scores)
     calibration = reliability_bins(scores.calibration)
     report["calibration"] = calibration
-    report["model"] = {"path": pipeline.reader.model_info.path, "sha256": pipeline.reader.model_info.sha256}
+    report["model"] = model
     report["gold"] = str(args.gold)
     report["concepts"] = concept_ids
     report["errors"] = [{"note": e.note_id, "stage": e.stage, "reason": e.reason} for e in errors]

@@ -67,3 +67,21 @@ def test_kgqa_run_on_synth_notes_fails_no_note(tmp_path, tiny_checkpoint):
     assert summary["notes"] == 3 and summary["notes_failed"] == 0
     assert (run_dir / "errors.jsonl").read_text(encoding="utf-8") == ""
     assert {n.admission_date for n in read_notes_jsonl(run_dir / "notes.jsonl")} != {None}
+
+    # kgqa eval scores the run's own facts (--run) exactly as it scores a fresh extraction of the same notes
+    gold = str(data / "train.gold.jsonl")
+    same = ["--concepts", "all", "catalogue.groups=[thrombolysis]", "model=local", f"model.path={tiny_checkpoint}"]
+    from_run = kgqa("eval", gold, "--run", str(run_dir), "--out", str(tmp_path / "eval-run"), *same)
+    assert from_run.returncode == 0, from_run.stderr[-3000:]
+    fresh = kgqa("eval", gold, "--out", str(tmp_path / "eval-fresh"), *same)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert json.loads(from_run.stdout.splitlines()[-1]) == json.loads(fresh.stdout.splitlines()[-1])
+    report = json.loads((tmp_path / "eval-run" / "report.json").read_text(encoding="utf-8"))
+    assert report["model"]["run_dir"] == str(run_dir)
+    # a run that read other texts under the same ids cannot be scored by offsets
+    notes = (run_dir / "notes.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(notes[0])
+    first["text"], first["sha256"] = first["text"] + " x", ""
+    (run_dir / "notes.jsonl").write_text("\n".join([json.dumps(first), *notes[1:]]) + "\n", encoding="utf-8")
+    bad = kgqa("eval", gold, "--run", str(run_dir), "--out", str(tmp_path / "eval-bad"), *same)
+    assert bad.returncode != 0 and "read other texts than the gold file" in bad.stderr
