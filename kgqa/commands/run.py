@@ -92,11 +92,19 @@ def exit_status(summary: dict[str, Any]) -> int:
     return EXIT_PARTIAL if summary["notes_failed"] or summary.get("store_failures") else EXIT_OK
 
 
+class _Signals:
+    """State shared by the signal handler and :func:`deferred_interrupts` (one run per process)."""
+
+    defer_depth = 0
+    pending: int | None = None
+
+
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
     """SIGTERM raises :class:`~kgqa.errors.Interrupted` as Ctrl-C raises KeyboardInterrupt (main thread only).
 
-    After the first signal the previous handlers are back, so a second Ctrl-C ends the process at once.
+    A signal inside :func:`deferred_interrupts` is raised when that block ends. After the first signal the
+    previous handlers are back, so a second Ctrl-C ends the process at once.
     """
     saved: dict[int, Any] = {}
 
@@ -107,6 +115,9 @@ def signals_as_interrupts() -> Iterator[None]:
 
     def interrupt(signum: int, frame: object) -> None:
         restore()
+        if _Signals.defer_depth:
+            _Signals.pending = signum
+            return
         raise Interrupted(signum)
 
     if threading.current_thread() is threading.main_thread():
@@ -116,6 +127,20 @@ def signals_as_interrupts() -> Iterator[None]:
         yield
     finally:
         restore()
+        _Signals.pending = None
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """A block a signal does not cut in two (a batch's load and its records): the interrupt waits for its end."""
+    _Signals.defer_depth += 1
+    try:
+        yield
+    finally:
+        _Signals.defer_depth -= 1
+    if not _Signals.defer_depth and _Signals.pending is not None:
+        signum, _Signals.pending = _Signals.pending, None
+        raise Interrupted(signum)
 
 
 class Progress:
@@ -370,10 +395,10 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
         gc.collect()
         gc.freeze()
         run = make_run_info(cfg, pipeline, config_yaml)
-        resume = ResumeState.load(out_dir, run, store, pipeline) if cfg.runner.resume and cfg.runner.kind == "local" else None
+        resume = ResumeState.load(out_dir, run, cfg, store, pipeline) if cfg.runner.resume and cfg.runner.kind == "local" else None
         if resume is not None:
             run = replace(run, run_id=resume.run_id)
-        write_run_manifest(out_dir, run)
+        write_run_manifest(out_dir, run, cfg)
         log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
         if cfg.runner.kind == "local":
             outcome = _run_local(cfg, pipeline, run, store, out_dir, resume)
@@ -437,10 +462,22 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
 RUN_MANIFEST = "run.json"
 
 
-def write_run_manifest(out_dir: Path, run: RunInfo) -> None:
-    """What a later run in this directory must match to resume: run id, config digest, model digest."""
-    manifest = {"run_id": run.run_id, "config_digest": run.config_digest, "model_sha256": run.model.sha256,
-                "kgqa_version": run.kgqa_version}  # fmt: skip
+def extraction_digest(cfg: RunConfig) -> str:
+    """Digest of the settings that shape a note's facts and graph (reading, model, reader, catalogue, linker, RDF).
+
+    Where the notes come from, the store, the runner's batching and progress, and the outputs are left
+    out: a resumed run may change them (``--resume RUN_DIR runner.progress=false``) and still skip notes.
+    """
+    notes = {k: v for k, v in asdict(cfg.notes).items() if k not in ("path", "limit")}
+    parts = {"notes": notes, "model": asdict(cfg.model), "reader": asdict(cfg.reader), "catalogue": asdict(cfg.catalogue),
+             "linker": asdict(cfg.linker), "rdf": asdict(cfg.rdf), "seed": cfg.seed}  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def write_run_manifest(out_dir: Path, run: RunInfo, cfg: RunConfig) -> None:
+    """What a later run in this directory must match to resume: extraction settings and model digest."""
+    manifest = {"run_id": run.run_id, "config_digest": run.config_digest, "extraction_digest": extraction_digest(cfg),
+                "model_sha256": run.model.sha256, "kgqa_version": run.kgqa_version}  # fmt: skip
     (out_dir / RUN_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 
@@ -455,7 +492,7 @@ class ResumeState:
     graph_of: Callable[[str], str]
 
     @classmethod
-    def load(cls, out_dir: Path, run: RunInfo, store, pipeline) -> ResumeState | None:
+    def load(cls, out_dir: Path, run: RunInfo, cfg: RunConfig, store, pipeline) -> ResumeState | None:
         manifest_path, notes_path = out_dir / RUN_MANIFEST, out_dir / "notes.jsonl"
         if not manifest_path.is_file() or not notes_path.is_file():
             return None
@@ -464,8 +501,8 @@ class ResumeState:
         except ValueError:
             log.warning("%s is not valid JSON: not resuming", manifest_path)
             return None
-        if manifest.get("config_digest") != run.config_digest or manifest.get("model_sha256") != run.model.sha256:
-            log.warning("%s holds a run of another config or model: every note is run again", out_dir)
+        if manifest.get("extraction_digest") != extraction_digest(cfg) or manifest.get("model_sha256") != run.model.sha256:
+            log.warning("%s holds a run with other settings or another model: every note is run again", out_dir)
             return None
         records: dict[str, tuple[str, list[str], str]] = {}
         for line in notes_path.read_text(encoding="utf-8").splitlines():
@@ -540,24 +577,25 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
                 return
             result = pipeline.process(batch, run, on_note=lambda _note: progress.update(1))
             batch.clear()
-            outcome.errors.extend(result.errors)
-            report = store.replace_graphs([r.graph for r in result.results])
-            failed = _failed_graphs(report)
-            for r in result.results:
-                if str(r.graph.identifier) in failed:
-                    outcome.errors.append(
-                        NoteError(source=r.note.source, note_id=r.note.id, stage="store", reason=failed[str(r.graph.identifier)])
-                    )
-                # stored or not, the note's records and graph are the run's: `kgqa store load` can retry them
-                outcome.notes.append(r.note)
-                graphs.append(r.graph)
-                outcome.facts += len(r.facts)
-                outcome.triples += len(r.graph)
-                notes_fh.write(json.dumps(note_to_dict(r.note), ensure_ascii=False) + "\n")
-                for fact in r.facts:
-                    facts_fh.write(json.dumps(fact_to_dict(fact), ensure_ascii=False, sort_keys=True) + "\n")
-            notes_fh.flush()
-            facts_fh.flush()
+            with deferred_interrupts():  # stored and written, or neither: a signal waits for the end of the batch
+                outcome.errors.extend(result.errors)
+                report = store.replace_graphs([r.graph for r in result.results])
+                failed = _failed_graphs(report)
+                for r in result.results:
+                    if str(r.graph.identifier) in failed:
+                        outcome.errors.append(
+                            NoteError(source=r.note.source, note_id=r.note.id, stage="store", reason=failed[str(r.graph.identifier)])
+                        )
+                    # stored or not, the note's records and graph are the run's: `kgqa store load` can retry them
+                    outcome.notes.append(r.note)
+                    graphs.append(r.graph)
+                    outcome.facts += len(r.facts)
+                    outcome.triples += len(r.graph)
+                    notes_fh.write(json.dumps(note_to_dict(r.note), ensure_ascii=False) + "\n")
+                    for fact in r.facts:
+                        facts_fh.write(json.dumps(fact_to_dict(fact), ensure_ascii=False, sort_keys=True) + "\n")
+                notes_fh.flush()
+                facts_fh.flush()
 
         try:
             seen = 0
@@ -598,8 +636,7 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
         path.write_text(canonical_nquads(graphs), encoding="utf-8")
         outcome.outputs["nquads"] = str(path)
     outcome.graphs = graphs
-    if resume is not None:
-        outcome.extra["notes_resumed"] = resumed
+    outcome.extra["notes_resumed"] = resumed
     return outcome
 
 
