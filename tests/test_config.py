@@ -73,3 +73,18 @@ def test_trained_tokenizer_offsets_match_the_saved_one(tmp_path):
     again = AutoTokenizer.from_pretrained(tmp_path)
     text = "Pacient přijat s NIHSS 8 b."
     assert tok(text, return_offsets_mapping=True)["offset_mapping"] == again(text, return_offsets_mapping=True)["offset_mapping"]
+
+
+def test_run_help_lists_exactly_the_run_groups():
+    import subprocess
+    import sys
+
+    from kgqa import PROJECT_ROOT
+
+    out = subprocess.run([sys.executable, "-m", "kgqa", "run", "--help"], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, check=True, timeout=120)  # fmt: skip
+    assert out.stdout.startswith("kgqa run:") and "powered by Hydra" not in out.stdout
+    groups_section = out.stdout.split("== Configuration groups")[1].split("== Config")[0]
+    assert "train/" not in groups_section and "base_" not in groups_section and "experiment" not in groups_section
+    listed = dict(line.split(": ", 1) for line in groups_section.splitlines() if line.split(":")[0] in RUN_GROUPS)
+    assert {g: ", ".join(_options(g)) for g in RUN_GROUPS} == listed

@@ -561,6 +561,7 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
     A note whose graph the store refuses keeps its records and graph in the run directory (a
     ``store`` error says so); SIGINT/SIGTERM stop the loop and the notes done are reported.
     """
+    from kgqa.notes import log_reason
     from kgqa.records_io import fact_to_dict, note_to_dict
 
     outcome = RunOutcome()
@@ -601,7 +602,7 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
             seen = 0
             for item in _iter_input(cfg):
                 if isinstance(item, NoteError):
-                    log.warning("skipped: %s", item.reason if cfg.debug_phi else item.source)
+                    log.warning("skipped: %s", log_reason(item, cfg.debug_phi))  # file names may name patients
                     outcome.errors.append(item)
                     continue
                 if cfg.notes.limit and seen >= cfg.notes.limit:

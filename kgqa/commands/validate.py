@@ -9,8 +9,12 @@ The configured triplestore (``key=value`` arguments are Hydra overrides of conf/
 
     kgqa validate --store store=oxigraph store.query_url=http://127.0.0.1:7878/query
 
-Shapes: ``rdf.kgqa_shapes`` (ontologies/shapes.ttl) and ``rdf.resq_shapes`` (the published
-RES-Q PLUS shacl_valid.ttl; skipped with a warning when absent). Violations are printed with
+Shapes: ``rdf.kgqa_shapes`` (ontologies/shapes.ttl, always) and ``rdf.resq_shapes`` (the published
+RES-Q PLUS shacl_valid.ttl, default ../shared/data/resq_plus/shacl_valid.ttl). kgqa does not ship the
+RES-Q PLUS shapes: get ValidationScripts/shacl_valid.ttl from https://github.com/Ontotext-AD/resq_plus
+and pass ``--resq-shapes PATH`` (or ``rdf.resq_shapes=PATH``). Without them only kgqa's shapes are
+checked and the verdict says so ("conforms to kgqa's shapes; NOT checked against the RES-Q PLUS
+shapes"); ``--require-resq`` makes their absence an error (exit 2). Violations are printed with
 their focus node, path, value and message. Cases whose notes state none of a fact the shapes
 make mandatory (a stroke type, an arrival time) are listed as *incomplete*: kgqa never invents
 facts, so they do not fail validation unless ``--strict`` is given.
@@ -39,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs="*", metavar="FILE | RUN_DIR | key=value",
                    help="dataset files or run directories, and/or Hydra overrides (rdf.*, store.*)")
     p.add_argument("--store", action="store_true", help="validate the union of the configured store's named graphs")
-    p.add_argument("--resq-shapes", metavar="PATH", help="RES-Q PLUS shapes (default: rdf.resq_shapes)")
+    p.add_argument("--resq-shapes", metavar="PATH",
+                   help="RES-Q PLUS shapes, ValidationScripts/shacl_valid.ttl of github.com/Ontotext-AD/resq_plus "
+                        "(default: rdf.resq_shapes)")  # fmt: skip
+    p.add_argument("--require-resq", action="store_true",
+                   help="fail (exit 2) when the RES-Q PLUS shapes are not found instead of checking kgqa's alone")
     p.add_argument("--kgqa-shapes", metavar="PATH", help="kgqa's shapes (default: rdf.kgqa_shapes)")
     p.add_argument("--strict", action="store_true", help="incomplete cases fail validation too")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="print at most N findings of each kind")
@@ -127,8 +135,10 @@ def main(argv: Sequence[str]) -> int:
             rdf_cfg = replace(rdf_cfg, kgqa_shapes=args.kgqa_shapes)
         data = _load_store(store_cfg) if args.store else _load_files(_files(paths))
         report = validate_graph(data, rdf_cfg)
+        if args.require_resq and not report.resq_checked:
+            raise KgqaError(f"--require-resq: {'; '.join(report.skipped)}")
     except KgqaError as exc:
-        print(f"kgqa validate: {exc}", file=sys.stderr)
+        print(f"kgqa validate: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     print(report.render(limit=args.limit))
     failed = not report.conforms or (args.strict and bool(report.incomplete))
@@ -138,6 +148,7 @@ def main(argv: Sequence[str]) -> int:
         "warnings": len(report.warnings),
         "incomplete_cases": len(report.incomplete),
         "shape_sets": list(report.shape_sets),
+        "resq_checked": report.resq_checked,
         "skipped": list(report.skipped),
         "triples": report.triples,
     }))

@@ -83,6 +83,18 @@ class ValidationReport:
         """No violations; incomplete cases are reported, not failed (kgqa never invents facts)."""
         return not self.violations
 
+    @property
+    def resq_checked(self) -> bool:
+        return "resq" in self.shape_sets
+
+    def verdict(self) -> str:
+        """One line that says what was checked: never "conforms" alone when the RES-Q PLUS shapes were absent."""
+        checked = " and ".join(SHAPE_SET_NAMES.get(s, s) for s in self.shape_sets) or "no shapes"
+        verdict = f"{'conforms' if self.conforms else 'does NOT conform'} to {checked}"
+        if not self.resq_checked:
+            verdict += f"; NOT checked against the RES-Q PLUS shapes ({RESQ_SHAPES_HINT})"
+        return verdict
+
     def render(self, limit: int = 50) -> str:
         lines = [
             f"checked {self.triples} triples against: {', '.join(self.shape_sets) or 'no shapes'}",
@@ -99,11 +111,18 @@ class ValidationReport:
         if self.incomplete:
             lines.append(f"{len(self.incomplete)} incomplete case(s) (mandatory facts not stated in their notes):")
             lines += ["  " + c.render() for c in self.incomplete[:limit]]
-        lines.append("conforms" if self.conforms else "does NOT conform")
+        lines.append(self.verdict())
         return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ shapes
+
+#: what each shape set is, for the verdict line
+SHAPE_SET_NAMES = {"resq": "the RES-Q PLUS shapes", "kgqa": "kgqa's shapes"}
+#: where the RES-Q PLUS shapes come from (they are not redistributed with kgqa)
+RESQ_SHAPES_URL = "https://github.com/Ontotext-AD/resq_plus/blob/main/ValidationScripts/shacl_valid.ttl"
+RESQ_SHAPES_HINT = (f"get shacl_valid.ttl from {RESQ_SHAPES_URL} and pass --resq-shapes PATH "
+                    "or set rdf.resq_shapes=PATH")  # fmt: skip
 
 
 def _resolve(path: str) -> Path:
@@ -122,7 +141,7 @@ def load_shape_sets(cfg: RdfConfig) -> tuple[list[ShapeSet], list[str]]:
     if resq_path is not None and resq_path.is_file():
         sets.append(ShapeSet("resq", resq_path, Graph().parse(resq_path, format="turtle")))
     else:
-        reason = f"RES-Q PLUS shapes: {resq_path or '(rdf.resq_shapes is empty)'} not found (set rdf.resq_shapes)"
+        reason = f"RES-Q PLUS shapes: {resq_path or '(rdf.resq_shapes is empty)'} not found ({RESQ_SHAPES_HINT})"
         log.warning(reason)
         skipped.append(reason)
     sets.append(ShapeSet("kgqa", kgqa_path, Graph().parse(kgqa_path, format="turtle")))

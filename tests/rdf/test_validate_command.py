@@ -70,3 +70,28 @@ def test_store_mode_validates_the_union_of_the_store(tmp_path, capsys, graphs, r
     assert rc == 0, text
     assert summary["triples"] == len({t for g in graphs for t in g})
     assert summary["incomplete_cases"] == 2
+
+
+def test_without_the_resq_shapes_the_verdict_says_what_was_not_checked(tmp_path, capsys, graphs):
+    path = write_dataset(graphs, tmp_path / "graphs.trig")
+    rc, text, summary = _run(capsys, str(path), "--resq-shapes", str(tmp_path / "absent.ttl"))
+    assert rc == 0 and summary["conforms"] and summary["shape_sets"] == ["kgqa"] and not summary["resq_checked"]
+    verdict = next(line for line in text.splitlines() if line.startswith(("conforms", "does NOT")))
+    assert verdict.startswith("conforms to kgqa's shapes; NOT checked against the RES-Q PLUS shapes")
+    assert "github.com/Ontotext-AD/resq_plus" in verdict and "--resq-shapes" in verdict
+    # --require-resq: their absence is an error, in one line
+    rc, text, _ = _run(capsys, str(path), "--resq-shapes", str(tmp_path / "absent.ttl"), "--require-resq")
+    assert rc == 2 and "kgqa validate: error: --require-resq" in text and "absent.ttl" in text
+
+
+def test_with_the_resq_shapes_the_verdict_names_both_sets(tmp_path, capsys, graphs, resq_shapes):
+    path = write_dataset(graphs, tmp_path / "graphs.trig")
+    rc, text, summary = _run(capsys, str(path), "--resq-shapes", str(resq_shapes), "--require-resq")
+    assert rc == 0 and summary["resq_checked"]
+    assert "conforms to the RES-Q PLUS shapes and kgqa's shapes" in text and "NOT checked" not in text
+
+
+def test_help_says_where_to_get_the_resq_shapes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "github.com/Ontotext-AD/resq_plus" in capsys.readouterr().out
