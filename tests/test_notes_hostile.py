@@ -131,3 +131,33 @@ def test_an_oversized_jsonl_line_is_refused_without_being_held(tmp_path):
     (err,) = [e for e in items if isinstance(e, NoteError)]
     assert err.source.endswith("notes.jsonl:2") and "over the limit of 100000" in err.reason
     assert peak < 10_000_000
+
+
+def test_kgqa_run_reports_every_hostile_entry_and_logs_no_file_name(hostile_dir, tmp_path, tiny_checkpoint):
+    import subprocess
+    import sys
+
+    from kgqa import PROJECT_ROOT
+
+    run_dir = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, "-m", "kgqa", "run", f"notes.path={hostile_dir}", "notes.default_lang=en",
+         "store=memory", "model=local", f"model.path={tiny_checkpoint}", "catalogue.concepts=[nihss_score]",
+         "summary_query=", f"hydra.run.dir={run_dir}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert out.returncode == 1, out.stderr[-3000:]  # finished, with inputs skipped
+    errors = {json.loads(line)["source"].rsplit("/", 1)[-1]: json.loads(line)["reason"]
+              for line in (run_dir / "errors.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert "dangling symbolic link" in errors["dangling.txt"]
+    assert "a directory, not a note file" in errors["folder.txt"]
+    assert "not a regular file" in errors["pipe.txt"]
+    assert "UTF-16 without a byte-order mark" in errors["utf16-nobom.txt"]
+    assert "empty note" in errors[f"{PATIENT}.txt"]
+    assert "UTF-16 byte-order mark" in errors["utf16.txt"] and "notes.encoding=auto" in errors["utf16.txt"]
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["notes"] == 3  # good.txt, folder.txt/inner.txt, utf8bom.txt
+    console = out.stdout + out.stderr
+    assert PATIENT not in console and "skipped: input-" in console and "dangling symbolic link" in console
+    for log_file in run_dir.glob("*.log"):
+        assert PATIENT not in log_file.read_text(encoding="utf-8")
