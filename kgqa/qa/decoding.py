@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kgqa.qa.trimming import trim_span
+from kgqa.qa.trimming import can_be_trimmed, trim_span
 
 Offset = tuple[int, int] | None
 
@@ -130,13 +130,7 @@ def _window_candidates(
     if mentions is not None:
         scores = np.where(_naming_spans(offsets[:length], mentions, max_len), scores, -np.inf)
     if params.single_line and "\n" in text:
-        # line breaks between a span's first character and its last, from prefix sums over the text
-        breaks = _line_breaks_before(text)
-        first = np.fromiter((o[0] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
-        last = np.fromiter((o[1] if o is not None else 0 for o in offsets[:length]), dtype=np.int64, count=length)
-        last_padded = np.concatenate([last, np.full(max_len - 1, len(text))])
-        crossed = breaks[sliding_window_view(last_padded, max_len)] - breaks[first][:, None]
-        scores = np.where(crossed > 0, -np.inf, scores)
+        scores = np.where(_crosses_a_line_break(text, offsets[:length], max_len, params.trim), -np.inf, scores)
     flat = scores.ravel()
     k = min(params.n_best, int(np.isfinite(flat).sum()))
     if k == 0:
@@ -148,6 +142,41 @@ def _window_candidates(
         first, last = offsets[i], offsets[i + d]
         out.append((first[0], last[1], float(flat[idx])))
     return out
+
+
+def _crosses_a_line_break(text: str, offsets: Sequence[Offset], max_len: int, trim: bool) -> np.ndarray:
+    """``out[i, d]``: the span of tokens i..i+d still crosses a line break once its edges are trimmed.
+
+    Trimming comes first (a raw span ".\\r\\nThe patient was admitted" is the single-line answer "The patient
+    was admitted"), so the break count runs from the first token that trimming cannot remove whole to the
+    last one. A token survives when it holds a character trimming never strips (anything but blanks, edge
+    punctuation, brackets and dashes); no token holds a line break (tokenizers split on whitespace), so
+    trimming inside a surviving token changes no count. decode() re-checks every trimmed span exactly.
+    """
+    length = len(offsets)
+    breaks = _line_breaks_before(text)
+    first = np.fromiter((o[0] if o is not None else 0 for o in offsets), dtype=np.int64, count=length)
+    last = np.fromiter((o[1] if o is not None else 0 for o in offsets), dtype=np.int64, count=length)
+    if trim:
+        survives = np.fromiter(
+            (o is not None and not all(map(can_be_trimmed, text[o[0] : o[1]]))
+             for o in offsets),
+            dtype=bool, count=length,
+        )
+    else:
+        survives = np.fromiter((o is not None for o in offsets), dtype=bool, count=length)
+    index = np.arange(length)
+    # next surviving token at or after i (length = none), last surviving token at or before k (-1 = none)
+    next_kept = np.minimum.accumulate(np.where(survives, index, length)[::-1])[::-1]
+    prev_kept = np.maximum.accumulate(np.where(survives, index, -1))
+    from_char = np.where(next_kept < length, first[np.minimum(next_kept, length - 1)], 0)
+    to_char = np.where(prev_kept >= 0, last[np.maximum(prev_kept, 0)], 0)
+    to_padded = sliding_window_view(np.concatenate([to_char, np.zeros(max_len - 1, np.int64)]), max_len)
+    last_kept = sliding_window_view(np.concatenate([prev_kept, np.full(max_len - 1, -1)]), max_len)
+    # a span with no surviving token is left to decode()'s exact check
+    has_kept = last_kept >= next_kept[:, None]
+    crossed = breaks[np.maximum(to_padded, from_char[:, None])] - breaks[from_char][:, None]
+    return has_kept & (crossed > 0)
 
 
 def _naming_spans(offsets: Sequence[Offset], mentions: Sequence[Mention], max_len: int) -> np.ndarray:

@@ -23,9 +23,17 @@ _DASHES = frozenset("-–—•·")
 _ABBREVIATION_END = re.compile(r"(?:^|[\s.])\w\.\w\.$")
 
 
+_TRIMMABLE = EDGE_PUNCTUATION | _DASHES | set(_OPENING) | set(_CLOSING)
+
+
 def _is_blank(ch: str) -> bool:
     # Zs/Zl/Zp spaces (NBSP included), controls (\t \r \n) and format characters (zero-width space, BOM).
     return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")
+
+
+def can_be_trimmed(ch: str) -> bool:
+    """Whether trimming may strip ``ch`` from an edge in some context; any other character stops it."""
+    return ch in _TRIMMABLE or _is_blank(ch)
 
 
 def _stray(ch: str, span: str, *, facing_out: dict[str, str], facing_in: dict[str, str], loose_dash: bool) -> bool:

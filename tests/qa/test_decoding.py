@@ -381,3 +381,44 @@ def test_member_search_matches_a_brute_force() -> None:
         top = decoded.candidates[0]
         assert (top.start, top.end) == best[1:] and top.score == pytest.approx(best[0])
 
+
+
+def test_line_rule_applies_to_the_trimmed_span() -> None:
+    """A raw span ".\r\nThe patient was admitted with" is the one-line answer "The patient was admitted with"
+    once trimmed: it must win over a worse span (the rule used to run before trimming and drop it)."""
+    text = "Stroke.\r\nThe patient was admitted with aphasia"
+    pieces = [m.span() for m in re.finditer(r"\w+|[^\w\s]", text)]
+    words = [text[s:e] for s, e in pieces]
+    dot, with_, aphasia = words.index("."), words.index("with"), words.index("aphasia")
+    window = subword_window(text, pieces, best=(dot, with_), runner_up=(aphasia, aphasia))
+    params = DecodeParams(max_answer_tokens=10)
+    assert [text[s.start : s.end] for s in decode([window], text, params).spans] == ["The patient was admitted with"]
+    # a span whose words lie on both sides of the break stays out, trimmed or not
+    window = subword_window(text, pieces, best=(0, with_), runner_up=(aphasia, aphasia))
+    assert [text[s.start : s.end] for s in decode([window], text, params).spans] == ["aphasia"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_line_prefilter_agrees_with_the_exact_check_after_trimming(seed) -> None:
+    """Random logits over text full of breaks, bullets and punctuation: the best candidate equals a brute
+    force over every span (trimmed first, then every rule checked exactly)."""
+    rng = np.random.default_rng(seed)
+    text = "- NIHSS: 8.\r\n• (alteplase) —\n\n“12 mg”; door 38 min.\nmRS 2 –\u200b\nok"
+    pieces = [m.span() for m in re.finditer(r"\w+|[^\w\s]", text)]
+    offsets = [None, *pieces, None]
+    start, end = rng.normal(size=len(offsets)), rng.normal(size=len(offsets))
+    params = DecodeParams(max_answer_tokens=6, n_best=400, null_threshold=-math.inf)
+    decoded = decode([WindowLogits(start, end, offsets)], text, params)
+    from kgqa.qa.decoding import acceptable_span, edge_span
+
+    best: dict[tuple[int, int], float] = {}
+    for i in range(1, len(offsets) - 1):
+        for j in range(i, min(i + params.max_answer_tokens, len(offsets) - 1)):
+            span = edge_span(text, offsets[i][0], offsets[j][1], params)
+            if span is None or not acceptable_span(text, *span, params):
+                continue
+            best[span] = max(best.get(span, -math.inf), start[i] + end[j])
+    expected = max(best.items(), key=lambda kv: (kv[1], -kv[0][0]))
+    top = decoded.candidates[0]
+    assert (top.start, top.end) == expected[0] and top.score == pytest.approx(expected[1])
+    assert len(decoded.candidates) == len(best)
