@@ -440,7 +440,7 @@ def iter_notes(
     elif fmt == "parquet":
         from kgqa.runners.partitions import iter_parquet_notes
 
-        items = iter_parquet_notes(path, default_lang)
+        items = iter_parquet_notes(path, default_lang, max_bytes)
     else:
         raise ConfigError(f"notes.format={fmt!r}: expected one of auto, txt, jsonl, brat, parquet")
     yield from dedupe(items)

@@ -170,7 +170,7 @@ def read_partition(part: Partition, *, default_lang: str, encoding: str, max_byt
         lines = _lines(Path(part.root), first_line, start, end, max_bytes)
         items = iter_jsonl_lines(part.root, lines, max_bytes, default_lang)
     elif part.fmt == "parquet":
-        items = _iter_parquet_rows(part.items, default_lang)
+        items = _iter_parquet_rows(part.items, default_lang, max_bytes)
     else:
         raise ConfigError(f"unknown partition format {part.fmt!r}")
     yield from dedupe(items)
@@ -185,24 +185,47 @@ def _lines(path: Path, first_line: int, start: int, end: int, max_bytes: int) ->
 _PARQUET_COLUMNS = ("id", "text", "lang", "patient_id", "admission_date", "metadata")
 
 
-def _iter_parquet_rows(ranges: tuple, default_lang: str) -> Iterator[NoteOrError]:
+def _iter_parquet_rows(ranges: tuple, default_lang: str, max_bytes: int = 0) -> Iterator[NoteOrError]:
+    """Notes of rows [start, stop) of each file, streamed in record batches from the row groups that
+    hold them: a partition reads its own rows, not the whole file (which made P partitions of one
+    file cost P whole-file reads), and the local runner never holds every text of a file at once."""
     import pyarrow.parquet as pq
 
     for file, start, stop in ranges:
-        table = pq.read_table(file)
-        columns = [c for c in _PARQUET_COLUMNS if c in table.column_names]
-        for offset, row in enumerate(table.slice(start, stop - start).select(columns).to_pylist()):
-            source = f"{file}#row={start + offset}"
-            try:
-                yield note_from_mapping(row, source, default_lang)
-            except NoteReadError as exc:
-                yield NoteError(source=source, reason=str(exc))
+        pf = pq.ParquetFile(file)
+        columns = [c for c in _PARQUET_COLUMNS if c in pf.schema_arrow.names]
+        groups, first_row, row = [], None, 0
+        for i in range(pf.metadata.num_row_groups):
+            n = pf.metadata.row_group(i).num_rows
+            if row < stop and row + n > start:
+                groups.append(i)
+                first_row = row if first_row is None else first_row
+            row += n
+        if not groups:
+            continue
+        index = first_row
+        for batch in pf.iter_batches(batch_size=256, row_groups=groups, columns=columns):
+            for record in batch.to_pylist():
+                index += 1
+                if not start <= index - 1 < stop:
+                    continue
+                source = f"{file}#row={index - 1}"
+                try:
+                    text = record.get("text")
+                    if max_bytes and isinstance(text, str) and len(text.encode("utf-8")) > max_bytes:
+                        raise NoteReadError(f"{source}: {len(text.encode('utf-8'))} bytes is over the limit of "
+                                            f"{max_bytes} (notes.max_bytes)")
+                    yield note_from_mapping(record, source, default_lang)
+                except NoteReadError as exc:
+                    yield NoteError(source=source, reason=str(exc))
+            if index >= stop:
+                break
 
 
-def iter_parquet_notes(path: Path, default_lang: str) -> Iterator[NoteOrError]:
+def iter_parquet_notes(path: Path, default_lang: str, max_bytes: int = 0) -> Iterator[NoteOrError]:
     """All notes of a Parquet file or directory, in row order (the local runner's reading)."""
     import pyarrow.parquet as pq
 
     for file in _parquet_files(Path(path)):
         rows = pq.ParquetFile(file).metadata.num_rows
-        yield from _iter_parquet_rows(((str(file), 0, rows),), default_lang)
+        yield from _iter_parquet_rows(((str(file), 0, rows),), default_lang, max_bytes)

@@ -76,6 +76,26 @@ def test_parquet_partitions(tmp_path):
     assert any(isinstance(i, NoteError) and "row=3" in i.source for i in items)
 
 
+@pytest.mark.parametrize("row_group_size, partition_size", [(2, 3), (3, 2), (1, 4), (10, 3)])
+def test_parquet_partitions_across_row_groups(tmp_path, row_group_size, partition_size):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from kgqa.notes import iter_notes
+
+    rows = [{"id": f"p{i}", "lang": "es", "text": f"Ictus isquémico {i}"} for i in range(9)]
+    rows[5]["text"] = "x" * 300  # over notes.max_bytes below
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "notes.parquet", row_group_size=row_group_size)
+    parts = plan_partitions(tmp_path / "notes.parquet", partition_size)
+    items = [i for p in parts for i in read_partition(p, default_lang="en", encoding="utf-8", max_bytes=200)]
+    expected = [f"p{i}" for i in range(9) if i != 5]
+    assert [i.id for i in items if isinstance(i, Note)] == expected
+    (error,) = [i for i in items if isinstance(i, NoteError)]
+    assert error.source.endswith("#row=5") and "300 bytes is over the limit of 200" in error.reason
+    local = list(iter_notes(tmp_path / "notes.parquet", max_bytes=200))  # the local runner's reading
+    assert [i.id for i in local if isinstance(i, Note)] == expected
+
+
 def _graph(name, n):
     g = rdflib.Graph(identifier=EX[f"graph/{name}"])
     for i in range(n):
