@@ -17,6 +17,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from rdflib import DCTERMS, PROV, RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -25,7 +26,7 @@ from kgqa.errors import CatalogueError, ConfigError, RecordError
 from kgqa.rdf.config import RdfConfig
 from kgqa.rdf.domain import TERM_KINDS, DomainLayer
 from kgqa.rdf.iris import IriMinter
-from kgqa.rdf.literals import natural_literal
+from kgqa.rdf.literals import anchor_date, natural_literal
 from kgqa.rdf.mapping import (
     DomainMapping,
     expand,
@@ -150,8 +151,13 @@ class RdfBuilder:
                 term = self.domain.term_class(fact, concept)
                 if term is not None:
                     asserted_terms.setdefault(concept.id, term)
+        # bare times of day ("bolus at 10:40") go on the note's own date when no admission date was given
+        dated = {f.concept_id: f.value.value for f in fact_iris.values()
+                 if f.value.ok and f.value.assertion is Assertion.PRESENT}  # fmt: skip
+        anchor = anchor_date(note.admission_date, dated)
+        domain_note = note if anchor == note.admission_date else replace(note, admission_date=anchor)
         for iri, fact in fact_iris.items():
-            self._add_fact(g, note, fact, iri, note_iri, case_iri, run_iri, by_concept, asserted_terms)
+            self._add_fact(g, note, fact, iri, note_iri, case_iri, run_iri, by_concept, asserted_terms, domain_note)
         return g
 
     def _describe_note(self, g: Graph, note: Note, note_iri: URIRef, case_iri: URIRef) -> None:
@@ -186,6 +192,7 @@ class RdfBuilder:
         run_iri: URIRef,
         by_concept: dict[str, list[URIRef]],
         asserted_terms: dict[str, URIRef],
+        domain_note: Note | None = None,
     ) -> None:
         concept = self._concept(fact, note)
         mapping = self.mappings[concept.id]
@@ -210,7 +217,7 @@ class RdfBuilder:
         if value.reason:
             g.add((iri, KGQA.rejectionReason, Literal(value.reason)))
 
-        domain = self.domain.triples(note, fact, concept, mapping, iri, case_iri, asserted_terms)
+        domain = self.domain.triples(domain_note or note, fact, concept, mapping, iri, case_iri, asserted_terms)
         asserted = domain is not None
         g.add((iri, KGQA.asserted, Literal(asserted)))
         if asserted:

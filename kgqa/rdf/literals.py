@@ -51,7 +51,11 @@ def typed_literal(
     A value that does not fit its declared datatype (7.2 for an xsd:integer concept — the RES-Q
     mappings type glucose that way) is written with the datatype it does fit, never truncated.
     A time of day for an xsd:dateTime concept is placed on the note's admission date when the
-    note states one (arrival "at 10:40" on the admission day).
+    note states one (arrival "at 10:40" on the admission day; see :func:`anchor_date`).
+    A date without a time for an xsd:dateTime concept is written as the start of that day
+    (``2026-03-01T00:00:00``): the RES-Q PLUS shapes accept only xsd:dateTime there, and an
+    xsd:date would fail them and drop the fact from every query. The day is right and the time
+    is not known; the evidence quote next to the fact shows that the note gave only a date.
     """
     if value is None:
         return None
@@ -73,8 +77,8 @@ def typed_literal(
         if isinstance(value, dt.time) and admission_date is not None:
             return Literal(dt.datetime.combine(admission_date, value).isoformat(), datatype=XSD.dateTime)
         if isinstance(value, dt.date):
-            log.warning("%s: a date without time, written as xsd:date instead of xsd:dateTime", where)
-            return Literal(value.isoformat(), datatype=XSD.date)
+            log.debug("%s: a date without time, written as the start of the day", where)
+            return Literal(dt.datetime.combine(value, dt.time()).isoformat(), datatype=XSD.dateTime)
         if isinstance(value, dt.time):
             log.warning("%s: a time without date, written as xsd:time instead of xsd:dateTime", where)
             return Literal(value.isoformat(), datatype=XSD.time)
@@ -98,6 +102,26 @@ def typed_literal(
     if datatype == XSD.string:
         return Literal(str(value))
     return Literal(str(value), datatype=datatype)
+
+
+#: concepts whose date anchors a note's times of day when the note has no admission date: the day of
+#: hospital arrival is the day a stroke note's "bolus at 10:40", "CT at 10:25" refer to; symptom onset
+#: (often the same day) only when the arrival has no date
+ANCHOR_CONCEPTS = ("hospital_timestamp", "onset_timestamp")
+
+
+def anchor_date(admission_date: dt.date | None, dated: dict[str, Scalar]) -> dt.date | None:
+    """The day a note's bare times of day are on: its admission date, else the date of its own arrival
+    (or onset) fact. ``dated`` maps concept id -> the value of the note's asserted fact."""
+    if admission_date is not None:
+        return admission_date
+    for concept_id in ANCHOR_CONCEPTS:
+        value = dated.get(concept_id)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+    return None
 
 
 def natural_literal(value: Scalar) -> Literal | None:

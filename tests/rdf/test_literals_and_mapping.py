@@ -10,7 +10,7 @@ from rdflib import RDF, Literal, Namespace, URIRef
 
 from kgqa.errors import CatalogueError
 from kgqa.rdf import BTL2, RESQ, SCDM, SCT, RdfBuilder, RdfConfig, mapping_for
-from kgqa.rdf.literals import typed_literal
+from kgqa.rdf.literals import anchor_date, typed_literal
 from kgqa.types import Answer, Concept, EnumMember, Fact, Note, Value, ValueKind
 
 from .rdf_factories import RUN, TEST_ENV
@@ -35,7 +35,8 @@ D = dt.date(2026, 3, 1)
         (float("nan"), XSD.decimal, None),
         (dt.datetime(2026, 3, 1, 10, 40), XSD.dateTime, Literal("2026-03-01T10:40:00", datatype=XSD.dateTime)),
         (dt.time(10, 40), XSD.dateTime, Literal("2026-03-01T10:40:00", datatype=XSD.dateTime)),  # on admission day
-        (D, XSD.dateTime, Literal("2026-03-01", datatype=XSD.date)),
+        # a date-only answer for a date-time concept: typed as the RES-Q PLUS shapes require (issue 24)
+        (D, XSD.dateTime, Literal("2026-03-01T00:00:00", datatype=XSD.dateTime)),
         (dt.datetime(2026, 3, 1, 10, 40), XSD.date, Literal("2026-03-01", datatype=XSD.date)),
         (dt.time(9, 5), XSD.time, Literal("09:05:00", datatype=XSD.time)),
         ("x", XSD.date, None),
@@ -50,6 +51,36 @@ def test_typed_literal(value, datatype, expected):
 
 def test_time_without_admission_date_stays_a_time():
     assert typed_literal(dt.time(10, 40), XSD.dateTime) == Literal("10:40:00", datatype=XSD.time)
+
+
+@pytest.mark.parametrize(
+    "admission, dated, expected",
+    [
+        (D, {"hospital_timestamp": dt.datetime(2026, 3, 2, 8, 0)}, D),  # the configured admission date wins
+        (None, {"hospital_timestamp": dt.datetime(2026, 3, 2, 8, 0)}, dt.date(2026, 3, 2)),
+        (None, {"hospital_timestamp": dt.date(2026, 3, 2), "onset_timestamp": dt.date(2026, 3, 1)}, dt.date(2026, 3, 2)),
+        (None, {"hospital_timestamp": dt.time(8, 0), "onset_timestamp": dt.datetime(2026, 3, 1, 23, 0)}, dt.date(2026, 3, 1)),
+        (None, {"hospital_timestamp": dt.time(8, 0), "bolus_timestamp": dt.datetime(2026, 3, 1, 9, 0)}, None),
+        (None, {}, None),
+    ],
+)
+def test_anchor_date_is_the_notes_own_arrival_date(admission, dated, expected):
+    assert anchor_date(admission, dated) == expected
+
+
+def test_bare_times_are_anchored_on_the_notes_arrival_date(builder):
+    """No admission date configured, but the note states its arrival date: the bolus time goes on it."""
+    from .rdf_factories import fact
+
+    note = Note(id="n-anchor", text="Arrived 2026-03-04 10:40. Alteplase bolus at 11:15.", lang="en", patient_id="p")
+    facts = [
+        fact(note, "hospital_timestamp", "2026-03-04 10:40", Value(ValueKind.DATETIME, dt.datetime(2026, 3, 4, 10, 40))),
+        fact(note, "bolus_timestamp", "11:15", Value(ValueKind.DATETIME, dt.time(11, 15))),
+    ]
+    graph = builder.note_graph(note, facts, RUN)
+    values = set(graph.objects(None, BTL2.hasValue))
+    assert Literal("2026-03-04T11:15:00", datatype=XSD.dateTime) in values
+    assert not [o for o in values if isinstance(o, Literal) and o.datatype == XSD.time]
 
 
 # ------------------------------------------------------------------ patterns
