@@ -76,6 +76,29 @@ def test_parquet_partitions(tmp_path):
     assert any(isinstance(i, NoteError) and "row=3" in i.source for i in items)
 
 
+def test_a_huge_jsonl_line_is_planned_counted_and_refused_without_being_held(tmp_path):
+    import tracemalloc
+
+    from kgqa.runners.partitions import count_notes
+
+    path = tmp_path / "notes.jsonl"
+    lines = [json.dumps({"id": f"n{i}", "lang": "en", "text": f"Note {i}."}) for i in range(5)]
+    lines[2] = json.dumps({"id": "huge", "lang": "en", "text": "x" * 20_000_000})
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    tracemalloc.start()
+    try:
+        parts = plan_partitions(path, 2)
+        assert count_notes(path) == 5
+        items = _read_all(parts)  # max_bytes=10,000
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [i.id for i in items if isinstance(i, Note)] == ["n0", "n1", "n3", "n4"]
+    (error,) = [i for i in items if isinstance(i, NoteError)]
+    assert error.source.endswith("notes.jsonl:3") and "over the limit of 10000" in error.reason
+    assert peak < 8_000_000
+
+
 @pytest.mark.parametrize("row_group_size, partition_size", [(2, 3), (3, 2), (1, 4), (10, 3)])
 def test_parquet_partitions_across_row_groups(tmp_path, row_group_size, partition_size):
     pa = pytest.importorskip("pyarrow")
