@@ -103,3 +103,20 @@ def test_store_command_errors_are_one_line_with_the_store_exit_code(capsys):
     err = capsys.readouterr().err
     assert err.startswith("kgqa store: error: ") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_missing_graphdb_repository_fails_the_start_up_check(fake_graphdb):
+    from dataclasses import replace
+
+    from store_helpers import graphdb_config
+
+    from kgqa.commands.run import open_checked_store
+    from kgqa.config import RunConfig
+    from kgqa.errors import StoreError
+
+    cfg = RunConfig(store=replace(graphdb_config(fake_graphdb.url), repository="missing"))
+    with pytest.raises(StoreError, match="Unknown repository: missing"):
+        open_checked_store(cfg)
+    cfg = RunConfig(store=graphdb_config(fake_graphdb.url))
+    with open_checked_store(cfg) as store:
+        assert store.health().ok
