@@ -18,7 +18,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -49,7 +49,9 @@ DEFAULT_DATATYPES: Mapping[ValueKind, str] = MappingProxyType(
 NUMERIC_KINDS = frozenset({ValueKind.INTEGER, ValueKind.DECIMAL, ValueKind.DURATION})
 MEMBER_KINDS = frozenset({ValueKind.ENUM, ValueKind.DRUG})
 
-_TOP_KEYS = frozenset({"version", "name", "description", "prefixes", "groups", "vocabulary", "concepts"})
+_TOP_KEYS = frozenset(
+    {"version", "name", "description", "prefixes", "groups", "vocabulary", "concepts", "exclusive"}
+)
 _CONCEPT_KEYS = frozenset(
     {
         "id",
@@ -254,6 +256,7 @@ def _concept_json(c: Concept) -> dict[str, Any]:
         "scope": list(c.scope),
         "max_answer_tokens": c.max_answer_tokens,
         "null_threshold": c.null_threshold,
+        "exclusive_sets": list(c.exclusive_sets),
         "extra": _plain(c.extra),
         "members": [
             {
@@ -329,6 +332,7 @@ def parse_catalogue(doc: Any, source: str = "<catalogue>") -> Catalogue:
             raise CatalogueError(f"{source}: concept {concept.id!r}: field 'id': duplicate id")
         seen.add(concept.id)
         concepts.append(concept)
+    concepts = _with_exclusive_sets(concepts, doc.get("exclusive") or {}, source)
     return Catalogue(
         concepts=tuple(concepts),
         name=str(doc.get("name", "")),
@@ -337,6 +341,24 @@ def parse_catalogue(doc: Any, source: str = "<catalogue>") -> Catalogue:
         prefixes=prefixes,
         source=source,
     )
+
+
+def _with_exclusive_sets(concepts: list[Concept], doc: Any, source: str) -> list[Concept]:
+    """Attach the ``exclusive`` sets (name -> concept ids) to their concepts (``Concept.exclusive_sets``)."""
+    where = f"{source}: field 'exclusive'"
+    sets = _mapping(doc, where)
+    known = {c.id for c in concepts}
+    membership: dict[str, list[str]] = {}
+    for name, ids in sets.items():
+        if not isinstance(ids, list) or len(ids) < 2 or not all(isinstance(i, str) for i in ids):
+            raise CatalogueError(f"{where}: set {name!r} must be a list of at least two concept ids")
+        if unknown := sorted(set(ids) - known):
+            raise CatalogueError(f"{where}: set {name!r} names unknown concept(s) {unknown}")
+        if len(set(ids)) != len(ids):
+            raise CatalogueError(f"{where}: set {name!r} names a concept twice")
+        for concept_id in ids:
+            membership.setdefault(concept_id, []).append(str(name))
+    return [replace(c, exclusive_sets=tuple(membership[c.id])) if c.id in membership else c for c in concepts]
 
 
 def _parse_vocabulary(doc: Any, prefixes: Mapping[str, str], source: str) -> Vocabulary:

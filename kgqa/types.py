@@ -155,6 +155,9 @@ class Concept:
     term_names: tuple[str, ...] = ()
     #: ... and of the other terms of its scheme: an answer naming only these is about something else
     rival_term_names: tuple[str, ...] = ()
+    #: names of the catalogue's exclusive sets this concept belongs to: one span of a note answers at most
+    #: one concept of a set (admission vs discharge NIHSS, onset vs arrival time, home vs discharge drug)
+    exclusive_sets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -172,6 +175,7 @@ class Concept:
         object.__setattr__(self, "extra", _frozen_mapping(self.extra))
         object.__setattr__(self, "term_names", tuple(self.term_names))
         object.__setattr__(self, "rival_term_names", tuple(self.rival_term_names))
+        object.__setattr__(self, "exclusive_sets", tuple(self.exclusive_sets))
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise RecordError(f"concept {self.id!r}: minimum {self.minimum} > maximum {self.maximum}")
         if self.max_answer_tokens < 1:

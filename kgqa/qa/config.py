@@ -74,3 +74,6 @@ class ReaderConfig:
     #: answers overlap no section heading or field label ("Historia clínica previa", "Comorbidities:"):
     #: those name a topic and state no fact (``kgqa.qa.headings``)
     skip_headings: bool = True
+    #: one span answers at most one concept of a catalogue ``exclusive`` set (the most confident one keeps it):
+    #: admission vs discharge scores, onset vs arrival, home vs discharge drugs (``kgqa.qa.exclusive``)
+    exclusive_sets: bool = True

@@ -22,6 +22,7 @@ from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibrat
 from kgqa.qa.checkpoint import checkpoint_config, load_tokenizer, max_sequence_tokens, weights_sha256
 from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, all_of, decode
+from kgqa.qa.exclusive import resolve_exclusive
 from kgqa.qa.headings import outside_headings
 from kgqa.qa.questions import check_question_lang, choose_question
 from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone_space_id
@@ -171,6 +172,9 @@ class Reader:
         pairs = self.pairs(notes, concepts)
         for pair, decoded in zip(pairs, self.decode_pairs(pairs)):
             results[pair.note.id].extend(self._answers(pair, decoded))
+        if self.cfg.exclusive_sets and any(c.exclusive_sets for c in concepts):
+            by_id = {c.id: c for c in concepts}
+            results = {note_id: resolve_exclusive(found, by_id) for note_id, found in results.items()}
         return results
 
     def decode_pairs(self, pairs: Sequence[Pair]) -> list[Decoded]:
