@@ -1,6 +1,7 @@
 """Typed config of the reader stage (Hydra groups ``model`` and ``reader``)."""
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from omegaconf import MISSING
 
@@ -39,6 +40,15 @@ class ReaderConfig:
     cpu_fusion: bool = True
     #: cap on rows x padded length of one batch (bounds activation memory); 0 = batch_size alone decides
     max_batch_tokens: int = 0
+    #: joint (the whole encoder per question-window pair) | decomposed (lower layers once per note and per
+    #: question, upper layers per pair: kgqa.qa.decomposed) | auto (decomposed when the checkpoint records
+    #: kgqa_shared_layers, i.e. was fine-tuned for it)
+    encoding: str = "auto"
+    #: decomposed: lower layers run on question and window separately; None = the checkpoint's kgqa_shared_layers
+    shared_layers: Optional[int] = None  # noqa: UP045 (typing.Optional: what OmegaConf reads)
+    #: decomposed: directory caching questions' lower-layer states (keyed by weights, K, precision,
+    #: catalogue, language); empty = memory only
+    question_cache_dir: str = ""
     #: where ONNX exports are cached when the checkpoint directory is read-only; empty = ~/.cache/kgqa/onnx
     onnx_cache_dir: str = ""
     n_best: int = 20

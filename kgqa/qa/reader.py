@@ -22,6 +22,13 @@ from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibrat
 from kgqa.qa.checkpoint import checkpoint_config, load_tokenizer, max_sequence_tokens, weights_sha256
 from kgqa.qa.config import ModelConfig, ReaderConfig
 from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, all_of, decode
+from kgqa.qa.decomposed import (
+    DecomposedEncoder,
+    catalogue_digest,
+    decomposed_encoder,
+    resolve_shared_layers,
+    torch_precision,
+)
 from kgqa.qa.exclusive import resolve_exclusive
 from kgqa.qa.headings import outside_headings
 from kgqa.qa.questions import check_question_lang, choose_question
@@ -35,6 +42,10 @@ log = logging.getLogger(__name__)
 _CONCEPT_DEFAULT_MAX_TOKENS = next(
     f.default for f in dataclasses.fields(Concept) if f.name == "max_answer_tokens"
 )
+
+#: a null threshold at or above this declares a concept unanswerable (calibration writes 1e6 for concepts
+#: the model never learnt): span margins are differences of a few logits, orders of magnitude below it
+NEVER_ANSWER_THRESHOLD = 1.0e5
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class Reader:
         cfg: ReaderConfig,
         calibration: Calibration,
         model_info: ModelInfo,
+        decomposed: DecomposedEncoder | None = None,
     ) -> None:
         check_question_lang(cfg.question_lang, cfg.fallback_lang)
         self.checkpoint = checkpoint
@@ -100,6 +112,11 @@ class Reader:
         self.calibration = calibration
         self._model_info = model_info
         self._space_id = lone_space_id(tokenizer)
+        #: reader.encoding=decomposed (None: joint)
+        self.decomposed = decomposed
+        #: (note, concept) pairs :meth:`read` did not ask: their null threshold can never be exceeded
+        self.skipped_pairs = 0
+        self._skip_logged: set[str] = set()
 
     # ------------------------------------------------------------------ construction
 
@@ -132,11 +149,22 @@ class Reader:
             onnx_cache_dir=reader_cfg.onnx_cache_dir,
             cpu_fusion=reader_cfg.cpu_fusion,
         )
-        backend = make_backend(reader_cfg.precision, spec)
+        shared_layers = resolve_shared_layers(reader_cfg.encoding, reader_cfg.shared_layers, checkpoint)
+        precision = reader_cfg.precision
+        if shared_layers is not None:
+            precision = torch_precision(precision, device)
+        backend = make_backend(precision, spec)
+        decomposed = None
+        if shared_layers is not None:
+            pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+            decomposed = decomposed_encoder(backend, shared_layers, pad_id=pad_id, cfg=reader_cfg, weights_sha256=digest)
         calibration = cls._load_calibration(checkpoint, reader_cfg)
         info = ModelInfo(path=str(checkpoint), sha256=digest, name=model_cfg.name or model_name(checkpoint))
-        log.info("reader: %s on %s, precision %s", info.name, device, reader_cfg.precision)
-        return cls(checkpoint, tokenizer, backend, reader_cfg, calibration, info)
+        log.info(
+            "reader: %s on %s, precision %s, %s", info.name, device, reader_cfg.precision,
+            "joint" if decomposed is None else f"decomposed ({shared_layers} shared layers)",
+        )
+        return cls(checkpoint, tokenizer, backend, reader_cfg, calibration, info, decomposed)
 
     @staticmethod
     def _load_calibration(checkpoint: Path, cfg: ReaderConfig) -> Calibration:
@@ -170,12 +198,28 @@ class Reader:
                 raise RecordError(f"note {note.id!r} given twice to Reader.read")
             results[note.id] = []
         pairs = self.pairs(notes, concepts)
+        never = self.unanswerable(concepts)
+        if never:
+            asked = [p for p in pairs if p.concept.id not in never]
+            self.skipped_pairs += len(pairs) - len(asked)
+            pairs = asked
         for pair, decoded in zip(pairs, self.decode_pairs(pairs)):
             results[pair.note.id].extend(self._answers(pair, decoded))
         if self.cfg.exclusive_sets and any(c.exclusive_sets for c in concepts):
             by_id = {c.id: c for c in concepts}
             results = {note_id: resolve_exclusive(found, by_id) for note_id, found in results.items()}
         return results
+
+    def unanswerable(self, concepts: Sequence[Concept]) -> set[str]:
+        """Ids of the concepts whose null threshold no span can exceed (:data:`NEVER_ANSWER_THRESHOLD`):
+        the checkpoint's calibration declares it cannot answer them, so :meth:`read` does not ask them
+        (a ``reader.null_thresholds`` override below the bound asks them again)."""
+        never = {c.id for c in concepts if self.null_threshold(c) >= NEVER_ANSWER_THRESHOLD}
+        new = sorted(never - self._skip_logged)
+        if new:
+            log.info("not asked (null threshold >= %g, never answered): %s", NEVER_ANSWER_THRESHOLD, ", ".join(new))
+            self._skip_logged.update(new)
+        return never
 
     def decode_pairs(self, pairs: Sequence[Pair]) -> list[Decoded]:
         """Decoded spans of each pair (the raw material of :meth:`read`, and of calibration)."""
@@ -184,7 +228,11 @@ class Reader:
         windows = encode_windows(
             self.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], self.cfg.window
         )
-        logits = self.infer(windows)
+        if self.decomposed is None:
+            logits = self.infer(windows)
+        else:
+            catalogue = catalogue_digest(p.concept for p in pairs)
+            logits = self.decomposed.infer(windows, [pairs[w.pair_index].lang for w in windows], catalogue)
         by_pair: list[list[WindowLogits]] = [[] for _ in pairs]
         for window, (start, end) in zip(windows, logits):
             by_pair[window.pair_index].append(

@@ -13,7 +13,7 @@ from kgqa.types import ValueKind
 from .conftest import concept
 
 ONTOLOGIES = Path(__file__).parents[2] / "ontologies"
-ALL_SOURCES = ["resq", "drugs", "icd10cm", "doid", "mondo", "hpo", "codiesp"]
+ALL_SOURCES = ["resq", "drugs", "conditions", "icd10cm", "doid", "mondo", "hpo", "codiesp"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_default_linker_indexes_resq_vocabulary_and_drugs(default_linker):
     from rdflib.namespace import RDF, SKOS
 
     index = default_linker.index
-    assert index.sources == ["resq", "drugs"]
+    assert index.sources == ["resq", "drugs", "conditions"]
     graph = rdflib.Graph().parse(ONTOLOGIES / "resq-vocab.ttl")
     schemes = set(graph.subjects(RDF.type, SKOS.ConceptScheme))
     assert schemes

@@ -73,7 +73,7 @@ def load_wide_table(path: Path, iri_prefix: str = "", **_: object) -> Iterator[T
     """A wide term table: one row per term, one column per language (ontologies/drugs.tsv).
 
     Columns: ``id``; ``label@xx`` (names in language xx, ``|``-separated, first = preferred);
-    ``abbr`` (language-neutral abbreviations); ``brand@xx`` (brand names marketed where xx is spoken,
+    ``abbr`` (language-neutral abbreviations), ``abbr@xx`` (abbreviations used in language xx); ``brand@xx`` (brand names marketed where xx is spoken,
     ``brand@*`` everywhere); optional ``iri`` and ``branches``. Other columns are ignored.
     """
     delimiter = "," if path.name.removesuffix(".gz").endswith(".csv") else "\t"
@@ -89,12 +89,12 @@ def load_wide_table(path: Path, iri_prefix: str = "", **_: object) -> Iterator[T
     for i, name in enumerate(header):
         base, _, lang = name.partition("@")
         lang = "" if lang == "*" else lang
-        if base in ("label", "brand") and lang and lang not in LANGUAGES:
+        if base in ("label", "brand", "abbr") and lang and lang not in LANGUAGES:
             raise error(path, numbered[0][0], f"column {name!r}: unknown language {lang!r}")
         if base == "label" or base == "brand":
             columns.append((i, lang, base if base == "brand" else "label"))
         elif base == "abbr":
-            columns.append((i, "", "abbr"))
+            columns.append((i, lang, "abbr"))
     terms = []
     seen: dict[str, int] = {}
     for (lineno, _), row in zip(numbered[1:], parsed[1:]):
