@@ -404,28 +404,34 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
             outcome = _run_local(cfg, pipeline, run, store, out_dir, resume)
         else:
             outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
-        run = (outcome.run or run).finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-        run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
-        run_report = store.replace_graphs([run_graph])
-        store_failures = sum(1 for e in outcome.errors if e.stage == "store") + len(run_report.failed)
-        outcome.triples += len(run_graph)
-        from kgqa.runners.shards import canonical_nquads
+        with deferred_interrupts():  # a signal now waits until every output is written
+            return _finish(cfg, out_dir, pipeline, run, outcome, store, t0)
 
-        (out_dir / "run.nq").write_text(canonical_nquads([run_graph]), encoding="utf-8")
-        if outcome.graphs:
-            from kgqa.rdf import write_dataset
 
-            for enabled, fmt, name in ((cfg.output.trig, "trig", "graphs.trig"), (cfg.output.jsonld, "json-ld", "graphs.jsonld")):
-                if enabled:
-                    outcome.outputs[fmt.replace("-", "")] = str(write_dataset(outcome.graphs + [run_graph], out_dir / name, fmt))
-        with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
-            for e in outcome.errors:
-                fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-        if cfg.summary_query and not outcome.interrupted:
-            try:
-                _print_summary_query(store, cfg.summary_query)
-            except StoreError as exc:
-                log.warning("summary query %s failed: %s", cfg.summary_query, exc)
+def _finish(cfg: RunConfig, out_dir: Path, pipeline, run: RunInfo, outcome: RunOutcome, store, t0: float) -> dict[str, Any]:
+    """The run graph, the output files and the summary of a finished (or interrupted) run."""
+    run = (outcome.run or run).finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
+    run_report = store.replace_graphs([run_graph])
+    store_failures = sum(1 for e in outcome.errors if e.stage == "store") + len(run_report.failed)
+    outcome.triples += len(run_graph)
+    from kgqa.runners.shards import canonical_nquads
+
+    (out_dir / "run.nq").write_text(canonical_nquads([run_graph]), encoding="utf-8")
+    if outcome.graphs:
+        from kgqa.rdf import write_dataset
+
+        for enabled, fmt, name in ((cfg.output.trig, "trig", "graphs.trig"), (cfg.output.jsonld, "json-ld", "graphs.jsonld")):
+            if enabled:
+                outcome.outputs[fmt.replace("-", "")] = str(write_dataset(outcome.graphs + [run_graph], out_dir / name, fmt))
+    with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
+        for e in outcome.errors:
+            fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+    if cfg.summary_query and not outcome.interrupted:
+        try:
+            _print_summary_query(store, cfg.summary_query)
+        except StoreError as exc:
+            log.warning("summary query %s failed: %s", cfg.summary_query, exc)
 
     failed_ids = {e.note_id or e.source for e in outcome.errors if e.stage != "store"}
     summary = {
