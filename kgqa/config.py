@@ -122,6 +122,9 @@ _GROUP_SCHEMAS: dict = {
     "runner": RunnerConfig,
 }
 
+#: the config groups of ``kgqa run`` (conf/<group>/*.yaml), in the order of conf/config.yaml
+RUN_GROUPS: tuple[str, ...] = tuple(_GROUP_SCHEMAS)
+
 #: schema of a group -> its key prefix, for range checks of a group composed alone (kgqa query's store)
 _SCHEMA_PREFIX: dict[type, str] = {schema: f"{group}." for group, schema in _GROUP_SCHEMAS.items()}
 

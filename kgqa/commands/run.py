@@ -48,18 +48,57 @@ from kgqa.types import ModelInfo, Note, NoteError, RunInfo
 
 log = logging.getLogger("kgqa.run")
 
-USAGE = """usage: kgqa run [overrides …]            (Hydra app: kgqa run --help lists the groups)
-       kgqa run --resume RUN_DIR [overrides …]   resume an interrupted run with its own overrides"""
+USAGE = """usage: kgqa run [group=option …] [key=value …]
+       kgqa run --resume RUN_DIR [key=value …]   resume an interrupted run with its own overrides
+       kgqa run --cfg job [key=value …]          print the composed config"""
 
 
 def main(argv: Sequence[str]) -> int:
     argv = list(argv)
+    if "--help" in argv or "-h" in argv:
+        print(run_help([a for a in argv if "=" in a]))
+        return 0
     if "--resume" in argv:
         i = argv.index("--resume")
         if i + 1 >= len(argv) or "=" in argv[i + 1]:
             raise ConfigError(f"--resume needs the run directory to resume\n{USAGE}")
         argv = resume_argv(Path(argv[i + 1]), argv[:i] + argv[i + 2 :])
     return run_hydra_app(argv, _hydra_task, config_name="config", prog="kgqa run")
+
+
+def run_help(overrides: Sequence[str] = ()) -> str:
+    """``kgqa run --help``: usage, the run's own config groups (read from conf/) and the composed config.
+
+    Written here rather than by Hydra's help, which would list training's groups and the ``base_*``
+    schemas as if they were options of ``kgqa run``.
+    """
+    from omegaconf import OmegaConf
+
+    from kgqa.config import CONF_DIR, RUN_GROUPS, compose
+
+    groups = [f"{g}: {', '.join(sorted(p.stem for p in (CONF_DIR / g).glob('*.yaml')))}" for g in RUN_GROUPS]
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        config = OmegaConf.to_yaml(compose(overrides))  # unresolved: ${oc.env:…} passwords stay references
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(" ".join(str(exc).split())) from None
+    return "\n".join([
+        "kgqa run: notes -> QA -> values -> linking -> RDF -> triplestore.",
+        "",
+        USAGE,
+        "",
+        "== Configuration groups (group=option) ==",
+        *groups,
+        "",
+        "== Config (override any key: key=value) ==",
+        config,
+        "Outputs go to hydra.run.dir (outputs/DATE/TIME): graphs.trig, facts.jsonl, notes.jsonl, errors.jsonl,",
+        "summary.json, run.nq, run.json, kgqa.log. Exit codes: 0 ok, 1 notes failed or not stored, 2 config,",
+        "3 store, 4 model, 5 input, 130/143 interrupted (README.md, 'Exit codes'); KGQA_DEBUG=1 prints tracebacks.",
+        "Hydra's own flags: kgqa run --hydra-help.",
+    ])
 
 
 def resume_argv(run_dir: Path, extra: Sequence[str]) -> list[str]:
