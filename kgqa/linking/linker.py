@@ -18,7 +18,9 @@ from kgqa.errors import ConfigError
 from kgqa.linking import parallel
 from kgqa.linking.cache import cache_key, default_cache_dir, load_or_build
 from kgqa.linking.config import LinkerConfig
+from kgqa.linking.dense import DenseIndex, DenseStage, calibrate, get_encoder
 from kgqa.linking.index import KIND_CODES, LANG_CODES, TermIndex
+from kgqa.linking.lists import split_items
 from kgqa.linking.match import Hit, Matcher, Scope, make_scope
 from kgqa.linking.normalise import fold, has_non_latin, strip_dosage, transliterate
 from kgqa.linking.priors import Backoff
@@ -32,11 +34,18 @@ log = logging.getLogger(__name__)
 DEFAULT_DRUG_SCOPE = ("drugs",)
 #: batches smaller than this stay in the calling process even with ``processes`` > 1
 PARALLEL_MIN_TEXTS = 64
+#: linker.mode values
+MODES = ("lexical", "dense", "fused")
 
 
 class Linker:
-    def __init__(self, index: TermIndex, cfg: LinkerConfig | None = None):
+    def __init__(self, index: TermIndex, cfg: LinkerConfig | None = None, dense: DenseStage | None = None,
+                 cache_dir: Path | None = None):
         self.cfg = cfg or LinkerConfig()
+        if self.cfg.mode not in MODES:
+            raise ConfigError(f"linker.mode: {self.cfg.mode!r}; valid: {', '.join(MODES)}")
+        if not self.cfg.dense_low < self.cfg.dense_high:
+            raise ConfigError(f"linker.dense_low ({self.cfg.dense_low}) must be below linker.dense_high ({self.cfg.dense_high})")
         if not 0.0 <= self.cfg.nil_threshold <= 1.0:
             raise ConfigError(f"linker.nil_threshold: {self.cfg.nil_threshold} not in [0, 1]")
         if self.cfg.top_k < 1:
@@ -60,6 +69,12 @@ class Linker:
         # per-term / per-entry strings of the Link records, as lists (numpy scalar access is slow in the hot loop)
         self._term_source_name = [index.sources[s] for s in index.term_source.tolist()]
         self._entry_lang_code = [LANG_CODES[i] or None for i in index.entry_lang.tolist()]
+        #: the dense stage (None in lexical mode): label embeddings of ``dense_sources``, cached in ``cache_dir``
+        self.dense = dense
+        if self.dense is None and self.cfg.mode != "lexical":
+            encoder = get_encoder(self.cfg.encoder)
+            mask = index.scope_mask(tuple(self.cfg.dense_sources)) if self.cfg.dense_sources else None
+            self.dense = DenseStage(index, DenseIndex.build(index, mask, encoder, cache_dir), encoder, self.cfg.memo_size)
 
     # ------------------------------------------------------------------ construction
 
@@ -81,17 +96,30 @@ class Linker:
         if cfg.use_cache:
             cache_dir = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir()
         index = load_or_build(cache_dir, cache_key(files, [s.name for s in specs]), build)
-        return cls(index, cfg)
+        return cls(index, cfg, cache_dir=cache_dir)
 
     @classmethod
-    def from_terms(cls, sources: Mapping[str, Iterable[Term]], cfg: LinkerConfig | None = None) -> Linker:
-        """A linker over in-memory terms (tests, learned synonyms, benchmarks); nothing is cached."""
-        return cls(TermIndex.build(sources.items()), cfg)
+    def from_terms(cls, sources: Mapping[str, Iterable[Term]], cfg: LinkerConfig | None = None,
+                   cache_dir: Path | None = None) -> Linker:
+        """A linker over in-memory terms (tests, learned synonyms, benchmarks); only label embeddings are
+        cached, and only with a ``cache_dir``."""
+        return cls(TermIndex.build(sources.items()), cfg, cache_dir=cache_dir)
 
     # ------------------------------------------------------------------ linking
 
     def link(self, text: str, concept: Concept, lang: str) -> tuple[Link, ...]:
-        """Best-first links of ``text`` for ``concept`` in a note of language ``lang``; () = NIL."""
+        """Best-first links of ``text`` for ``concept`` in a note of language ``lang``; () = NIL.
+
+        A drug concept answered by a list ("Atorvastatin 40 mg, Concor 5 mg a Eliquis") is split into its
+        items (:func:`kgqa.linking.lists.split_items`): the best link of every item, in the order written."""
+        if concept.kind is ValueKind.DRUG and concept.is_list:
+            items = split_items(text)
+            if len(items) > 1:
+                seen: dict[str, Link] = {}
+                for links in self.link_many(items, concept, lang):
+                    if links and links[0].iri not in seen:
+                        seen[links[0].iri] = links[0]
+                return tuple(seen.values())
         if concept.members:
             return self._member_linker(concept).link_key(self._query(text, concept), lang, ())
         return self.link_key(self._query(text, concept), lang, self._scope_items(concept))
@@ -149,19 +177,44 @@ class Linker:
         ``top_k``, above the NIL threshold, header back-off applied. What worker processes compute and send
         back; :meth:`link_keys` turns them into ``Link`` records."""
         scope = self._scope(scope_items)
-        k = self.cfg.top_k
+        k, cfg = self.cfg.top_k, self.cfg
         keys = [fold(t) for t in texts]
         hits: list[list[Hit]] = [self.matcher.exact(key, lang, scope) if key else [] for key in keys]
+        dense_todo: list[int] = []
         for i, key in enumerate(keys):
             if not key or hits[i]:
                 continue
-            h = _merge(self.matcher.fuzzy(key, lang, scope, k), self.matcher.subspans(key, lang, scope))
-            h = _merge(h, self.matcher.acronym(texts[i], key, lang, scope))
-            if has_non_latin(key):
-                latin = transliterate(key)
-                h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
-            hits[i] = h
+            if len(key) <= cfg.short_exact_only:
+                # abbreviations are resolved by their exact names (ontologies/conditions.tsv, drugs.tsv, resq);
+                # a guess on 2-3 letters is mostly confident nonsense ("HTA" -> humerus trochlea aplasia)
+                continue
+            if cfg.mode != "dense":
+                h = _merge(self.matcher.fuzzy(key, lang, scope, k), self.matcher.subspans(key, lang, scope))
+                h = _merge(h, self.matcher.acronym(texts[i], key, lang, scope))
+                if has_non_latin(key):
+                    latin = transliterate(key)
+                    h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
+                hits[i] = h
+            if self.dense is not None and (not hits[i] or hits[i][0].score < cfg.dense_skip):
+                dense_todo.append(i)
+        if dense_todo:
+            self._add_dense(dense_todo, texts, hits, lang, scope, scope_items)
         return [self._select(h) for h in hits]
+
+    def _add_dense(self, todo: list[int], texts: Sequence[str], hits: list[list[Hit]], lang: str, scope: Scope,
+                   scope_items: tuple[str, ...]) -> None:
+        """Nearest labels of the spans in ``todo`` (one encoder call), calibrated and fused with their string hits."""
+        assert self.dense is not None
+        cfg = self.cfg
+        vecs = self.dense.embed([texts[i] for i in todo])
+        found = self.dense.search(vecs, scope.key_mask, cfg.dense_k, token=scope_items)
+        for i, (key_ids, cos) in zip(todo, found):
+            scores = calibrate(cos, cfg.dense_low, cfg.dense_high)
+            keep = scores > 0
+            if not keep.any():
+                continue
+            dense_hits = self.matcher._expand(list(zip(key_ids[keep].tolist(), scores[keep].tolist())), lang, scope, exact=False)
+            hits[i] = fuse(hits[i], dense_hits, cfg.fuse_agree)
 
     def _select(self, hits: list[Hit]) -> list[Hit]:
         if not hits:
@@ -237,7 +290,7 @@ class Linker:
                         labels += self._labels_of(hit.term)
             terms.append(Term(id=m.id, iri=m.iri, labels=tuple(dict.fromkeys(labels))))
         # a member linker is small: its batches never go to worker processes
-        linker = Linker(TermIndex.build([("catalogue", terms)]), replace(self.cfg, processes=1))
+        linker = Linker(TermIndex.build([("catalogue", terms)]), replace(self.cfg, processes=1, mode="lexical"))
         self._member_linkers[sig] = linker
         return linker
 
@@ -256,6 +309,32 @@ def _resolve_root(path: str) -> Path:
 
         path = path.replace("${kgqa_root:}", str(PROJECT_ROOT))
     return Path(path).expanduser()
+
+
+def fuse(lexical: list[Hit], dense: list[Hit], agree: float) -> list[Hit]:
+    """String and dense hits of one span, one per term, best first.
+
+    A term only one route found keeps that route's score; a term both found scores
+    ``max + agree * min * (1 - max)`` (agreement raises it towards 1, never past it). The string hit's
+    name is kept as the matched name when there is one. Equal scores keep the string route's order.
+    """
+    if not dense:
+        return lexical
+    if not lexical:
+        return dense
+    by_term: dict[int, Hit] = {h.term: h for h in lexical}
+    dense_of = {h.term: h for h in dense}
+    out = []
+    for term, d in dense_of.items():
+        lex = by_term.get(term)
+        if lex is None:
+            out.append(d)
+        else:
+            hi, lo = max(lex.score, d.score), min(lex.score, d.score)
+            out.append(lex._replace(score=hi + agree * lo * (1 - hi)))
+    out += [h for t, h in by_term.items() if t not in dense_of]
+    rank = {h.term: i for i, h in enumerate(lexical)}
+    return sorted(out, key=lambda h: (-h.score, rank.get(h.term, len(rank))))
 
 
 def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:

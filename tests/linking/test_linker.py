@@ -239,8 +239,8 @@ def learned_linker(**cfg) -> Linker:
 @pytest.mark.parametrize(
     "text, expected, score",
     [
-        ("VRS", "ICD10CM:B97.4", 0.8),  # an unknown abbreviation read as initials of a learned name
-        ("FA", "ICD10CM:I48.91", 0.8),  # initials shared: the name annotators used most
+        ("VRSA", None, None),  # four letters: read as initials, but no learned name has them
+        ("VRS", None, None),  # three letters or fewer: an exact name or nothing (short_exact_only)
         ("vrs", None, None),  # lower case: a word, not an abbreviation
         ("infarto agudo miocardio", "ICD10CM:I21.9", 1.0),  # differs only by a function word
         ("fumador", "ICD10CM:F17.200", 1.0),  # ambiguous name: the code annotators used most
@@ -254,3 +254,15 @@ def test_learned_synonyms(text, expected, score):
         assert links[0].score == pytest.approx(score)
     if text == "fumador":
         assert [l.term_id for l in links] == ["ICD10CM:F17.200", "ICD10CM:F17.210"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("VRS", "ICD10CM:B97.4"),  # an unknown abbreviation read as initials of a learned name
+        ("FA", "ICD10CM:I48.91"),  # initials shared: the name annotators used most
+    ],
+)
+def test_acronym_guess_on_short_spans_only_when_allowed(text, expected):
+    links = learned_linker(nil_threshold=0.7, short_exact_only=0).link(text, concept(ValueKind.TEXT), "es")
+    assert links[0].term_id == expected and links[0].score == pytest.approx(0.8)

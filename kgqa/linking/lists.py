@@ -1,0 +1,31 @@
+"""Splitting a list answer ("Atorvastatin 40 mg, Concor 5 mg 1-0-0 a Eliquis 5 mg") into its items.
+
+The reader answers a list concept (discharge medication) with one span that often holds the whole
+list; linked as one text, only the best-matching drug survived and every other drug was lost. Items
+are separated by line breaks, ``;``, ``,`` (not a decimal comma: "0,9 mg/kg"), ``+``, bullets, a
+spaced dash and the word "and" in the seven languages. Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: "and"/"plus" in bg cs el en es pl ro (whole words only: "a" and "i" are Czech and Polish "and")
+_AND = r"and|plus|und|a|i|oraz|y|e|și|si|и|και|κ\.|ή"
+_SPLIT = re.compile(
+    rf"""
+    \r?\n | ; | \u2022 | \u00b7 | \s\+\s? | \+\s
+    | (?<!\d),(?!\d) | (?<=\d),(?=\s) | ,(?=\s*\D)
+    | \s[\u2013\u2014-]\s
+    | \s(?:{_AND})\s
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+#: list numbering at an item's start ("1)", "2.", "a)", "-")
+_BULLET = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][)]|[-\u2013*])\s*", re.IGNORECASE)
+
+
+def split_items(text: str) -> list[str]:
+    """Non-empty items of a list span, in the order written (one item when nothing separates them)."""
+    parts = [_BULLET.sub("", p).strip(" .:") for p in _SPLIT.split(text)]
+    return [p for p in parts if any(c.isalpha() for c in p)]
