@@ -189,6 +189,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "linker.dense_k": (1, None),
     "linker.dense_low": (-1.0, 1.0),
     "linker.dense_high": (-1.0, 1.0),
+    "linker.dense_margin": (0.001, 1.0),
     "linker.dense_skip": (0.0, 1.0),
     "linker.fuse_agree": (0.0, 1.0),
     "linker.short_exact_only": (0, None),

@@ -208,12 +208,20 @@ class Linker:
         cfg = self.cfg
         vecs = self.dense.embed([texts[i] for i in todo])
         found = self.dense.search(vecs, scope.key_mask, cfg.dense_k, token=scope_items)
+        idx = self.index
         for i, (key_ids, cos) in zip(todo, found):
-            scores = calibrate(cos, cfg.dense_low, cfg.dense_high)
-            keep = scores > 0
-            if not keep.any():
+            if not len(key_ids):
                 continue
-            dense_hits = self.matcher._expand(list(zip(key_ids[keep].tolist(), scores[keep].tolist())), lang, scope, exact=False)
+            # e5 cosines are compressed (unrelated short texts reach ~0.83, right answers ~0.84-0.91), so the
+            # nearest term must also stand out: its margin over the nearest label of another term
+            top = set(idx.entry_term[idx.entries_of_key(int(key_ids[0]))].tolist())
+            rival = next((float(c) for k, c in zip(key_ids[1:].tolist(), cos[1:].tolist())
+                          if not top & set(idx.entry_term[idx.entries_of_key(k)].tolist())), None)
+            margin = float(cos[0]) - (rival if rival is not None else float(cos[-1]) if len(cos) > 1 else 0.0)
+            score = min(float(calibrate(cos[:1], cfg.dense_low, cfg.dense_high)[0]), min(1.0, max(0.0, margin / cfg.dense_margin)))
+            if score <= 0:
+                continue
+            dense_hits = self.matcher._expand([(int(key_ids[0]), score)], lang, scope, exact=False)
             hits[i] = fuse(hits[i], dense_hits, cfg.fuse_agree)
 
     def _select(self, hits: list[Hit]) -> list[Hit]:
