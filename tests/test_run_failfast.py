@@ -153,3 +153,14 @@ def test_resume_needs_a_run_directory(tmp_path):
     out, _ = _kgqa_run("--resume", str(tmp_path))
     assert out.returncode == EXIT_CONFIG
     assert "not a kgqa run directory" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_checkpoint_that_cannot_load_is_one_line_and_exit_4(tmp_path):
+    from kgqa.errors import EXIT_MODEL
+
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}", encoding="utf-8")
+    out, _ = _kgqa_run(f"hydra.run.dir={tmp_path / 'run'}", "store=memory", "model=local", f"model.path={broken}")
+    assert out.returncode == EXIT_MODEL
+    assert "model.path" in _one_error_line(out.stderr)
