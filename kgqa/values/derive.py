@@ -8,6 +8,10 @@
   second is earlier (23:50 -> 00:20 = 30 min); a datetime and a time share the datetime's date.
 * ``extra.derive_from_score: {concept: C, bands: {member: [lo, hi]}}`` — the GCS level from the
   GCS score.
+* prescriptions: every drug linked in a drug concept of the ``discharge_medication`` or
+  ``prestroke_medication`` group answers the RES-Q category its ATC class names
+  (:func:`kgqa.linking.atc.prescription_concepts`: atorvastatin → ``discharge_statin``, apixaban →
+  ``discharge_apixaban`` and ``discharge_any_anticoagulant``), when the catalogue has that concept.
 
 Derived facts have no answer; their evidence is ``derived_from`` (the source concept ids).
 """
@@ -75,7 +79,42 @@ def derive(facts: Sequence[Fact], catalogue: Iterable[Concept], note: Note) -> l
             fact = _derive_band(concept, band_rule, by_concept, note)
             if fact is not None:
                 out.append(fact)
+    out.extend(_derive_prescriptions(facts, catalogue, note, stated))
     return out
+
+
+#: drug concept group -> prefix of the RES-Q prescription concepts its drugs answer
+PRESCRIPTION_GROUPS = {"discharge_medication": "discharge_", "prestroke_medication": "before_onset_"}
+
+
+def _derive_prescriptions(facts: Sequence[Fact], catalogue: Iterable[Concept], note: Note, stated: set[str]) -> list[Fact]:
+    from kgqa.linking.atc import prescription_concepts  # a table lookup; keeps the linking package lazy
+
+    concepts = {c.id: c for c in catalogue}
+    found: dict[str, tuple[str, list[str]]] = {}  # derived concept -> (source concept, drugs)
+    for f in facts:
+        concept = concepts.get(f.concept_id)
+        if concept is None or concept.kind is not ValueKind.DRUG or not _usable(f) or not f.links:
+            continue
+        prefix = PRESCRIPTION_GROUPS.get(concept.group)
+        if prefix is None:
+            continue
+        for link in f.links:
+            if not link.term_id.startswith("ATC:"):
+                continue
+            for cid in prescription_concepts(link.term_id, prefix):
+                if cid in concepts and cid not in stated:
+                    found.setdefault(cid, (f.concept_id, []))[1].append(link.term_id.partition(":")[2])
+    return [
+        Fact(
+            note_id=note.id,
+            concept_id=cid,
+            value=Value(kind=ValueKind.BOOLEAN, value=True, datatype=XSD + "boolean",
+                        reason=f"derived: ATC {', '.join(dict.fromkeys(codes))} in {source}"),
+            derived_from=(source,),
+        )
+        for cid, (source, codes) in found.items()
+    ]
 
 
 def _derive_op(
