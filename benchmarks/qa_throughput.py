@@ -20,13 +20,23 @@ fp32, with the reader's own fp32 output for other modes; raw, and on the pairs w
 is decisive). The last line of output is one JSON object; ``targets_met`` checks issue 3's
 targets on the first model size (the fp32 target on the faster of ``fp32`` and ``onnx``).
 
+Decomposed reading (``--decomposed K``, issue 22): for every torch mode, the joint reader and the
+decomposed reader (K shared lower layers, ``kgqa.qa.decomposed``) in the same precision on notes of
+``--words`` words x ``--decomposed-questions`` questions (100+: the sharing needs many questions per
+note): pairs/s and notes/s of both, wall-clock and CPU-time ratios, top-1 agreement of the decomposed
+reader with the joint one (all pairs of the workload), and the cost split (shared lower layers vs
+per-pair upper layers). ``--checkpoint DIR`` measures a real checkpoint (e.g. multilingual-e5-small
+from ``kgqa models import-e5``) instead of the random XLM-R sizes.
+
     python benchmarks/qa_throughput.py --quick
     python benchmarks/qa_throughput.py --sizes base,small --modes fp32,int8,onnx,onnx-int8
+    python benchmarks/qa_throughput.py --quick --checkpoint .cache/e5-small --modes fp32,bf16 --decomposed 9
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import logging
@@ -145,8 +155,27 @@ def make_concepts(n: int) -> list[Concept]:
 
 
 def short_contexts(notes: Sequence[Note], words: int) -> list[Note]:
-    """Contexts that fit one window: the top of each note."""
+    """The top ``words`` words of each note (cut to one window by :func:`fit_one_window`)."""
     return [Note(id=f"{n.id}-short", text=" ".join(n.text.split(" ")[:words]), lang=n.lang) for n in notes]
+
+
+def fit_one_window(tokenizer, notes: Sequence[Note], questions: Sequence[str], window: WindowConfig) -> list[Note]:
+    """Each note cut (at a word) to the longest top that gives every question a single window.
+
+    The agreement contexts must be single-window: with 120 words of Greek or Bulgarian a locally
+    trained tokenizer made every one of them two windows long, which measured windowing, not the model.
+    """
+    out = []
+    for note in notes:
+        words = note.text.split(" ")
+        while len(words) > 1:
+            text = " ".join(words)
+            enc = encode_windows(tokenizer, list(questions), [text] * len(questions), window)
+            if len(enc) == len(questions):
+                break
+            words = words[: max(1, int(len(words) * 0.9))]
+        out.append(Note(id=note.id, text=" ".join(words), lang=note.lang))
+    return out
 
 
 def build_checkpoint(path: Path, size: str, notes: Sequence[Note]) -> Path:
@@ -370,19 +399,43 @@ def agreement(a: Sequence[tuple[int, int] | None], b: Sequence[tuple[int, int] |
     return float(np.mean([x == y for x, y in zip(a, b)])) if a else float("nan")
 
 
+def checkpoint_tokenizer(checkpoint: str):
+    """The checkpoint's own tokenizer.json as a ``PreTrainedTokenizerFast``, its pair template included.
+
+    transformers 5.2's ``XLMRobertaTokenizer`` rebuilds pair inputs as ``<s> A </s> B </s>`` (one ``</s>``
+    short of the template in tokenizer.json), so the 5.2 side fed the model inputs it never saw and its
+    top-1 agreement read 0.0. The fast class reads the template from the file: the same ids as the reader.
+    Runs in the 5.2 interpreter too (its source is sent there), so it uses nothing but transformers.
+    """
+    import json as _json
+    from pathlib import Path as _Path
+
+    from transformers import PreTrainedTokenizerFast
+
+    path = _Path(checkpoint)
+    config_file = path / "tokenizer_config.json"
+    config = _json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    specials = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+    kwargs = {k: config[k] for k in specials if isinstance(config.get(k), str)}
+    if isinstance(config.get("model_max_length"), int):
+        kwargs["model_max_length"] = config["model_max_length"]
+    return PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), **kwargs)
+
+
 def run_pipeline_baseline(python: str, checkpoint: Path, work: Workload, window: WindowConfig) -> dict:
     """transformers <= 5.2's QuestionAnsweringPipeline in another interpreter, same inputs.
 
     Returns its pairs/s on the workload and its top-1 spans on the single-window contexts, trimmed
     like the reader's (on one window its softmax ranking equals the raw start + end ranking).
-    Caveat: transformers 5.2 loads kgqa's locally trained tokenizer with a one-``</s>`` pair
-    template, so on random weights its answers differ from any 5.3+ side; its speed does not.
+    Its tokenizer is :func:`checkpoint_tokenizer` (5.2's ``AutoTokenizer`` gets XLM-R's pair template wrong).
     """
-    script = r"""
+    import inspect
+
+    script = inspect.getsource(checkpoint_tokenizer) + r"""
 import json, sys, time
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, QuestionAnsweringPipeline
+from transformers import AutoModelForQuestionAnswering, QuestionAnsweringPipeline
 job = json.load(open(sys.argv[1]))
-tok = AutoTokenizer.from_pretrained(job["checkpoint"])
+tok = checkpoint_tokenizer(job["checkpoint"])
 model = AutoModelForQuestionAnswering.from_pretrained(job["checkpoint"]).eval()
 pipe = QuestionAnsweringPipeline(model=model, tokenizer=tok, device=-1)
 kw = dict(max_seq_len=job["max_seq_length"], doc_stride=job["doc_stride"],
@@ -429,6 +482,9 @@ class Workload:
     concepts: list[Concept]
     short: list[Note]
     agree_concepts: list[Concept]
+    #: decomposed vs joint (--decomposed): many questions per note
+    decomposed_notes: list[Note] = dataclasses.field(default_factory=list)
+    decomposed_concepts: list[Concept] = dataclasses.field(default_factory=list)
 
     @property
     def pairs(self) -> int:
@@ -446,12 +502,23 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
 
     The CPU is shared, so each side is run ``args.rounds`` times, alternating, and its best time counts.
     """
-    checkpoint = build_checkpoint(workdir / f"xlmr-{size}-random", size, work.notes)
+    if args.checkpoint:
+        checkpoint = Path(args.checkpoint)
+        arch = checkpoint_arch(checkpoint)
+        model_cfg = ModelConfig(path=str(checkpoint), name=size)
+    else:
+        checkpoint = build_checkpoint(workdir / f"xlmr-{size}-random", size, work.notes)
+        arch = SIZES[size]
+        model_cfg = ModelConfig(path=str(checkpoint), name=f"random-xlmr-{size}")
     window = WindowConfig()
-    model_cfg = ModelConfig(path=str(checkpoint), name=f"random-xlmr-{size}")
-    arch = SIZES[size]
 
     baseline = GuideBaseline(checkpoint, window)
+    work = dataclasses.replace(
+        work,
+        short=fit_one_window(
+            baseline.tokenizer, work.short, [c.questions["en"][0] for c in work.agree_concepts], window
+        ),
+    )
     baseline.answer(work.concepts[0].questions["en"][0], work.short[0].text)  # warm-up
 
     def run_baseline() -> None:
@@ -543,7 +610,130 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
             row["top1_agreement_vs_pipeline52"] = round(agreement(words, pipeline["top1"]), 4)
         log.info("[%s] %s", size, json.dumps(row))
         results.append(row)
+    if args.decomposed is not None:
+        for row in bench_decomposed(model_cfg, window, arch, modes, work, args):
+            fp32_base = next((r["baseline_pairs_per_s"] for r in results if r["mode"] == "fp32"), None)
+            base = fp32_base or (results[0]["baseline_pairs_per_s"] if results else None)
+            row["model_size"] = size
+            row["baseline_pairs_per_s"] = base
+            row["decomposed_vs_baseline_a"] = round(row["decomposed_pairs_per_s"] / base, 3) if base else None
+            log.info("[%s] decomposed %s", size, json.dumps(row))
+            results.append(row)
     return results
+
+
+def checkpoint_arch(checkpoint: Path) -> dict:
+    """The SIZES-style architecture of a real checkpoint (for FLOP counts)."""
+    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    return {k: config[k] for k in ("hidden_size", "num_hidden_layers", "intermediate_size", "num_attention_heads")}
+
+
+def layer_flops(n: int, cfg: dict) -> float:
+    """Matmul FLOPs of one encoder layer over n tokens."""
+    h, i = cfg["hidden_size"], cfg["intermediate_size"]
+    return 8 * n * h * h + 4 * n * h * i + 4 * n * n * h
+
+
+def _timed_cpu(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+#: the precisions decomposed reading runs in (torch backends)
+DECOMPOSED_MODES = ("fp32", "bf16", "int8")
+
+
+def bench_decomposed(model_cfg: ModelConfig, window: WindowConfig, arch: dict, modes: Sequence[str], work: Workload, args) -> list[dict]:
+    """Joint vs decomposed reader in the same precision, on notes x ``--decomposed-questions`` questions."""
+    from kgqa.qa.decomposed import question_length
+
+    k, layers = args.decomposed, arch["num_hidden_layers"]
+    notes, concepts = work.decomposed_notes, work.decomposed_concepts
+    pairs_n = len(notes) * len(concepts)
+    rows = []
+    for mode in [m for m in modes if m in DECOMPOSED_MODES]:
+        readers = {}
+        for encoding in ("joint", "decomposed"):
+            cfg = ReaderConfig(
+                window=window,
+                precision=mode,
+                null_threshold=-1e9,
+                max_answer_tokens=MAX_ANSWER_TOKENS,
+                threads=args.threads,
+                encoding=encoding,
+                shared_layers=k if encoding == "decomposed" else None,
+            )
+            readers[encoding] = Reader.from_config(model_cfg, cfg)
+            readers[encoding].read(work.short[:1], concepts[:1])  # warm-up
+        joint, decomposed = readers["joint"], readers["decomposed"]
+        wall: dict[str, list[float]] = {"joint": [], "decomposed": []}
+        cpu: dict[str, list[float]] = {"joint": [], "decomposed": []}
+        for _ in range(args.rounds):
+            for encoding, reader in readers.items():
+                if encoding == "decomposed":
+                    # the split of the last round; its question states are cached after the first round,
+                    # as in a run (computed once per checkpoint, catalogue and language)
+                    decomposed.decomposed.costs = type(decomposed.decomposed.costs)()
+                w, c = _timed_cpu(functools.partial(reader.read, notes, concepts))
+                wall[encoding].append(w)
+                cpu[encoding].append(c)
+        costs = decomposed.decomposed.costs.as_dict()
+        pairs = joint.pairs(notes, concepts)
+        joint_decoded = joint.decode_pairs(pairs)
+        joint_top1 = [top1(d) for d in joint_decoded]
+        dec_top1 = [top1(d) for d in decomposed.decode_pairs(pairs)]
+        decisive = decisive_mask(joint_decoded)
+        short_pairs = joint.pairs(work.short, work.agree_concepts)
+        short_agree = agreement(
+            [top1(d) for d in decomposed.decode_pairs(short_pairs)], [top1(d) for d in joint.decode_pairs(short_pairs)]
+        )
+        # FLOPs of each side (windows as the reader builds them)
+        windows = encode_windows(joint.tokenizer, [p.question for p in pairs], [p.note.text for p in pairs], window)
+        joint_flops = sum(layers * layer_flops(len(w), arch) for w in windows)
+        parts = {(question_length(w), tuple(w.input_ids[question_length(w):])) for w in windows}
+        questions = {tuple(w.input_ids[: question_length(w)]) for w in windows}
+        lower_flops = sum(k * layer_flops(len(ids), arch) for _, ids in parts)
+        question_flops = sum(k * layer_flops(len(ids), arch) for ids in questions)
+        upper_flops = sum((layers - k) * layer_flops(len(w), arch) for w in windows)
+        dec_wall, joint_wall = min(wall["decomposed"]), min(wall["joint"])
+        dec_cpu, joint_cpu = min(cpu["decomposed"]), min(cpu["joint"])
+        row = {
+            "mode": mode,
+            "encoding": "decomposed",
+            "shared_layers": k,
+            "layers": layers,
+            "notes": len(notes),
+            "questions": len(concepts),
+            "windows": len(windows),
+            "decomposed_pairs_per_s": round(pairs_n / dec_wall, 4),
+            "joint_pairs_per_s": round(pairs_n / joint_wall, 4),
+            "decomposed_notes_per_s": round(len(notes) / dec_wall, 5),
+            "joint_notes_per_s": round(len(notes) / joint_wall, 5),
+            "decomposed_speedup": round(joint_wall / dec_wall, 3),
+            "decomposed_speedup_cpu_time": round(joint_cpu / dec_cpu, 3),
+            "decomposed_cpu_s": round(dec_cpu, 2),
+            "joint_cpu_s": round(joint_cpu, 2),
+            "decomposed_top1_agreement": round(agreement(dec_top1, joint_top1), 4),
+            "decomposed_top1_agreement_decisive": round(
+                agreement([t for t, m in zip(dec_top1, decisive) if m], [t for t, m in zip(joint_top1, decisive) if m]), 4
+            ),
+            "decomposed_top1_agreement_single_window": round(short_agree, 4),
+            "flops_ratio": round(joint_flops / (lower_flops + question_flops + upper_flops), 3),
+            "flops_split": {
+                "window_lower": round(lower_flops / 1e12, 4),
+                "question_lower_once": round(question_flops / 1e12, 4),
+                "upper": round(upper_flops / 1e12, 4),
+                "joint": round(joint_flops / 1e12, 4),
+                "unit": "TFLOP",
+            },
+            "cost_split": costs,
+            "distinct_question_lengths": len({q for q, _ in parts}),
+        }
+        rows.append(row)
+        del readers, joint, decomposed
+    return rows
 
 
 def common_peaks(rows: Sequence[dict], samples: Sequence[tuple[str, tuple[float, str]]] = ()) -> None:
@@ -575,6 +765,24 @@ def fp32_summary(rows: Sequence[dict]) -> dict:
         "fp32_ratio": best["ratio"],
         "fp32_top1_agreement": best["top1_agreement"],
     }
+
+
+def decomposed_summary(rows: Sequence[dict]) -> dict:
+    """Issue 22's keys, from the fastest decomposed mode of the first size (both sides in its precision)."""
+    if not rows:
+        return {}
+    first = [r for r in rows if r["model_size"] == rows[0]["model_size"]]
+    best = max(first, key=lambda r: r["decomposed_pairs_per_s"])
+    keys = (
+        "decomposed_pairs_per_s",
+        "joint_pairs_per_s",
+        "decomposed_speedup",
+        "decomposed_speedup_cpu_time",
+        "decomposed_top1_agreement",
+        "decomposed_vs_baseline_a",
+        "shared_layers",
+    )
+    return {**{k: best[k] for k in keys}, "decomposed_mode": best["mode"]}
 
 
 def targets_met(rows: Sequence[dict], head: dict) -> dict:
@@ -620,6 +828,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pipeline-python", default="", help="python of an env with transformers<=5.2 (baseline b)"
     )
     parser.add_argument("--workdir", default=str(Path.home() / ".cache" / "kgqa" / "bench"))
+    parser.add_argument(
+        "--checkpoint", default="", help="a real checkpoint directory instead of the random --sizes (one size)"
+    )
+    parser.add_argument(
+        "--decomposed", type=int, default=None, metavar="K",
+        help="also time decomposed reading with K shared lower layers against the joint reader (torch modes)",
+    )
+    parser.add_argument(
+        "--decomposed-questions", type=int, default=100, help="questions per note of the decomposed comparison"
+    )
+    parser.add_argument(
+        "--decomposed-notes", type=int, default=0, help="notes of the decomposed comparison (default --notes; --quick 1)"
+    )
     args = parser.parse_args(argv)
     # onnxruntime.quantization logs every tensor on the root logger at INFO: keep the root at WARNING
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
@@ -637,6 +858,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     short = short_contexts(make_notes(max(args.notes, 8), 120, seed=1), 120)
     # agreement runs on single-window contexts; cheap, so even --quick gets 40 pairs
     work = Workload(notes, concepts, short, make_concepts(5 if args.quick else 25))
+    if args.decomposed is not None:
+        n = args.decomposed_notes or (1 if args.quick else args.notes)
+        work.decomposed_notes = make_notes(n, args.words, seed=2)
+        work.decomposed_concepts = make_concepts(args.decomposed_questions)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if "fp32" in modes:  # fp32 first: the other modes' agreement is measured against it
         modes = ["fp32"] + [m for m in modes if m != "fp32"]
@@ -645,9 +870,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # peak samples of each precision before and after the run join those taken next to timed runs
     samples = [(PRECISION[m], matmul_peak_gflops(m)) for m in modes]
     results = []
-    for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
+    sizes = [Path(args.checkpoint).name] if args.checkpoint else [s.strip() for s in args.sizes.split(",") if s.strip()]
+    for size in sizes:
         results.extend(bench_size(size, modes, work, workdir, args))
     samples += [(PRECISION[m], matmul_peak_gflops(m)) for m in modes]
+    decomposed_rows = [r for r in results if r.get("encoding") == "decomposed"]
+    results = [r for r in results if r.get("encoding") != "decomposed"]
     common_peaks(results, samples)
     # headline: the fastest mode on the first (largest) size
     first = [r for r in results if r["model_size"] == results[0]["model_size"]]
@@ -671,12 +899,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if k in head
         },
         **fp32_summary(first),
+        **decomposed_summary(decomposed_rows),
         "targets_met": targets_met(first, head),
         "pairs": work.pairs,
         "threads": torch.get_num_threads(),
         "quick": args.quick,
         "results": results,
     }
+    if decomposed_rows:
+        summary["decomposed_results"] = decomposed_rows
     print(json.dumps(summary))
     return 0
 
