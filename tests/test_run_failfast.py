@@ -144,9 +144,17 @@ def test_kgqa_debug_shows_the_traceback(tmp_path):
     assert "Traceback" in out.stderr and "kgqa run: error: notes.format='xml'" in out.stderr
 
 
-def test_a_bad_override_exits_2(tmp_path):
-    out, _ = _kgqa_run(f"hydra.run.dir={tmp_path}", "reader.batch_sise=3")
-    assert out.returncode == EXIT_CONFIG and "batch_sise" in out.stderr
+@pytest.mark.parametrize(
+    "override, needle",
+    [
+        ("reader.batch_sise=3", "reader.batch_sise"),
+        ("store=nosuch", "store/nosuch"),
+        ("reader.batch_size=abc", "could not be converted to Integer"),
+    ],
+)
+def test_a_bad_override_is_one_line_and_exit_2(tmp_path, override, needle):
+    out, _ = _kgqa_run(f"hydra.run.dir={tmp_path}", override)
+    assert out.returncode == EXIT_CONFIG and needle in _one_error_line(out.stderr)
 
 
 def test_resume_needs_a_run_directory(tmp_path):

@@ -45,6 +45,9 @@ def run_hydra_app(
         _app()
     except KeyboardInterrupt as exc:  # while Hydra composes or sets up the run directory
         return report_error(prog, exc)
+    except ValueError as exc:  # Hydra's own command-line checks (the task's errors never get here)
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_CONFIG
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code and "rc" not in outcome:

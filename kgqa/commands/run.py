@@ -63,7 +63,35 @@ def main(argv: Sequence[str]) -> int:
         if i + 1 >= len(argv) or "=" in argv[i + 1]:
             raise ConfigError(f"--resume needs the run directory to resume\n{USAGE}")
         argv = resume_argv(Path(argv[i + 1]), argv[:i] + argv[i + 2 :])
+    check_overrides(argv)
     return run_hydra_app(argv, _hydra_task, config_name="config", prog="kgqa run")
+
+
+def check_overrides(argv: Sequence[str]) -> None:
+    """Compose the config once before Hydra does, so a wrong override is one line naming it (ConfigError).
+
+    Skipped for Hydra's own flags and for sweeps (``-m``), which Hydra expands itself.
+    """
+    if any(a.startswith("-") for a in argv):
+        return
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from kgqa.config import compose
+
+    try:
+        compose([a for a in argv if not a.lstrip("+~").startswith("hydra.")])
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(hydra_message(exc)) from None
+
+
+def hydra_message(exc: BaseException) -> str:
+    """Hydra's error and its OmegaConf cause on one line, without the config search path."""
+    text = str(exc).split("Config search path")[0]
+    cause = exc.__cause__
+    if cause is not None and str(cause).splitlines():
+        text += ": " + "; ".join(line.strip() for line in str(cause).splitlines()[:3] if line.strip())
+    return " ".join(text.split())
 
 
 def run_help(overrides: Sequence[str] = ()) -> str:
@@ -83,7 +111,7 @@ def run_help(overrides: Sequence[str] = ()) -> str:
     try:
         config = OmegaConf.to_yaml(compose(overrides))  # unresolved: ${oc.env:…} passwords stay references
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(" ".join(str(exc).split())) from None
+        raise ConfigError(hydra_message(exc)) from None
     return "\n".join([
         "kgqa run: notes -> QA -> values -> linking -> RDF -> triplestore.",
         "",

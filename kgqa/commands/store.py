@@ -56,7 +56,10 @@ def _read_graphs(path: Path):
     from rdflib import Dataset
 
     if path.is_dir():
-        path = path / "graphs.trig"
+        found = [path / n for n in ("graphs.trig", "graphs.nq", "graphs.jsonld") if (path / n).is_file()]
+        if not found:
+            raise ConfigError(f"{path}: a run directory without graphs.trig, graphs.nq or graphs.jsonld")
+        path = found[0]
     if not path.is_file():
         raise ConfigError(f"no such file: {path} (give a .trig/.nq file or a run directory with graphs.trig)")
     fmt = {".trig": "trig", ".nq": "nquads", ".nquads": "nquads", ".jsonld": "json-ld"}.get(path.suffix)
