@@ -14,8 +14,9 @@ fails later, while loading, loses nothing: every note's records and graph still 
 directory, the failures are counted per graph, and ``kgqa store load RUN_DIR`` loads them later.
 
 ``kgqa run --resume RUN_DIR [overrides]`` re-runs RUN_DIR with its own overrides; a plain re-run
-into the same ``hydra.run.dir`` resumes too (``runner.resume``). SIGINT and SIGTERM stop after the
-note in hand; the outputs of the notes done are written and the exit code is 130 / 143.
+into the same ``hydra.run.dir`` resumes too (``runner.resume``). SIGINT and SIGTERM stop the run at
+once (a batch being stored, or the end of the run, is finished first): the outputs of the notes done
+are written and the exit code is 130 / 143.
 """
 
 from __future__ import annotations
@@ -100,14 +101,13 @@ def run_help(overrides: Sequence[str] = ()) -> str:
     Written here rather than by Hydra's help, which would list training's groups and the ``base_*``
     schemas as if they were options of ``kgqa run``.
     """
+    from hydra.errors import HydraException
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     from kgqa.config import CONF_DIR, RUN_GROUPS, compose
 
     groups = [f"{g}: {', '.join(sorted(p.stem for p in (CONF_DIR / g).glob('*.yaml')))}" for g in RUN_GROUPS]
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     try:
         config = OmegaConf.to_yaml(compose(overrides))  # unresolved: ${oc.env:…} passwords stay references
     except (HydraException, OmegaConfBaseException) as exc:
