@@ -63,12 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seq-length", type=int, default=384)
     ap.add_argument("--doc-stride", type=int, default=128)
     ap.add_argument("--max-question-length", type=int, default=48)
+    ap.add_argument(
+        "--limit", type=int, default=0,
+        help="score the first N questions of each file (0 = all); XQuAD files are parallel, so the same N questions",
+    )
     args = ap.parse_args(argv)
     window = WindowConfig(args.max_seq_length, args.doc_stride, args.max_question_length)
     reader = Reader.from_config(ModelConfig(path=args.model), ReaderConfig(window=window))
     out = {}
     for path in args.files:
-        out[path.name] = scores(reader, records(path, file_lang(path, args.lang)))
+        recs = records(path, file_lang(path, args.lang))
+        out[path.name] = scores(reader, recs[: args.limit] if args.limit > 0 else recs)
         print(path.name, out[path.name], file=sys.stderr, flush=True)
     print(json.dumps(out, ensure_ascii=False))
     return 0

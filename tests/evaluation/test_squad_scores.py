@@ -38,3 +38,7 @@ def test_scores_follow_the_reader_best_span(tiny_checkpoint, tmp_path, capsys):
         f1 += per_question_scores(list(rec.answers), rec.context[best.start : best.end])[1]
     assert result["F1"] == round(100 * f1 / 2, 1)
     assert script.file_lang(path, "") == "en" and script.file_lang(path, "ro") == "ro"
+    # --limit scores the first N questions of each file only
+    assert script.main([str(tiny_checkpoint), str(path), "--limit", "1"]) == 0
+    limited = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mini.en.json"]
+    assert limited["n"] == 1
