@@ -45,7 +45,9 @@ from rapidfuzz import fuzz, process
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from kgqa.linking import Linker, LinkerConfig, parallel
 from kgqa.linking.sources import load_source, read_manifest
 from kgqa.linking.terms import Label, Term
@@ -106,6 +108,58 @@ def evaluate(predict: Callable[[list[str]], list[list[str]]] | Callable[[], Call
     # neighbours' load as much as this code (both single-threaded, so CPU time is the time on an idle core)
     return {"acc1": acc1, "acc5": acc5, "category_acc1": cat1, "nil_rate": nil, "n": n,
             "mentions_per_s": n / max(cpu, 1e-9), "mentions_per_wall_s": n / elapsed}
+
+
+def pipeline_routes(dev, test, quick: bool, sample: int, rng: random.Random) -> dict:
+    """CodiEsp and kgqa's multilingual dev set linked as ``kgqa run`` links them: the catalogue's
+    ``comorbidities`` concept (its scope) with the linker configs of conf/linker (default, full, fused)."""
+    from linking_multilingual import DENSE_SOURCES, FULL_SOURCES, evaluate_dev
+
+    comorbidities = next(c for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.id == "comorbidities")
+    base = LinkerConfig(ontology_dir=str(ROOT / "ontologies"))
+    configs = {  # conf/linker/default.yaml, full.yaml, fused.yaml
+        "default": base,
+        "full": replace(base, sources=FULL_SOURCES, descendant_backoff=0.3, unspecified_backoff=True),
+        "fused": replace(base, mode="fused", dense_sources=DENSE_SOURCES),
+    }
+    out: dict = {}
+    for name, cfg in configs.items():
+        t0 = time.perf_counter()
+        lk = Linker.from_config(cfg)
+        log.info("pipeline linker %s ready in %.1fs (%d names)", name, time.perf_counter() - t0, lk.index.n_labels)
+        for split, gold in (("dev", dev), ("test", test)):
+            if name == "fused" and split == "dev":
+                continue
+            g = gold
+            if name == "fused" and quick:  # the encoder runs for most mentions here: a sample in --quick mode
+                g = rng.sample(gold, min(sample, len(gold)))
+            c0 = time.process_time()
+            preds = [[code_of(l.term_id) for l in lk.link(t, comorbidities, "es")] for t, _ in g]
+            cpu = time.process_time() - c0
+            distinct = len({t for t, _ in g})
+            acc = sum(bool(p) and p[0] == c for p, (_, c) in zip(preds, g)) / len(g)
+            key = "comorbidities_route" if name == "full" else f"comorbidities_route_{name}"
+            out[f"{key}_{split}_acc1"] = round(acc, 4)
+            out[f"{key}_{split}_nil_rate"] = round(sum(not p for p in preds) / len(g), 4)
+            out[f"{key}_{split}_distinct_mentions_per_s"] = round(distinct / max(cpu, 1e-9), 1)
+            if name == "fused":
+                out[f"{key}_{split}_n"] = len(g)
+            log.info("comorbidities route, linker=%s, %s: acc@1 %.3f, NIL %.3f, %.0f distinct mentions/CPU s", name, split,
+                     acc, out[f"{key}_{split}_nil_rate"], out[f"{key}_{split}_distinct_mentions_per_s"])
+        ml = evaluate_dev(lk)
+        for miss in ml["misses"]:
+            log.info("multilingual miss (linker=%s): %s", name, miss)
+        prefix = "multilingual" if name == "default" else f"multilingual_{name}"
+        for k, v in ml.items():
+            if k.startswith("multilingual_"):
+                out[prefix + k[len("multilingual"):]] = v
+        if name == "fused":
+            out["dense_encoded_mentions"] = lk.dense.encoded if lk.dense is not None else 0
+            out["dense_labels"] = len(lk.dense.dense.key_ids) if lk.dense is not None else 0
+    # end to end with the dense stage on, as the pipeline calls it: distinct mentions of the CodiEsp test
+    # sample and the multilingual set through their routes, per CPU second
+    out["distinct_mentions_per_s"] = out["comorbidities_route_fused_test_distinct_mentions_per_s"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("link() per mention: %.0f mentions/s with the memo (hit rate %.2f), %.0f without",
              results["loop_memo"]["mentions_per_s"], results["loop_memo"]["memo_hit_rate"], results["loop_no_memo"]["mentions_per_s"])
 
+    routes = pipeline_routes(dev, test, args.quick, args.sample, rng)
+
     kd, nd = results["kgqa_dev"], results["naive_dev"]
     summary = {
         "dev_acc1": round(kd["acc1"], 4),
@@ -250,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "ngram_sample_acc1": round(results["kgqa_dev_sample"]["acc1"], 4),
         "index_labels": linker.index.n_labels,
         "index_keys": len(linker.index.keys),
+        **routes,
         "settings": TUNED,
         "quick": args.quick,
         "repeat": args.repeat,
