@@ -1,0 +1,43 @@
+"""scripts/package_e5_reader.py: the e5 reader's card reports every measured figure and its sources."""
+
+import importlib.util
+
+from kgqa import PROJECT_ROOT
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("package_e5_reader", PROJECT_ROOT / "scripts" / "package_e5_reader.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scores(support, f1):
+    block = {"precision": f1, "recall": f1, "f1": f1}
+    return {"support": support, "predicted": support, "span_exact": block, "span_overlap": block, "value": block}
+
+
+def test_card_has_dev_and_test_apart_squad_oos_and_attribution():
+    script = _script()
+    report = {
+        "notes": 26, "overall": _scores(575, 0.71), "by_lang": {"en": _scores(80, 0.64), "bg": _scores(90, 0.77)},
+        "calibration": {"ece": 0.08},
+    }
+    test = dict(report, notes=21, overall=_scores(446, 0.69))
+    manifest = {
+        "base": {"version": "0.3.0", "file_sha256": "ab" * 32},
+        "tensors_in_delta": ["qa_outputs.weight", "bert.encoder.layer.11.output.dense.weight"],
+    }
+    card = script.render_card(
+        manifest, "---\nx: 1\n---\n# kgqa extractive QA model (e5)\n\nTrained with kgqa.\n", 30.5, 3, 400,
+        {"dev": report, "test": test}, {"xquad.en.json": {"n": 400, "EM": 40.0, "F1": 55.5}},
+        {"es": {"false_answer_rate": 0.02}},
+    )
+    assert "**dev** (26 notes, 575 gold facts" in card and "**test** (21 notes, 446 gold facts" in card
+    assert "| **all** | 575 |" in card and "| **all** | 446 |" in card
+    assert "| xquad.en.json | 400 | 40.0 | 55.5 |" in card
+    assert '"false_answer_rate": 0.02' in card
+    assert "400 steps" in card and "lowest 3 layers" in card and "abababab" in card
+    for attribution in ("CC BY 4.0", "Apache-2.0", "Zenodo 3837305", "MIT", "never use its output for patient care"):
+        assert attribution in card
+    assert card.rstrip().endswith("Trained with kgqa.")  # the training run's own card follows, front matter cut
