@@ -92,9 +92,27 @@ def test_split_items(text, items):
     assert split_items(text) == items
 
 
-def test_stroke_type_and_imaging_routes(routes):
-    assert first(routes, "stroke_type", "ictus isquémico", "es") == "ischemic"
-    assert first(routes, "imaging_type", "CT angiografie", "cs") == "ct_cta"
+# enumerations and the thrombolytic: (concept, mention, language, member id)
+MEMBERS = [
+    ("stroke_type", "исхемичен мозъчен инсулт", "bg", "ischemic"), ("stroke_type", "мозъчен кръвоизлив", "bg", "ich"),
+    ("stroke_type", "ischemicka cevni mozkova prihoda", "cs", "ischemic"), ("stroke_type", "subarachnoidální krvácení", "cs", "sah"),
+    ("stroke_type", "ισχαιμικό αγγειακό εγκεφαλικό επεισόδιο", "el", "ischemic"),
+    ("stroke_type", "ενδοεγκεφαλική αιμορραγία", "el", "ich"),
+    ("stroke_type", "ischaemic stroke", "en", "ischemic"), ("stroke_type", "TIA", "en", "tia"),
+    ("stroke_type", "ictus isquemico", "es", "ischemic"), ("stroke_type", "hemorragia intracerebral", "es", "ich"),
+    ("stroke_type", "udar niedokrwienny", "pl", "ischemic"), ("stroke_type", "krwotok podpajęczynówkowy", "pl", "sah"),
+    ("stroke_type", "AVC ischemic", "ro", "ischemic"), ("stroke_type", "hemoragie intracerebrală", "ro", "ich"),
+    ("imaging_type", "CT angiografie", "cs", "ct_cta"),
+    ("ivt_drug", "алтеплаза 0,9 мг/кг", "bg", "alteplase"), ("ivt_drug", "Metalyse", "cs", "tenecteplase"),
+    ("ivt_drug", "τενεκτεπλάση", "el", "tenecteplase"), ("ivt_drug", "rt-PA", "en", "alteplase"),
+    ("ivt_drug", "alteplasa", "es", "alteplase"), ("ivt_drug", "alteplaza", "pl", "alteplase"),
+    ("ivt_drug", "Actilyse 0,9 mg/kg", "ro", "alteplase"),
+]
+
+
+@pytest.mark.parametrize(("cid", "text", "lang", "want"), MEMBERS)
+def test_member_routes(routes, cid, text, lang, want):
+    assert first(routes, cid, text, lang) == want
 
 
 def test_display_label_is_the_ontology_preferred_name_in_the_note_language(routes):
