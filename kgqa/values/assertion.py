@@ -57,9 +57,11 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "not performed",
         "not done",
         "withheld",
-        "contraindicated",
         "excluded",
         "n't",
+        "non-smoker",
+        "nonsmoker",
+        "non smoker",
     ),
     "bg": (
         "не",
@@ -81,6 +83,8 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "не е приложена",
         "отрицателен",
         "отрицателна",
+        "непушач",
+        "непушачка",
     ),
     "cs": (
         "ne",
@@ -120,6 +124,8 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "žádný",
         "negativní",
         "nikdy",
+        "nekuřák",
+        "nekuřačka",
     ),
     "el": (
         "δεν",
@@ -157,8 +163,8 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "no se realizó",
         "no realizada",
         "no realizado",
-        "contraindicada",
-        "contraindicado",
+        "no fumador",
+        "no fumadora",
     ),
     "pl": (
         "nie",
@@ -179,8 +185,8 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "żadnych",
         "nie podano",
         "nie wykonano",
-        "przeciwwskazana",
-        "przeciwwskazany",
+        "niepalący",
+        "niepaląca",
     ),
     "ro": (
         "nu",
@@ -198,18 +204,65 @@ NEGATION: Mapping[str, tuple[str, ...]] = {
         "negativă",
         "neefectuată",
         "neefectuat",
-        "contraindicată",
-        "contraindicat",
+        "nefumător",
+        "nefumătoare",
     ),
 }
+#: Contraindication words: "IVT kontraindikována", "Θρομβόλυση αντενδείκνυται", "se desestimó". They
+#: negate a treatment (a procedure or a drug: ``detect(..., also=("contraindication",))``), never a
+#: finding: "AF, anticoagulation contraindicated" still states atrial fibrillation.
+CONTRAINDICATION: Mapping[str, tuple[str, ...]] = {
+    "en": ("contraindicated", "contraindication", "not indicated"),
+    "bg": ("противопоказана", "противопоказан", "противопоказано", "противопоказание", "не е показана",
+           "не е показан"),
+    "cs": ("kontraindikována", "kontraindikován", "kontraindikováno", "kontraindikace"),
+    "el": ("αντενδείκνυται", "αντένδειξη", "αντενδείκνυνται"),
+    "es": ("contraindicada", "contraindicado", "contraindicación", "se desestimó", "se desestima",
+           "desestimada", "desestimado"),
+    "pl": ("przeciwwskazana", "przeciwwskazany", "przeciwwskazane", "przeciwwskazanie"),
+    "ro": ("contraindicată", "contraindicat", "contraindicație"),
+}
+#: Discontinuation words: "klopidogrel odstawiony" — a drug stopped is not taken (medication only:
+#: "thrombolysis stopped for angioedema" was given).
+DISCONTINUATION: Mapping[str, tuple[str, ...]] = {
+    "en": ("discontinued", "stopped", "withdrawn"),
+    "bg": ("спрян", "спряна", "спряно", "преустановен", "преустановена"),
+    "cs": ("vysazen", "vysazena", "vysazeno", "vysazený"),
+    "el": ("διακόπηκε", "διεκόπη"),
+    "es": ("suspendido", "suspendida", "retirado", "retirada", "se suspendió", "se retiró"),
+    "pl": ("odstawiony", "odstawiona", "odstawione", "odstawiono"),
+    "ro": ("oprit", "oprită", "întrerupt", "întreruptă", "sistat", "sistată"),
+}
+#: Pseudo-cues: a cue inside them negates nothing. "No contraindications" affirms the treatment that
+#: follows ("No habiendo contraindicaciones …, se realizó una trombolisis").
 PSEUDO: Mapping[str, tuple[str, ...]] = {
-    "en": ("no change", "not only", "no increase", "no further", "not certain whether", "no longer"),
-    "bg": ("без промяна", "без динамика", "не само"),
-    "cs": ("bez změny", "beze změn", "nejen", "bez dynamiky"),
-    "el": ("χωρίς μεταβολή", "χωρίς αλλαγή", "όχι μόνο"),
-    "es": ("sin cambios", "no solo", "no sólo", "sin incidencias"),
-    "pl": ("bez zmian", "nie tylko", "bez dynamiki"),
-    "ro": ("fără modificări", "nu numai", "fără dinamică"),
+    "en": ("no change", "not only", "no increase", "no further", "not certain whether", "no longer",
+           "no contraindication", "no contraindications", "without contraindications"),
+    "bg": ("без промяна", "без динамика", "не само", "без противопоказания", "няма противопоказания"),
+    "cs": ("bez změny", "beze změn", "nejen", "bez dynamiky", "bez kontraindikací", "nejsou kontraindikace"),
+    "el": ("χωρίς μεταβολή", "χωρίς αλλαγή", "όχι μόνο", "χωρίς αντενδείξεις", "δεν υπάρχουν αντενδείξεις"),
+    "es": ("sin cambios", "no solo", "no sólo", "sin incidencias", "sin contraindicaciones",
+           "no habiendo contraindicaciones", "no hay contraindicaciones", "sin contraindicación"),
+    "pl": ("bez zmian", "nie tylko", "bez dynamiki", "brak przeciwwskazań", "bez przeciwwskazań"),
+    "ro": ("fără modificări", "nu numai", "fără dinamică", "fără contraindicații", "nu există contraindicații"),
+}
+#: Pseudo-cues for a finding (a risk factor, a diagnosis): its treatment withheld qualifies it, it
+#: does not deny it ("paroxysmal AF not anticoagulated", "dyslipidaemia without treatment"). Never
+#: used for a treatment, where "sin tratamiento trombolítico" is the negation itself.
+FINDING_PSEUDO: Mapping[str, tuple[str, ...]] = {
+    "en": ("not anticoagulated", "not on anticoagulation", "not treated", "without treatment", "not on treatment"),
+    "bg": ("без лечение", "не се лекува"),
+    "cs": ("bez léčby", "bez antikoagulace"),
+    "el": ("χωρίς θεραπεία", "χωρίς αγωγή"),
+    "es": ("no anticoagulada", "no anticoagulado", "sin tratamiento", "sin anticoagulación"),
+    "pl": ("bez leczenia", "nie leczona", "nie leczony", "nie leczone", "bez antykoagulacji"),
+    "ro": ("fără tratament", "fără anticoagulare"),
+}
+#: what the caller's concept is about -> (extra negation tables, extra pseudo tables)
+TOPICS: Mapping[str, tuple[tuple[Mapping[str, tuple[str, ...]], ...], tuple[Mapping[str, tuple[str, ...]], ...]]] = {
+    "procedure": ((CONTRAINDICATION,), ()),
+    "medication": ((CONTRAINDICATION, DISCONTINUATION), ()),
+    "finding": ((), (FINDING_PSEUDO,)),
 }
 HISTORICAL: Mapping[str, tuple[str, ...]] = {
     "en": (
@@ -379,14 +432,26 @@ POSSIBLE: Mapping[str, tuple[str, ...]] = {
     "ro": ("posibil", "posibilă", "probabil", "probabilă", "suspiciune de", "suspect", "nu se exclude"),
 }
 TERMINATORS: Mapping[str, tuple[str, ...]] = {
-    "en": ("but", "however", "although", "though", "except", "apart from", "yet"),
-    "bg": ("но", "обаче", "въпреки", "освен"),
-    "cs": ("ale", "avšak", "však", "přestože", "kromě"),
-    "el": ("αλλά", "όμως", "ωστόσο", "παρότι", "εκτός από"),
-    "es": ("pero", "sin embargo", "aunque", "excepto", "salvo"),
-    "pl": ("ale", "lecz", "jednak", "chociaż", "oprócz", "poza"),
-    "ro": ("dar", "însă", "totuși", "deși", "cu excepția"),
+    "en": ("but", "however", "although", "though", "except", "apart from", "yet", "other than"),
+    "bg": ("но", "обаче", "въпреки", "освен", "с изключение на"),
+    "cs": ("ale", "avšak", "však", "přestože", "kromě", "vyjma"),
+    "el": ("αλλά", "όμως", "ωστόσο", "παρότι", "εκτός από", "πλην"),
+    "es": ("pero", "sin embargo", "aunque", "excepto", "salvo", "aparte de", "a excepción de"),
+    "pl": ("ale", "lecz", "jednak", "chociaż", "oprócz", "poza", "z wyjątkiem"),
+    "ro": ("dar", "însă", "totuși", "deși", "cu excepția", "în afara", "în afară de"),
 }
+#: Negation cues that govern the words after them only (prepositions: "without", "sin", "без"), as
+#: ConText's forward-only cues: written after a span they negate their own noun ("ACV previo sin
+#: secuelas", "st.p. CMP bez reziduí"), never the span.
+PRE_ONLY_NEGATION = frozenset({
+    "without", "free of", "absence of", "negative for", "no evidence of",
+    "без", "bez", "χωρίς", "απουσία", "sin", "ausencia de", "negativo para", "fără", "absența",
+})
+#: Coordinating conjunctions: after the span, "and"/"y"/"и" followed by a negation cue opens a new,
+#: negated item ("takes amlodipine and no antiplatelet"): the cue does not reach back to the span.
+CONJUNCTIONS = frozenset({
+    "and", "or", "и", "или", "a", "i", "nebo", "και", "ή", "y", "e", "o", "oraz", "lub", "și", "sau", "iar",
+})
 
 #: Negation cues written *after* what they negate ("hyperlipidaemia excluded, diabetes"): they
 #: never negate a span that follows them (lower case, all languages).
@@ -501,15 +566,23 @@ def _find(table: Mapping[str, tuple[str, ...]], lang: str, low: str) -> Iterator
     return rx.finditer(low) if rx is not None else iter(())
 
 
-def _cues_in(window: str, offset: int, langs: tuple[str, ...]) -> list[Cue]:
+def _cues_in(window: str, offset: int, langs: tuple[str, ...], topic: str | None = None) -> list[Cue]:
     low = window.lower()
+    negation_extra, pseudo_extra = TOPICS.get(topic, ((), ())) if topic else ((), ())
+    tables = [(status, table) for status, table in _PRECEDENCE]
+    tables += [(Assertion.NEGATED, table) for table in negation_extra]
     found: list[Cue] = [
         Cue(status, m.group(0), offset + m.start(), offset + m.end())
-        for status, table in _PRECEDENCE
+        for status, table in tables
         for lang in langs
         for m in _find(table, lang, low)
     ]
-    pseudo = [(offset + m.start(), offset + m.end()) for lang in langs for m in _find(PSEUDO, lang, low)]
+    pseudo = [
+        (offset + m.start(), offset + m.end())
+        for table in (PSEUDO, *pseudo_extra)
+        for lang in langs
+        for m in _find(table, lang, low)
+    ]
     # a cue inside a longer cue or a pseudo-cue does not count on its own
     found.sort(key=lambda c: c.start - c.end)
     kept: list[Cue] = []
@@ -529,6 +602,10 @@ def _clip_pre(text: str, s: int, start: int, langs: tuple[str, ...]) -> int:
     for lang in langs:
         for m in _find(TERMINATORS, lang, low):
             s = max(s, base + m.end())
+    # a semicolon ends a list item and a cue's scope ("без ЗД; тютюнопушене"), as NegEx's terminators do
+    semi = text.rfind(";", s, start)
+    if semi >= 0:
+        s = semi + 1
     words = list(_WORD_RE.finditer(text, s, start))
     if len(words) > PRE_WORDS:
         s = words[-PRE_WORDS].start()
@@ -537,11 +614,11 @@ def _clip_pre(text: str, s: int, start: int, langs: tuple[str, ...]) -> int:
 
 def _clip_post(text: str, end: int, e: int, langs: tuple[str, ...]) -> int:
     """End of the post-window: the next comma/terminator, at most POST_WORDS words after ``end``."""
-    m = re.search(r"[,:(]", text[end:e])
+    m = re.search(r"[,:(;]", text[end:e])
     if m and m.group() == ":" and not text[end : end + m.start()].strip():
         # "Diabetes: no", "FA: ne" — a checklist's colon right after the span opens its answer
         answer = end + m.end()
-        m = re.search(r"[,:(]", text[answer:e])
+        m = re.search(r"[,:(;]", text[answer:e])
         if m:
             e = answer + m.start()
     elif m:
@@ -557,8 +634,33 @@ def _clip_post(text: str, end: int, e: int, langs: tuple[str, ...]) -> int:
     return e
 
 
-def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue | None]:
-    """The assertion status of the span [start, end) of ``text`` and the cue that decided it."""
+def _per_item_negation(text: str, pre_start: int, start: int, cues: list[Cue]) -> bool:
+    """Whether the comma list before the span negates item by item ("Без АХ, без ЗД, пушачка").
+
+    A writer who repeats the cue in two or more items negates each item on its own: an item without
+    its own cue is affirmed. A list negated once up front ("No diabetes, hypertension or AF") is not.
+    """
+    item_starts = [pre_start] + [pre_start + m.end() for m in re.finditer(",", text[pre_start:start])]
+    if len(item_starts) < 3:
+        return False
+    openers = 0
+    for item_start in item_starts[:-1]:
+        first = _NON_SPACE_RE.search(text, item_start, start)
+        if first is not None and any(
+            c.status is Assertion.NEGATED and c.start == first.start() for c in cues
+        ):
+            openers += 1
+    return openers >= 2
+
+
+def detect(
+    text: str, start: int, end: int, lang: str, topic: str | None = None
+) -> tuple[Assertion, Cue | None]:
+    """The assertion status of the span [start, end) of ``text`` and the cue that decided it.
+
+    ``topic`` says what the caller's concept is about (a key of :data:`TOPICS`: "procedure",
+    "medication", "finding"), which switches on the cues that only make sense for it.
+    """
     langs = (lang, "en") if lang != "en" else ("en",)
     s, e = sentence_bounds(text, start, end)
     s, e = _window_start(text, s, start), _window_end(text, end, e)
@@ -566,9 +668,11 @@ def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue |
     post_end = _clip_post(text, end, e, langs)
     # Negation reaches across list commas ("No diabetes, hypertension or AF"); the other statuses
     # qualify the nearest phrase only ("compared to the previous study, infarct ..." is not history).
+    found = _cues_in(text[pre_start:end], pre_start, langs, topic)
+    per_item = _per_item_negation(text, pre_start, start, found)
     pre = [
         c
-        for c in _cues_in(text[pre_start:end], pre_start, langs)
+        for c in found
         if (c.status is Assertion.NEGATED or c.end > start or not re.search(r"[,:]", text[c.end : start]))
         and not (c.end <= start and c.status is Assertion.NEGATED and c.text.lower() in POST_ONLY_NEGATION)
         # "Diabetes: no, hypertension: yes" — a cue standing alone after a colon answers the item before it
@@ -577,8 +681,21 @@ def detect(text: str, start: int, end: int, lang: str) -> tuple[Assertion, Cue |
             and text[pre_start : c.start].rstrip().endswith(":")
             and re.match(r"\s*[,;]", text[c.end : start])
         )
+        # "cukrzycy brak, hiperlipidemia", "non-smoker, HTN": a cue closing its list item negates that item
+        and not (c.end <= start and c.status is Assertion.NEGATED and re.match(r"[^\w,]*,", text[c.end : start]))
+        and not (per_item and c.end <= start and c.status is Assertion.NEGATED and "," in text[c.end : start])
     ]
-    cues = pre + [c for c in _cues_in(text[start:post_end], start, langs) if c.start >= end]
+    post: list[Cue] = []
+    for c in sorted(_cues_in(text[start:post_end], start, langs, topic), key=lambda c: c.start):
+        if c.start < end:
+            continue
+        before = text[end : c.start].lower().split()
+        if c.status is Assertion.NEGATED and before and before[-1] in CONJUNCTIONS:
+            break  # "amlodipine and no antiplatelet": a new, negated item begins
+        if c.status is Assertion.NEGATED and c.text.lower() in PRE_ONLY_NEGATION:
+            continue  # "ACV previo sin secuelas": "sin" negates "secuelas", not the span
+        post.append(c)
+    cues = pre + post
     for status, _ in _PRECEDENCE:
         for c in cues:
             if c.status is status:

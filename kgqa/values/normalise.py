@@ -347,11 +347,33 @@ def check_term(value: Value, text: str, concept: Concept) -> Value:
     )
 
 
+#: catalogue groups whose concepts are drugs: a drug stopped ("klopidogrel odstawiony") is not taken
+_MEDICATION_GROUPS = frozenset({"prestroke_medication", "discharge_medication"})
+
+
+def assertion_topic(concept: Concept) -> str | None:
+    """What ``concept`` is about, for :func:`kgqa.values.assertion.detect`'s topic-specific cues.
+
+    Drugs ("medication") and procedures ("procedure": the catalogue's ``pattern: procedure``) are
+    negated by a contraindication; drugs also by a discontinuation; a finding ("finding": ``pattern:
+    situation``, the risk factors) is not denied by its treatment being withheld.
+    """
+    if concept.group in _MEDICATION_GROUPS:
+        return "medication"
+    pattern = str(concept.extra.get("pattern", ""))
+    if pattern.startswith("procedure"):
+        return "procedure"
+    if pattern == "situation":
+        return "finding"
+    return None
+
+
 def _assertion(answer: Answer, concept: Concept, note: Note) -> Assertion:
+    topic = assertion_topic(concept)
     if note.text[answer.start : answer.end] == answer.text:
-        status, _ = assertion_mod.detect(note.text, answer.start, answer.end, note.lang)
+        status, _ = assertion_mod.detect(note.text, answer.start, answer.end, note.lang, topic)
     else:  # an answer that does not slice this note: judge the span alone
-        status, _ = assertion_mod.detect(answer.text, 0, len(answer.text), note.lang)
+        status, _ = assertion_mod.detect(answer.text, 0, len(answer.text), note.lang, topic)
     if status is Assertion.HISTORICAL and concept.extra.get("history_expected"):
         # risk factors and pre-stroke medication are history by definition
         return Assertion.PRESENT
