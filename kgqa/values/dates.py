@@ -118,8 +118,32 @@ _DAY_ONLY_RE = re.compile(
 )
 _RELATIVE_DAYS = {
     0: ("today", "днес", "dnes", "σήμερα", "hoy", "dziś", "dzisiaj", "azi", "astăzi"),
-    -1: ("yesterday", "вчера", "včera", "χθες", "χτες", "ayer", "wczoraj", "ieri"),
+    -1: (
+        "yesterday", "вчера", "včera", "χθες", "χτες", "ayer", "wczoraj", "ieri",
+        # "the night before" a morning admission: onset last seen well in the evening
+        "the night before", "the evening before", "the day before", "the previous evening",
+        "the previous night", "the previous day", "last night", "the night prior",
+        "предната вечер", "предната нощ", "предния ден", "предишния ден", "предишната вечер",
+        "večer předtím", "v noci předtím", "den předtím", "předchozí den", "předchozího dne",
+        "předchozí večer", "předešlý večer",
+        "το προηγούμενο βράδυ", "την προηγούμενη νύχτα", "την προηγούμενη ημέρα", "την προηγούμενη μέρα",
+        "del día previo", "del día anterior", "el día previo", "el día anterior", "la noche anterior",
+        "la noche previa", "la tarde anterior", "la víspera",
+        "poprzedniego dnia", "poprzedniego wieczoru", "poprzedniej nocy", "dzień wcześniej",
+        "wieczorem dnia poprzedniego",
+        "cu o zi înainte", "seara precedentă", "seara anterioară", "noaptea precedentă",
+        "ziua precedentă", "ziua anterioară", "în seara dinainte",
+    ),
 }
+
+
+def relative_day(text: str) -> int | None:
+    """The day offset from the admission date a relative phrase in ``text`` names ("the night before": -1)."""
+    lowered = text.lower()
+    for offset, words in _RELATIVE_DAYS.items():
+        if any(_find_word(lowered, w) >= 0 for w in words):
+            return offset
+    return None
 
 
 def two_digit_year(yy: int, reference_year: int) -> int:

@@ -2,8 +2,9 @@
 
 Matching is deliberately conservative — the linker does fuzzy matching later:
 
-* labels written in capitals (abbreviations: "ICH", "AF", "SAK") match case-sensitively as whole
-  words of the original span, so "is" never reads as "IS" (ischaemic stroke);
+* labels written in capitals (abbreviations: "ICH", "AF", "SAK") and capitalised labels of three
+  characters ("Mrs") match case-sensitively as whole words of the original span, so "is" never reads
+  as "IS" (ischaemic stroke) and "mRS 2" never as "Mrs";
 * other labels match after case-folding and stripping accents, as whole words, or token by token
   in any order with inflection-tolerant tokens (a shared prefix of all but 2 characters, for words of
   5+ letters: "ischemické" ~ "ischemická", "θρομβόλυσης" ~ "θρομβόλυση");
@@ -71,19 +72,36 @@ def _word_regex(text: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(text)}(?!\w)", flags)
 
 
+def _as_written(label: str) -> bool:
+    """Labels matched case-sensitively: abbreviations ("ICH", "iCMP") and short capitalised titles
+    ("Mrs", which folded would be every "mRS" of a note)."""
+    return (
+        label.isupper()
+        or (any(c.isupper() for c in label[1:]) and " " not in label)
+        or (len(label) <= 3 and label[:1].isupper())
+    )
+
+
 def label_matches(label: str, span: str) -> bool:
     """Does ``label`` occur in ``span`` under the rules above?"""
+    return _match_quality(label, span) > 0
+
+
+def _match_quality(label: str, span: str) -> int:
+    """2: ``label``'s words all occur in ``span`` as written (folded, any order); 1: only inflection-tolerant; 0: no."""
     if len(label) <= 2:
-        return fold(label) == fold(span) or label.strip() == span.strip()
-    if label.isupper() or (any(c.isupper() for c in label[1:]) and " " not in label):
-        return _word_regex(label).search(span) is not None
+        return 2 if fold(label) == fold(span) or label.strip() == span.strip() else 0
+    if _as_written(label):
+        return 2 if _word_regex(label).search(span) is not None else 0
     fl, fs = fold(label), fold(span)
     if not fl:
-        return False
+        return 0
     if _word_regex(fl).search(fs):
-        return True
+        return 2
     span_toks = fs.split()
-    return all(any(_token_match(lt, st) for st in span_toks) for lt in fl.split())
+    if not all(any(_token_match(lt, st) for st in span_toks) for lt in fl.split()):
+        return 0
+    return 2 if set(fl.split()) <= set(span_toks) else 1
 
 
 def _lang_order(lang: str) -> list[str]:
@@ -91,13 +109,18 @@ def _lang_order(lang: str) -> list[str]:
 
 
 def match_member(span: str, members: Sequence[EnumMember], lang: str) -> tuple[EnumMember, str] | None:
-    """The member whose label matches ``span`` best (longest label; note language first), with that label."""
+    """The member whose label matches ``span`` best, with that label.
+
+    Best: a label found as written beats one matched only through inflection ("Pacjent" is the
+    label "pacjent", not an inflected "pacjentka"), then the longest label; the note's language first.
+    """
     for group in _lang_order(lang):
-        best: tuple[int, EnumMember, str] | None = None
+        best: tuple[tuple[int, int], EnumMember, str] | None = None
         for member in members:
             for label in member.labels.get(group, ()):
-                if label_matches(label, span) and (best is None or len(label) > best[0]):
-                    best = (len(label), member, label)
+                quality = _match_quality(label, span)
+                if quality and (best is None or (quality, len(label)) > best[0]):
+                    best = ((quality, len(label)), member, label)
         if best is not None:
             return best[1], best[2]
     return None
@@ -211,7 +234,7 @@ def _label_mentions(text: str, label: str, words: _Words) -> list[Mention]:
     if len(label) <= 2:
         # as written (case and accents): a folded "Ž" would be every Czech/Polish preposition "z"
         return [Mention(*m.span(), whole=True) for m in _word_regex(label.strip()).finditer(text)] if label.strip() else []
-    if label.isupper() or (any(c.isupper() for c in label[1:]) and " " not in label):
+    if _as_written(label):
         return [Mention(*m.span()) for m in _word_regex(label).finditer(text)]
     tokens = fold(label).split()
     if not tokens:

@@ -103,6 +103,9 @@ def _numeric(ctx: _Ctx) -> Value:
         meas = measures.read_quantity_with_unit(ctx.text, ctx.lang, c.unit, extra.get("molar_mass_g_per_mol"))
     if isinstance(meas, str):
         return ctx.unparsed(meas)
+    reason = None
+    if c.unit and meas.unit is None and extra.get("molar_mass_g_per_mol"):
+        meas, reason = _unitless_concentration(meas, c)
     if c.unit:
         converted = measures.to_canonical(meas, c.unit, extra.get("molar_mass_g_per_mol"))
         if isinstance(converted, str):
@@ -116,7 +119,32 @@ def _numeric(ctx: _Ctx) -> Value:
                 source_end=ctx.offset + meas.end,
             )
         meas = converted
-    return ctx.number(meas, c.unit)
+    value = ctx.number(meas, c.unit)
+    return replace(value, reason=reason) if reason and value.ok else value
+
+
+#: the other unit a concentration is written in without its unit ("Glu 169"): mg/dL
+_MASS_CONCENTRATION = "mg/dL"
+
+
+def _unitless_concentration(meas: measures.Measure, c: Concept) -> tuple[measures.Measure, str | None]:
+    """A bare number for a molar concentration: in the concept's unit, unless only mg/dL makes it possible.
+
+    "Glu 169" is no glucose of 169 mmol/L (range [0.5, 60]) but is 9.4 mmol/L read as mg/dL, the
+    unit half the world writes it in. A number possible in both units ("Glu 12") stays in the
+    concept's unit.
+    """
+    lo = c.minimum if c.minimum is not None else float("-inf")
+    hi = c.maximum if c.maximum is not None else float("inf")
+    if lo <= meas.value <= hi:
+        return meas, None
+    as_mass = replace(meas, unit=_MASS_CONCENTRATION)
+    converted = measures.to_canonical(as_mass, c.unit, c.extra.get("molar_mass_g_per_mol"))
+    if isinstance(converted, str) or not lo <= converted.value <= hi:
+        return meas, None
+    return as_mass, (
+        f"{c.id}: no unit written; {meas.value:g} {c.unit} is impossible, read as {meas.value:g} {_MASS_CONCENTRATION}"
+    )
 
 
 def _date(ctx: _Ctx) -> Value:
@@ -149,6 +177,19 @@ def _time(ctx: _Ctx) -> Value:
         source_start=ctx.offset + part.start,
         source_end=ctx.offset + part.end,
     )
+
+
+#: how far before a bare time its clause may name the day ("večer předtím ve 22:00")
+LEAD_IN_CHARS = 60
+
+
+def _lead_in(ctx: _Ctx) -> str:
+    """The words of the span's clause just before it: back to a comma, semicolon, line or sentence end."""
+    before = ctx.note.text[max(0, ctx.offset - LEAD_IN_CHARS) : ctx.offset]
+    if ctx.note.text[ctx.offset : ctx.offset + len(ctx.text)] != ctx.text:
+        return ""  # an answer that does not slice this note has no context
+    cut = max(before.rfind(","), before.rfind(";"), before.rfind("\n"), before.rfind(". "))
+    return before[cut + 1 :]
 
 
 def _datetime(ctx: _Ctx) -> Value:
@@ -184,6 +225,11 @@ def _datetime(ctx: _Ctx) -> Value:
         if ctx.note.admission_date is None:
             return ctx.unparsed("a time without a date and the note has no admission date")
         day = ctx.note.admission_date
+        # "naposledy viděn v pořádku večer předtím ve [22:00]": the day is named just before the time
+        shift = dates.relative_day(_lead_in(ctx))
+        if shift:
+            day += dt.timedelta(days=shift)
+            completed = f"date ({shift:+d} day)"
         start, end = time_part.start, time_part.end
     else:
         day = date_part.date
