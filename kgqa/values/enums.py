@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from kgqa.types import LANGUAGES, Concept, EnumMember, Link, Value, ValueKind
 
 YES: dict[str, tuple[str, ...]] = {
-    "en": ("yes", "y", "positive", "present", "done", "given", "performed", "true"),
-    "bg": ("да", "положителен", "налице", "проведена", "направена"),
-    "cs": ("ano", "pozitivní", "přítomen", "provedena", "provedeno", "podána"),
-    "el": ("ναι", "θετικό", "παρόν", "έγινε", "χορηγήθηκε"),
-    "es": ("sí", "si", "positivo", "presente", "realizada", "realizado", "administrada"),
-    "pl": ("tak", "obecny", "dodatni", "wykonano", "podano"),
-    "ro": ("da", "prezent", "pozitiv", "efectuată", "efectuat", "administrată"),
+    "en": ("yes", "y", "positive", "present", "done", "given", "performed", "true", "prescribed"),
+    "bg": ("да", "положителен", "налице", "проведена", "направена", "предписан", "назначен"),
+    "cs": ("ano", "pozitivní", "přítomen", "provedena", "provedeno", "podána", "předepsán", "předepsána"),
+    "el": ("ναι", "θετικό", "παρόν", "έγινε", "χορηγήθηκε", "συνταγογραφήθηκε"),
+    "es": ("sí", "si", "positivo", "presente", "realizada", "realizado", "administrada", "prescrito", "pautado"),
+    "pl": ("tak", "obecny", "dodatni", "wykonano", "podano", "zalecono"),
+    "ro": ("da", "prezent", "pozitiv", "efectuată", "efectuat", "administrată", "prescris"),
 }
 NO: dict[str, tuple[str, ...]] = {
     "en": ("no", "n", "negative", "absent", "none", "not done", "not given", "false"),

@@ -19,6 +19,7 @@ from kgqa.linking.normalise import fold
 from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
 from kgqa.values import assertion as assertion_mod
 from kgqa.values import dates, enums, measures
+from kgqa.values import topic as topic_mod
 
 log = logging.getLogger(__name__)
 
@@ -414,16 +415,32 @@ def assertion_topic(concept: Concept) -> str | None:
     return None
 
 
-def _assertion(answer: Answer, concept: Concept, note: Note) -> Assertion:
+def _assertion(answer: Answer, concept: Concept, note: Note) -> tuple[Assertion, bool]:
+    """The span's assertion status, and whether a negation cue lies inside the span itself."""
     topic = assertion_topic(concept)
     if note.text[answer.start : answer.end] == answer.text:
         status, _ = assertion_mod.detect(note.text, answer.start, answer.end, note.lang, topic)
     else:  # an answer that does not slice this note: judge the span alone
         status, _ = assertion_mod.detect(answer.text, 0, len(answer.text), note.lang, topic)
+    # a negation the span itself holds ("όχι ΔΛ", "IVT nepodána"): the span read on its own is negated
+    cue_inside = status is Assertion.NEGATED and (
+        assertion_mod.detect(answer.text, 0, len(answer.text), note.lang, topic)[0] is Assertion.NEGATED
+    )
     if status is Assertion.HISTORICAL and concept.extra.get("history_expected"):
         # risk factors and pre-stroke medication are history by definition
-        return Assertion.PRESENT
-    return status
+        return Assertion.PRESENT, cue_inside
+    return status, cue_inside
+
+
+def _stated(ctx: _Ctx, negation_inside: bool) -> bool | None:
+    """Whether a yes/no span states its concept: True, False (a reason for not doing it), None (nothing)."""
+    if negation_inside or topic_mod.is_yes_no(ctx.text, ctx.lang):
+        return True
+    if topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept):
+        return True
+    if assertion_topic(ctx.concept) in ("procedure", "medication") and topic_mod.gives_reason(ctx.text, ctx.lang):
+        return False
+    return None
 
 
 def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
@@ -431,8 +448,20 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
     try:
         ctx = _Ctx(answer, concept, note)
         value = READERS[concept.kind](ctx)
-        status = _assertion(answer, concept, note)
+        status, negation_inside = _assertion(answer, concept, note)
         if concept.kind is ValueKind.BOOLEAN:
+            stated = _stated(ctx, negation_inside)
+            if stated is None:
+                # a span naming only another drug says more than "nothing": it answers another question
+                rival = check_term(value, answer.text, concept)
+                if not rival.ok:
+                    return rival
+                return ctx.unparsed(
+                    "the span states nothing about it (no mention of its topic, no yes/no word, "
+                    "negation or reason)"
+                )
+            if stated is False:  # only a reason for not doing it: "due to late arrival"
+                value = replace(value, value=False)
             if value.value is True and status is Assertion.NEGATED:
                 value = replace(value, value=False)
             if value.value is False:
