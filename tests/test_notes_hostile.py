@@ -161,3 +161,21 @@ def test_kgqa_run_reports_every_hostile_entry_and_logs_no_file_name(hostile_dir,
     assert PATIENT not in console and "skipped: input-" in console and "dangling symbolic link" in console
     for log_file in run_dir.glob("*.log"):
         assert PATIENT not in log_file.read_text(encoding="utf-8")
+
+
+def test_kgqa_run_reads_utf16_notes_with_auto_encoding(hostile_dir, tmp_path, tiny_checkpoint):
+    import subprocess
+    import sys
+
+    from kgqa import PROJECT_ROOT
+
+    run_dir = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, "-m", "kgqa", "run", f"notes.path={hostile_dir}", "notes.default_lang=en",
+         "notes.encoding=auto", "store=memory", "model=local", f"model.path={tiny_checkpoint}",
+         "catalogue.concepts=[nihss_score]", "summary_query=", f"hydra.run.dir={run_dir}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert out.returncode == 1, out.stderr[-3000:]  # the broken entries are still skipped
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["notes"] == 5  # the UTF-16 notes (LE and BE) are read too

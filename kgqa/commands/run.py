@@ -21,7 +21,6 @@ are written and the exit code is 130 / 143.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import datetime as dt
 import gc
@@ -29,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -41,7 +39,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from kgqa import PROJECT_ROOT, __version__
+from kgqa import __version__
 from kgqa.commands._hydra import run_hydra_app
 from kgqa.config import RunConfig, check_ranges, masked_yaml, to_object
 from kgqa.errors import EXIT_OK, EXIT_PARTIAL, CatalogueError, ConfigError, Interrupted, StoreError
@@ -289,23 +287,15 @@ def config_digest(config_yaml: str) -> str:
     return hashlib.sha256(config_yaml.encode("utf-8")).hexdigest()
 
 
-def ensure_pseudonym_key(cfg: RunConfig) -> None:
-    """Give the RDF builder a pseudonymisation key when the environment has none.
+def ensure_pseudonym_key(cfg: RunConfig, store=None) -> None:
+    """Give the RDF builder its pseudonymisation key (kgqa.rdf.keys): from the environment, else the
+    key file outside the checkout; a missing key is a ConfigError unless ``rdf.create_key=true``, and
+    a new key is refused while ``store`` holds note graphs (minted with an earlier key)."""
+    from kgqa.rdf.keys import load_key
 
-    A newcomer's first run must work without setup, and patient ids must still never appear in IRIs:
-    a random key is created once in ``.cache/pseudonym.key`` (mode 0600) and reused, so IRIs stay
-    stable across runs on this machine. Production sets the environment variable instead.
-    """
-    if not cfg.rdf.pseudonymise or os.environ.get(cfg.rdf.key_env):
-        return
-    key_file = PROJECT_ROOT / ".cache" / "pseudonym.key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        log.warning("%s is not set: created a local pseudonymisation key in %s", cfg.rdf.key_env, key_file)
-    os.environ[cfg.rdf.key_env] = key_file.read_text().strip()
+    key = load_key(cfg.rdf, stored_graphs=store.graphs if store is not None else None)
+    if key is not None:
+        os.environ[cfg.rdf.key_env] = key  # Ray actors and later builders in this process read it here
 
 
 def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
@@ -396,7 +386,7 @@ class RunOutcome:
 
 def preflight(cfg: RunConfig, out_dir: Path) -> None:
     """Every check that needs no model: ConfigError naming the key (or the file) on the first failure."""
-    from kgqa.notes import detect_format
+    from kgqa.notes import check_encoding, detect_format
     from kgqa.qa.backends import BACKENDS, FASTEST, select_device
 
     check_ranges(cfg)
@@ -408,15 +398,16 @@ def preflight(cfg: RunConfig, out_dir: Path) -> None:
     formats = ("txt", "jsonl", "brat", "parquet")
     if fmt not in formats:
         raise ConfigError(f"notes.format={cfg.notes.format!r}: expected one of auto, {', '.join(formats)}")
-    try:
-        codecs.lookup(cfg.notes.encoding)
-    except LookupError:
-        raise ConfigError(f"notes.encoding={cfg.notes.encoding!r}: not an encoding Python knows") from None
+    check_encoding(cfg.notes.encoding)  # a codec Python knows, or auto (byte-order marks)
     precisions = (*BACKENDS, FASTEST)
     if cfg.reader.precision not in precisions:
         raise ConfigError(f"reader.precision={cfg.reader.precision!r}: expected one of {', '.join(precisions)}")
     if cfg.runner.kind == "local":
         select_device(cfg.reader.device)
+    else:
+        from kgqa.runners.ray_runner import import_ray
+
+        import_ray()  # a missing `ray` extra is one line with the install command, before the store opens
     if cfg.model.path and not cfg.model.build_tiny and not Path(cfg.model.path).exists():
         raise ConfigError(f"model.path={cfg.model.path} does not exist (a local checkpoint directory)")
     check_writable(out_dir)
@@ -457,6 +448,7 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
     preflight(cfg, out_dir)
     t0 = time.monotonic()
     with open_checked_store(cfg) as store:
+        ensure_pseudonym_key(cfg, store)
         pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
         # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
         gc.collect()
@@ -751,6 +743,7 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
 
     result = run_ray(cfg, out_dir, run)
     outcome = RunOutcome(run=result["run"])
+    outcome.facts = result["facts"]
     shard_dir = Path(result["shard_dir"])
     # a note id a previous partition has: left out, as the local runner leaves out a repeated id
     duplicates = duplicates_across_partitions(result["manifests"])

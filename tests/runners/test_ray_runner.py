@@ -104,6 +104,7 @@ def test_ray_output_is_identical_to_local_and_bad_note_is_isolated(tmp_path, tin
     assert len(err.splitlines()) < 10, err
     assert summary["partitions"] == 5 and summary["partitions_failed"] == 0
     assert summary["notes"] == local_summary["notes"] == 7
+    assert summary["facts"] == local_summary["facts"] > 0  # counted from the partitions, not left at 0
     assert (run_dir / "graphs.nq").read_bytes() == local_nq
     # the broken line is reported by its own partition, the other partitions are clean
     reports = {p.name: p.read_text(encoding="utf-8") for p in (run_dir / "shards").glob("*.errors.jsonl")}
