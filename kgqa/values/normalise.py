@@ -18,7 +18,7 @@ from decimal import Decimal
 from kgqa.linking.normalise import fold
 from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
 from kgqa.values import assertion as assertion_mod
-from kgqa.values import dates, enums, measures
+from kgqa.values import context, dates, enums, measures
 from kgqa.values import topic as topic_mod
 
 log = logging.getLogger(__name__)
@@ -485,6 +485,7 @@ def normalise(answer: Answer, concept: Concept, note: Note) -> Value:
 
 
 _CALENDAR_KINDS = frozenset({ValueKind.DATE, ValueKind.TIME, ValueKind.DATETIME})
+_NUMERIC_KINDS = frozenset({ValueKind.INTEGER, ValueKind.DECIMAL, ValueKind.DURATION})
 #: stands in for a missing admission date when :func:`readable_spans` judges whether a span holds a date
 _ANY_ADMISSION_DATE = dt.date(2000, 6, 15)
 
@@ -496,7 +497,8 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
     values stage can read and accept — "13,9" is no age, "205" no age either, "7" no mRS — instead of
     a best span that would only ever become a rejected fact while a valid runner-up is thrown away.
     Dates and times count as readable when they would be read given an admission date: a note
-    without one still prefers "at 14:35" to "196/118" for an arrival time.
+    without one still prefers "at 14:35" to "196/118" for an arrival time. A number must also fit
+    its context (``context.fits_context``): "72/min", "SpO2 97", "BMI 31" are no age.
     """
 
     judged = note
@@ -507,6 +509,9 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
 
     @functools.cache
     def accept(start: int, end: int) -> bool:
+        # a number beside another measurement's unit or label ("72/min", "SpO2 97") is not this one
+        if concept.kind in _NUMERIC_KINDS and not context.fits_context(concept, note, start, end):
+            return False
         answer = Answer(
             note_id=note.id, concept_id=concept.id, start=start, end=end, text=note.text[start:end],
             score=0.0, null_score=0.0, confidence=0.0, question="", question_lang=note.lang, rank=0,
