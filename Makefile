@@ -12,9 +12,10 @@ $(VENV)/.installed: pyproject.toml scripts/install.sh
 	bash scripts/install.sh
 	touch $@
 
-## set up, then run the main job on the embedded defaults (sample notes -> ... -> embedded store -> query)
+## set up, then run the main job on the embedded defaults (sample notes -> ... -> embedded store -> query).
+## rdf.create_key=true: a first run creates the pseudonymisation key (~/.config/kgqa/pseudonym.key); later runs reuse it
 demo: install
-	$(KGQA) run
+	$(KGQA) run rdf.create_key=true
 
 ## retrain the demo reader from scratch (docs/demo-model.md: ~65 min on 2 cores; stage 0 reads ../shared/data).
 ## Packaged into DEMO_MODEL_TARGET; DEMO_MODEL_TARGET=models/kgqa-demo-xlmr-small replaces the shipped one.
@@ -64,5 +65,6 @@ bench: install
 lint: install
 	$(PY) -m ruff check kgqa training tests benchmarks
 
+## disposable state only: the pseudonymisation key lives outside the checkout (docs/rdf.md) and stays
 clean:
 	rm -rf outputs multirun .cache .pytest_cache
