@@ -32,6 +32,7 @@ from kgqa.rdf.mapping import (
     expand,
     mapping_for,
 )
+from kgqa.rdf.scrub import CONTEXT_MODES, NoteScrubber
 from kgqa.rdf.vocab import KGQA, OA, RESQ, bind_prefixes
 from kgqa.types import (
     Answer,
@@ -115,6 +116,12 @@ class RdfBuilder:
         self.domain = DomainLayer(self.iris, self.prefixes)
         if cfg.quote_context < 0:
             raise ConfigError(f"rdf.quote_context: {cfg.quote_context} must be >= 0")
+        if cfg.selector_context not in CONTEXT_MODES:
+            raise ConfigError(
+                f"rdf.selector_context={cfg.selector_context!r}: expected one of {', '.join(CONTEXT_MODES)}"
+            )
+        # the identifiers of the note being built, found once per note (not once per span)
+        self._scrubber: NoteScrubber | None = None
 
     # ------------------------------------------------------------------ note graphs
 
@@ -258,8 +265,7 @@ class RdfBuilder:
         self._add_value_refinement(g, fact, answer, position)
         g.add((quote, RDF.type, OA.TextQuoteSelector))
         g.add((quote, OA.exact, Literal(note.text[answer.start : answer.end])))
-        prefix = note.text[max(0, answer.start - k) : answer.start]
-        suffix = note.text[answer.end : answer.end + k]
+        prefix, suffix = self._context(note, answer.start, answer.end, k)
         if prefix:
             g.add((quote, OA.prefix, Literal(prefix)))
         if suffix:
@@ -284,6 +290,20 @@ class RdfBuilder:
                 g.add((cand, KGQA.termSource, Literal(link.source)))
             if link.matched:
                 g.add((cand, KGQA.matchedLabel, Literal(link.matched)))
+
+    def _context(self, note: Note, start: int, end: int, k: int) -> tuple[str, str]:
+        """The selector's prefix and suffix as ``rdf.selector_context`` says: identifiers masked, none, or raw."""
+        mode = self.cfg.selector_context
+        if mode == "none" or k == 0:
+            return "", ""
+        if mode == "raw":
+            return note.text[max(0, start - k) : start], note.text[end : end + k]
+        scrubber = self._scrubber
+        if scrubber is None or scrubber.note is not note:
+            # an id that pseudonymised notes hide may itself carry an identifier: masked too
+            extra = (note.id,) if self.cfg.pseudonymise_notes else ()
+            scrubber = self._scrubber = NoteScrubber(note, extra_values=extra)
+        return scrubber.prefix(start, k), scrubber.suffix(end, k)
 
     def _add_value_refinement(self, g: Graph, fact: Fact, answer: Answer, position: URIRef) -> None:
         """Where in the span the value was read ("185" in "185/115"), as a Web Annotation refinement.

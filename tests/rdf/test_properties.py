@@ -1,5 +1,6 @@
 """Property tests: any Unicode note text and span round-trips through every format, the selectors
-slice the note back to the exact quote, and every IRI minted is a valid absolute IRI."""
+slice the note back to the exact quote (with raw, scrubbed or no context), and every IRI minted is a
+valid absolute IRI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rdflib.term import _is_valid_uri
 
 from kgqa.rdf import OA, RdfBuilder, RdfConfig, read_dataset, serialise
 from kgqa.rdf.iris import is_valid_iri
+from kgqa.rdf.scrub import CONTEXT_MODES, PLACEHOLDER
 from kgqa.types import Answer, Fact, Link, Note, Value, ValueKind
 
 from .rdf_factories import CONCEPTS, RUN
@@ -52,9 +54,25 @@ def note_and_facts(draw):
     return note, facts
 
 
-def _builder(pseudonymise: bool) -> RdfBuilder:
-    return RdfBuilder(RdfConfig(pseudonymise=pseudonymise, quote_context=8), CONCEPTS,
+def _builder(pseudonymise: bool, context: str = "scrubbed") -> RdfBuilder:
+    return RdfBuilder(RdfConfig(pseudonymise=pseudonymise, quote_context=8, selector_context=context), CONCEPTS,
                       environ={"KGQA_PSEUDONYM_KEY": "k"})
+
+
+def _is_masked_form(context: str, raw: str, *, anchored_end: bool) -> bool:
+    """``context`` is ``raw`` with some pieces replaced by the placeholder: its other pieces appear in
+    ``raw`` in order, and the piece next to the span is next to it in ``raw`` too."""
+    pieces = context.split(PLACEHOLDER)
+    edge = pieces[-1] if anchored_end else pieces[0]
+    if not (raw.endswith(edge) if anchored_end else raw.startswith(edge)):
+        return False
+    pos = 0
+    for piece in pieces:
+        found = raw.find(piece, pos)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return len(context) <= len(raw) + len(PLACEHOLDER) * len(pieces)
 
 
 COMMON = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,10 +92,10 @@ def test_every_format_round_trips(tmp_path_factory, nf, pseudonymise, fmt):
 
 
 @COMMON
-@given(note_and_facts())
-def test_selectors_slice_the_note_back_to_the_quote(nf):
+@given(note_and_facts(), st.sampled_from(CONTEXT_MODES))
+def test_selectors_slice_the_note_back_to_the_quote(nf, context):
     note, facts = nf
-    g = _builder(True).note_graph(note, facts, RUN)
+    g = _builder(True, context).note_graph(note, facts, RUN)
     # read back from TriG so escaping in the serialisation is covered too
     g = read_dataset_from_text(serialise([g], "trig")).graph(g.identifier)
     targets = list(g.subjects(RDF.type, OA.SpecificResource))
@@ -96,8 +114,15 @@ def test_selectors_slice_the_note_back_to_the_quote(nf):
         prefix = str(g.value(quote, OA.prefix) or "")
         suffix = str(g.value(quote, OA.suffix) or "")
         assert note.text[start:end] == exact
-        assert note.text[:start].endswith(prefix) and note.text[end:].startswith(suffix)
-        assert len(prefix) == min(8, start) and len(suffix) == min(8, len(note.text) - end)
+        raw_prefix, raw_suffix = note.text[max(0, start - 8) : start], note.text[end : end + 8]
+        if context == "raw":
+            assert (prefix, suffix) == (raw_prefix, raw_suffix)
+        elif context == "none":
+            assert (prefix, suffix) == ("", "")
+        else:
+            assert _is_masked_form(prefix, raw_prefix, anchored_end=True)
+            assert _is_masked_form(suffix, raw_suffix, anchored_end=False)
+            assert bool(prefix) == bool(raw_prefix) and bool(suffix) == bool(raw_suffix)
         refined = g.value(position, OA.refinedBy)
         if refined is not None:
             rs, re_ = g.value(refined, OA.start).toPython(), g.value(refined, OA.end).toPython()
