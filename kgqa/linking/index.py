@@ -32,6 +32,7 @@ LANG_INDEX = {lang: i for i, lang in enumerate(LANG_CODES)}
 KIND_CODES: tuple[str, ...] = ("pref", "syn", "abbr", "brand", "related", "learned")
 KIND_INDEX = {k: i for i, k in enumerate(KIND_CODES)}
 _KIND_RANK = [0, 1, 2, 2, 3, 4]  # pref, syn, abbr, brand, related, learned
+LEARNED_RANK = _KIND_RANK[KIND_INDEX["learned"]]
 #: bump when the pickled layout or the normalisation changes: old caches are then rebuilt
 INDEX_FORMAT = 8
 
@@ -173,7 +174,8 @@ class TermIndex:
     def display_label(self, term_idx: int, lang: str) -> str:
         """The preferred name in ``lang`` of the term or of another term with its IRI (a learned-synonym
         source shares IRIs with its terminology); else English, else language-neutral; names before
-        synonyms, learned synonyms last, the most used first."""
+        synonyms, the most used first. Learned synonyms are annotators' mentions, never a display label
+        ("masa vejiga" must not name a code): a term known only by them has no label ("")."""
         memo = self._lookups()["labels"]
         label = memo.get((term_idx, lang))
         if label is not None:
@@ -185,6 +187,8 @@ class TermIndex:
         best, best_rank = "", None
         for t in self.terms_named(self.term_iri[term_idx]) or (term_idx,):
             for e in range(ptr[t], ptr[t + 1]):
+                if e_rank[e] == LEARNED_RANK:
+                    continue
                 lang_i = e_lang[e]
                 rank = (0 if lang_i == want else 1 if lang_i == en else 2 if lang_i == 0 else 3, e_rank[e], -e_count[e])
                 if best_rank is None or rank < best_rank:

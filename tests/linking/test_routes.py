@@ -147,3 +147,21 @@ def test_prescription_concepts_exist_in_the_catalogue(routes):
         assert all(i in concepts for i in ids), ids
     assert prescription_concepts("ATC:B01AF02") == ("discharge_apixaban", "discharge_any_anticoagulant")
     assert prescription_concepts("ATC:B01AC04", "before_onset_") == ("before_onset_clopidogrel", "before_onset_any_antiplatelet")
+
+
+def test_an_annotator_mention_is_never_the_display_label():
+    from kgqa.linking import Label, Term
+    from kgqa.types import ValueKind
+
+    from .conftest import concept
+
+    iri = "http://purl.bioontology.org/ontology/ICD10CM/"
+    lk = Linker.from_terms({
+        "icd": [Term("ICD10CM:C62.90", iri + "C62.90", (Label("Malignant neoplasm of testis", "en", "pref"),))],
+        "learned": [Term("ICD10CM:C62.90", iri + "C62.90", (Label("masa vejiga", "es", "learned", 3),)),
+                    Term("ICD10CM:X99", iri + "X99", (Label("masa rara", "es", "learned", 1),))],
+    })
+    (link,) = lk.link("masa vejiga", concept(ValueKind.TEXT), "es")[:1]
+    assert link.label == "Malignant neoplasm of testis" and link.matched == "masa vejiga"
+    (link,) = lk.link("masa rara", concept(ValueKind.TEXT), "es")[:1]
+    assert link.label == ""  # known only by an annotator's mention: no label rather than a misleading one
