@@ -76,11 +76,13 @@ class LinkerConfig:
     dense_sources: list[str] = field(default_factory=list)
     #: nearest labels the dense stage returns per span
     dense_k: int = 20
-    #: cosine mapped to score 0 / score 1 (linear between): e5 cosines of unrelated short texts are ~0.78-0.83
-    dense_low: float = 0.78
-    dense_high: float = 0.84
+    #: cosine mapped to score 0 / score 1 (linear between): e5 cosines of unrelated short texts are ~0.78-0.85.
+    #: Fitted (benchmarks/linking_dense_calibration.py) on the conditions table's non-English names against its
+    #: English ones, with the catalogue's questions as NIL: NIL recall >= 0.95, then most right
+    dense_low: float = 0.75
+    dense_high: float = 0.90
     #: the nearest term's dense score is also capped at (its cosine - the nearest other term's) / dense_margin
-    dense_margin: float = 0.04
+    dense_margin: float = 0.02
     #: the encoder is skipped when the best string score is at least this (fused mode)
     dense_skip: float = 0.9
     #: fused score of a term both routes found: max + agree * min * (1 - max)
