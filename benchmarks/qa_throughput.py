@@ -503,7 +503,7 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
     The CPU is shared, so each side is run ``args.rounds`` times, alternating, and its best time counts.
     """
     if args.checkpoint:
-        checkpoint = Path(args.checkpoint)
+        checkpoint = with_fixed_head(Path(args.checkpoint), workdir)
         arch = checkpoint_arch(checkpoint)
         model_cfg = ModelConfig(path=str(checkpoint), name=size)
     else:
@@ -620,6 +620,30 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
             log.info("[%s] decomposed %s", size, json.dumps(row))
             results.append(row)
     return results
+
+
+def with_fixed_head(checkpoint: Path, workdir: Path) -> Path:
+    """``checkpoint``, or a copy of it with a seeded QA head when it has none (an encoder such as e5-small).
+
+    Without one, every load draws another random head: the reader, baseline (a) and each mode would
+    read with different models and agree on nothing (they read 0.0). The copy goes under ``workdir``;
+    the checkpoint itself is never written to.
+    """
+    from transformers import AutoModelForQuestionAnswering
+
+    model, info = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint), output_loading_info=True)
+    if not any(k.startswith("qa_outputs") for k in info.get("missing_keys", ())):
+        return checkpoint
+    out = workdir / f"{checkpoint.name}-qa-head-seed0"
+    if not (out / "config.json").is_file():
+        torch.manual_seed(0)
+        model.qa_outputs.reset_parameters()
+        model.save_pretrained(out)
+        for f in checkpoint.iterdir():
+            if f.name.startswith(("tokenizer", "special_tokens", "sentencepiece")) and f.is_file():
+                (out / f.name).write_bytes(f.read_bytes())
+        log.info("%s has no QA head: benchmarking a copy with a seeded random head at %s", checkpoint, out)
+    return out
 
 
 def checkpoint_arch(checkpoint: Path) -> dict:

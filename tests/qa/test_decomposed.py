@@ -262,3 +262,16 @@ def test_a_saved_decomposed_checkpoint_selects_its_mode(tiny_checkpoint, tmp_pat
 def test_bad_settings_name_the_key(tiny_checkpoint, overrides, message) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(**overrides))
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_other_precisions_read_decomposed_with_exact_offsets(tiny_checkpoint, script_notes, concepts, precision) -> None:
+    if precision == "bf16" and not torch.backends.mkldnn.is_available():
+        pytest.skip("no bf16 CPU kernels here")
+    reader = reader_of(tiny_checkpoint, encoding="decomposed", shared_layers=1, precision=precision)
+    assert reader.backend.name == precision and reader.decomposed.variant.startswith(precision)
+    result = reader.read(script_notes, concepts)
+    by_id = {n.id: n for n in script_notes}
+    for answers in result.values():
+        assert answers
+        assert_exact_and_trimmed(answers, by_id)
