@@ -77,6 +77,8 @@ def extract(cfg, golds, concept_ids: Sequence[str]) -> tuple[dict[str, list], li
 
     cfg.catalogue.concepts = list(concept_ids)
     cfg.catalogue.groups = []
+    # no graph leaves evaluation, so no case IRI is minted: it needs no pseudonymisation key (a fresh machine has none)
+    cfg.rdf.pseudonymise = False
     pipeline = build_pipeline(cfg)
     pipeline.builder = _NoGraph()
     run = RunInfo(run_id="eval", started_at=dt.datetime.now(dt.timezone.utc), kgqa_version=__version__,

@@ -60,3 +60,21 @@ def test_eval_command_rejects_unknown_flags(tmp_path, capsys):
 
     with pytest.raises(SystemExit):
         eval_cmd.main([str(tmp_path / "g.jsonl"), "--bogus"])
+
+
+def test_eval_needs_no_pseudonymisation_key(tiny_checkpoint, tmp_path, monkeypatch):
+    """A fresh machine has no key; evaluation writes no graph, so it must run without one."""
+    from kgqa.evaluation.gold import GoldAnnotation, GoldNote
+    from kgqa.types import Note
+
+    monkeypatch.delenv("KGQA_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("KGQA_KEY_FILE", str(tmp_path / "no-such.key"))
+    text = "Pacient 72 let, NIHSS 8."
+    gold = GoldNote(Note(id="n1", text=text, lang="cs"), (GoldAnnotation("nihss_score", 22, 23, "8", 8),))
+    gold_path = tmp_path / "gold.jsonl"
+    write_gold_jsonl([gold], gold_path)
+    out = tmp_path / "report"
+    rc = eval_cmd.main([str(gold_path), "--out", str(out), "model=local", f"model.path={tiny_checkpoint}",
+                        "store=memory"])
+    assert rc == 0 and (out / "report.json").is_file()
+    assert not (tmp_path / "no-such.key").exists()
