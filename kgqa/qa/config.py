@@ -77,9 +77,10 @@ class ReaderConfig:
     #: enumeration concepts answer only with a span naming one of their members (a label in the note)
     member_spans: bool = True
     #: concepts of these value kinds answer only with a span the values stage reads as a valid value
-    #: (parsed, in the concept's range: "13,9" is no age, "7" no mRS); [] = no such rule
+    #: (parsed, in the concept's range: "13,9" is no age, "7" no mRS; a yes/no concept's span must state its
+    #: topic, a yes/no word, a negation or a reason: a patient-name line asserts no thrombectomy); [] = no such rule
     value_span_kinds: list[str] = field(
-        default_factory=lambda: ["integer", "decimal", "duration", "date", "time", "datetime"]
+        default_factory=lambda: ["integer", "decimal", "duration", "date", "time", "datetime", "boolean"]
     )
     #: answers overlap no section heading or field label ("Historia clínica previa", "Comorbidities:"):
     #: those name a topic and state no fact (``kgqa.qa.headings``)
