@@ -135,3 +135,19 @@ def test_the_reader_applies_the_sets_and_can_be_told_not_to(tiny_checkpoint) -> 
     off = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), off_cfg).read([note], twins)["n1"]
     assert len(off) == 2 and (off[0].start, off[0].end) == (off[1].start, off[1].end)
     assert len(on) == 1 and on[0] in off
+
+
+def test_a_yes_no_answer_must_state_its_topic(tiny_checkpoint) -> None:
+    """reader.value_span_kinds holds boolean by default: a span that names no treatment is no 'yes'."""
+    note = Note(id="n1", text="Mrs K., 73.\nMechanical thrombectomy was performed at 15:10.", lang="en")
+    catalogue = load_catalogue(DEFAULT_CATALOGUE)
+    thrombectomy = catalogue.get("thrombectomy")
+    assert "boolean" in ReaderConfig().value_span_kinds
+    reader = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), ReaderConfig(null_threshold=-1e9))
+    pair = reader.pairs([note], [thrombectomy])[0]
+    accept = reader.value_check(pair)
+    name_line = (0, note.text.index("\n"))
+    treatment = (note.text.index("Mechanical"), note.text.index(" was"))
+    assert not accept(*name_line) and accept(*treatment)
+    for answer in reader.read([note], [thrombectomy])["n1"]:
+        assert answer.start > name_line[1]  # random weights, yet never the name line
