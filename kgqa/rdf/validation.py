@@ -118,7 +118,9 @@ class ValidationReport:
 # ------------------------------------------------------------------ shapes
 
 #: what each shape set is, for the verdict line
-SHAPE_SET_NAMES = {"resq": "the RES-Q PLUS shapes", "kgqa": "kgqa's shapes"}
+SHAPE_SET_NAMES = {
+    "resq": "the RES-Q PLUS shapes", "kgqa": "kgqa's shapes", "review": "kgqa's review-decision shapes",
+}
 #: where the RES-Q PLUS shapes come from (they are not redistributed with kgqa)
 RESQ_SHAPES_URL = "https://github.com/Ontotext-AD/resq_plus/blob/main/ValidationScripts/shacl_valid.ttl"
 RESQ_SHAPES_HINT = (f"get shacl_valid.ttl from {RESQ_SHAPES_URL} and pass --resq-shapes PATH "
@@ -145,6 +147,10 @@ def load_shape_sets(cfg: RdfConfig) -> tuple[list[ShapeSet], list[str]]:
         log.warning(reason)
         skipped.append(reason)
     sets.append(ShapeSet("kgqa", kgqa_path, Graph().parse(kgqa_path, format="turtle")))
+    # reviewers' decisions (kgqa review) live in the same store: their shapes target only kgqar: classes
+    from kgqa.review import SHAPES as review_shapes
+
+    sets.append(ShapeSet("review", review_shapes, Graph().parse(review_shapes, format="turtle")))
     return sets, skipped
 
 

@@ -25,7 +25,7 @@ def test_conforming_file_passes_and_lists_incomplete_cases(tmp_path, capsys, gra
     rc, text, summary = _run(capsys, str(path), "--resq-shapes", str(resq_shapes))
     assert rc == 0, text
     assert summary["conforms"] and summary["violations"] == 0
-    assert summary["incomplete_cases"] == 2 and summary["shape_sets"] == ["resq", "kgqa"]
+    assert summary["incomplete_cases"] == 2 and summary["shape_sets"] == ["resq", "kgqa", "review"]
     assert "no resq:StrokeType" in text
 
 
@@ -75,9 +75,9 @@ def test_store_mode_validates_the_union_of_the_store(tmp_path, capsys, graphs, r
 def test_without_the_resq_shapes_the_verdict_says_what_was_not_checked(tmp_path, capsys, graphs):
     path = write_dataset(graphs, tmp_path / "graphs.trig")
     rc, text, summary = _run(capsys, str(path), "--resq-shapes", str(tmp_path / "absent.ttl"))
-    assert rc == 0 and summary["conforms"] and summary["shape_sets"] == ["kgqa"] and not summary["resq_checked"]
+    assert rc == 0 and summary["conforms"] and summary["shape_sets"] == ["kgqa", "review"] and not summary["resq_checked"]
     verdict = next(line for line in text.splitlines() if line.startswith(("conforms", "does NOT")))
-    assert verdict.startswith("conforms to kgqa's shapes; NOT checked against the RES-Q PLUS shapes")
+    assert verdict.startswith("conforms to kgqa's shapes and kgqa's review-decision shapes; NOT checked against the RES-Q PLUS")
     assert "github.com/Ontotext-AD/resq_plus" in verdict and "--resq-shapes" in verdict
     # --require-resq: their absence is an error, in one line
     rc, text, _ = _run(capsys, str(path), "--resq-shapes", str(tmp_path / "absent.ttl"), "--require-resq")

@@ -26,7 +26,7 @@ def _messages(report) -> list[str]:
 
 def test_fixture_output_conforms_to_both_shape_sets(graphs, cfg):
     report = validate_graph(graphs, cfg)
-    assert report.shape_sets == ("resq", "kgqa")
+    assert report.shape_sets == ("resq", "kgqa", "review")
     assert report.conforms, report.render()
     assert report.triples == len({t for g in graphs for t in g})  # the union: shared triples once
 
@@ -108,7 +108,7 @@ def test_blank_nodes_are_reported(graphs, cfg):
 
 def test_without_resq_shapes_kgqa_shapes_still_run(graphs, tmp_path):
     report = validate_graph(graphs, RdfConfig(resq_shapes=str(tmp_path / "absent.ttl")))
-    assert report.shape_sets == ("kgqa",)
+    assert report.shape_sets == ("kgqa", "review")
     assert report.skipped and "absent.ttl" in report.skipped[0]
     assert report.conforms and not report.incomplete
 
@@ -131,3 +131,15 @@ def _ann(g, concept_id):
 
 def _dec():
     return URIRef("http://www.w3.org/2001/XMLSchema#decimal")
+
+
+def test_review_decisions_are_checked_by_their_own_shapes(graphs, cfg):
+    """kgqa review writes decisions into the same store: `kgqa validate` checks them too."""
+    from rdflib import URIRef
+
+    from kgqa.review.vocab import KGQAR
+
+    graphs[0].add((URIRef("https://example.org/decision/1"), RDF.type, KGQAR.Decision))  # no who, when, what
+    report = validate_graph(graphs, cfg)
+    assert not report.conforms
+    assert any(f.shapes == "review" for f in report.violations), report.render()
