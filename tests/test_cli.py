@@ -120,3 +120,15 @@ def test_rerun_replaces_graphs_instead_of_piling_up(sample_run, tiny_checkpoint,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert note_quads() == before
+
+
+def test_summary_counts_the_pairs_the_reader_did_not_ask(tmp_path, tiny_checkpoint):
+    """A concept whose null threshold no span can exceed is not asked, and the summary says how often."""
+    out = _kgqa(
+        "run", f"hydra.run.dir={tmp_path / 'run'}", "store=memory", "model=local", f"model.path={tiny_checkpoint}",
+        "catalogue.concepts=[age,nihss_score]", "+reader.null_thresholds.nihss_score=1e6", "summary_query=",
+        cwd=PROJECT_ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["notes"] == 7 and summary["pairs_not_asked"] == 7  # nihss_score, once per note

@@ -703,6 +703,8 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
         outcome.outputs["nquads"] = str(path)
     outcome.graphs = graphs
     outcome.extra["notes_resumed"] = resumed
+    # (note, concept) pairs not asked: the checkpoint's calibration declares those concepts unanswerable
+    outcome.extra["pairs_not_asked"] = getattr(pipeline.reader, "skipped_pairs", 0)
     return outcome
 
 
