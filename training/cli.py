@@ -68,10 +68,12 @@ def _task(kind: str) -> Callable:
             from training.mlm import train_mlm
 
             result = train_mlm(to_object(cfg, MlmRunConfig), run_dir)
+            print(f"model saved in {result.model_dir}", flush=True)
             return result.eval_loss
         from training.qa import train_qa
 
         qa_result = train_qa(to_object(cfg, QaRunConfig), run_dir)
+        print(f"model saved in {qa_result.model_dir}", flush=True)
         return qa_result.metrics.get("all", {}).get("f1")
 
     return run

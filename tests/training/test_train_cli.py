@@ -13,6 +13,7 @@ def test_single_run_then_refusal_to_overwrite(tmp_path, capsys):
     run = tmp_path / "run"
     args = ["qa", "experiment=tiny_qa", "trainer.max_steps=6", f"hydra.run.dir={run}"]
     assert main(args) == 0
+    assert f"model saved in {run / 'model'}" in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["global_step"] == 6 and metrics["run_name"] == "tiny_qa"
     # Hydra wrote the resolved config next to the run
