@@ -369,7 +369,7 @@ def iter_jsonl_lines(
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise NoteReadError(f"{source}: not valid JSON ({exc.msg})") from None
+                raise NoteReadError(f"{source}: not valid JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(obj, dict):
                 raise NoteReadError(f"{source}: expected a JSON object per line")
             yield note_from_mapping(obj, source, default_lang)

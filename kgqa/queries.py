@@ -245,12 +245,18 @@ TABLE_PREFIXES = {
 def _cell(node: Node | None, short: bool) -> str:
     if node is None:
         return ""
+    if short and isinstance(node, Literal) and node.datatype in _FRACTIONAL:
+        # a table is for reading: "0.333" rather than Oxigraph's 18 digits (csv and json keep them all)
+        return f"{float(node):.4g}"
     text = str(node)
     if short and isinstance(node, URIRef):
         for prefix, ns in TABLE_PREFIXES.items():
             if text.startswith(ns):
                 return prefix + text[len(ns) :]
     return text
+
+
+_FRACTIONAL = frozenset({XSD.decimal, XSD.double, XSD.float})
 
 
 def _json_value(node: Node | None) -> object:

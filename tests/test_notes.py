@@ -89,6 +89,7 @@ def test_jsonl(tmp_path):
     assert batch.notes[0].text == "Ictus isquémico.\r\n" and batch.notes[0].metadata["a"] == 1
     sources = [e.source for e in batch.errors]
     assert sources == [f"{tmp_path / 'notes.jsonl'}:{i}" for i in (3, 4, 5, 6)]
+    assert batch.errors[0].reason.endswith("not valid JSON (Expecting property name enclosed in double quotes at column 2)")
 
 
 def test_brat_folder(tmp_path):

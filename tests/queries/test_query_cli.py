@@ -101,3 +101,16 @@ def test_list_and_describe(capsys):
     assert "door_to_needle_share" in capsys.readouterr().out
     assert query_cmd.main(["door_to_needle_share", "--describe"]) == 0
     assert "max_minutes (integer, default 60)" in capsys.readouterr().out
+
+
+def test_table_cells_round_fractions_and_csv_keeps_them():
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from kgqa.queries import _cell
+
+    rate = Literal("0.333333333333333333", datatype=XSD.decimal)
+    assert _cell(rate, short=True) == "0.3333" and _cell(rate, short=False) == "0.333333333333333333"
+    assert _cell(Literal("12", datatype=XSD.integer), short=True) == "12"
+    assert _cell(Literal(2.5e-7, datatype=XSD.double), short=True) == "2.5e-07"
+    assert _cell(URIRef("urn:x"), short=True) == "urn:x"
