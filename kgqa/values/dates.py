@@ -66,6 +66,16 @@ _HOUR_ONLY_RE = re.compile(
 _HHMM_RE = re.compile(r"(?<![\d.,:/-])(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)\s?(?:h|hrs?|hours)(?!\w)", re.IGNORECASE)
 
 
+# an hour without minutes or am/pm is a clock time only after a word that introduces one: "2 h" alone is a
+# duration ("symptoms for 2 h", "arrived 2 h after onset"), "at 2 h" / "a las 14 h" / "в 14 ч." a time of day;
+# a date right before it ("24.12. 14 h") counts as well
+_CLOCK_CUE_RE = re.compile(
+    r"(?:^|[^\w])(?:at|@|around|about|a\s+las?|hacia|sobre\s+las|v|ve|kolem|okolo|o|godz\.?|o\s+godz\.?|la|la\s+ora|"
+    r"ora|в|към|около|στις|στη|περί|um)\s*$|\d[./]\s*$",
+    re.IGNORECASE,
+)
+
+
 def _apply_ampm(hour: int, ampm: str | None) -> int | None:
     if not ampm:
         return hour
@@ -88,6 +98,8 @@ def find_time(text: str) -> TimePart | None:
     if m:
         return TimePart(dt.time(int(m.group("h")), int(m.group("m"))), m.start(), m.end())
     for m in _HOUR_ONLY_RE.finditer(text):
+        if not m.group("ampm") and not _CLOCK_CUE_RE.search(text[max(0, m.start() - 16) : m.start()]):
+            continue  # "2 h": a duration, not two o'clock
         hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
         if hour is not None:
             return TimePart(dt.time(hour, 0), m.start(), m.end())
