@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainerCallback
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainerCallback
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from kgqa.errors import ConfigError
@@ -45,6 +45,7 @@ from training.qa import QaRunResult, _check_window, _concepts, _write_artifacts,
 from training.qa_features import apply_weights, train_feature_dataset
 from training.runs import (
     MODEL_DIR,
+    OrderedEvalTrainer,
     ProgressLogCallback,
     datasets_progress,
     quiet_progress,
@@ -193,7 +194,7 @@ def distillation_loss(student: QuestionAnsweringModelOutput, teacher, mask, temp
     return kl, mse
 
 
-class DistillTrainer(Trainer):
+class DistillTrainer(OrderedEvalTrainer):
     """Trainer whose loss adds DeFormer's distillation from a frozen joint teacher."""
 
     def __init__(self, *args, teacher, distill: DistillConfig, **kwargs) -> None:

@@ -50,6 +50,7 @@ from training.qa_features import apply_weights, build_eval_features, train_featu
 from training.runs import (
     METRICS_FILE,
     MODEL_DIR,
+    OrderedEvalTrainer,
     ProgressLogCallback,
     datasets_progress,
     quiet_progress,
@@ -309,7 +310,7 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
                 seed=cfg.trainer.seed,
             )
         log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
-        trainer = Trainer(
+        trainer = OrderedEvalTrainer(
             model=model,
             args=args,
             train_dataset=train_ds,

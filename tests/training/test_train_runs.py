@@ -183,3 +183,23 @@ def test_bf16_run_on_the_cpu(qa_config, tmp_path):
     )
     info = json.loads((result.model_dir / "kgqa_training.json").read_text())
     assert info["precision"] == "bf16" and result.global_step == 2
+
+
+def test_evaluation_keeps_window_order_with_length_grouped_training(qa_config, tmp_path):
+    """trainer.group_by_length=true groups training batches; the evaluation the run ends with must still decode
+    each window with its own logits: its scores equal the reader's own inference on the same checkpoint
+    (transformers 5 length-groups the evaluation sampler too, which shuffled the predictions)."""
+    from training.recalibrate import recalibrate
+
+    # windows as long as their contexts (not all cut to one length), so that grouping by length reorders them
+    window = ("data.window.max_seq_length=256", "data.window.doc_stride=64")
+    cfg = qa_config("trainer.max_steps=30", "trainer.group_by_length=true", "trainer.per_device_eval_batch_size=4", *window)
+    result = train_qa(cfg, tmp_path / "run")
+    again = recalibrate(qa_config(f"model.checkpoint={result.model_dir}", *window), tmp_path / "recalibrated").evaluation
+    saved = [json.loads(line) for line in (tmp_path / "run" / "eval_predictions.jsonl").read_text().splitlines()]
+    assert len(saved) == len(again.predictions)
+    for p in saved:  # each question's best span and its margin, as the reader's own inference finds them
+        theirs = again.predictions[f"{p['dataset']}/{p['id']}"]
+        assert p["prediction"] == theirs.text
+        assert p["margin"] == pytest.approx(theirs.margin if math.isfinite(theirs.margin) else None, abs=1e-3)
+    assert result.metrics["all"]["f1"] == pytest.approx(again.metrics["all"]["f1"], abs=1e-6)
