@@ -32,8 +32,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from datasets import Dataset
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainerCallback
+from transformers import DataCollatorWithPadding, TrainerCallback
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from kgqa.errors import ConfigError
@@ -41,13 +40,19 @@ from kgqa.qa.checkpoint import load_model
 from kgqa.qa.decomposed import SHARED_LAYERS_KEY, SUPPORTED_TYPES
 from training.config import QaRunConfig
 from training.modeling import build_model, load_tokenizer
-from training.qa import QaRunResult, _check_window, _concepts, _write_artifacts, build_evaluator, load_qa_data
-from training.qa_features import apply_weights, train_feature_dataset
+from training.qa import (
+    QaRunResult,
+    _check_window,
+    _concepts,
+    _write_artifacts,
+    evaluation_setup,
+    load_qa_data,
+    mixed_training_examples,
+    streamed_train_features,
+)
 from training.runs import (
     MODEL_DIR,
     OrderedEvalTrainer,
-    ProgressLogCallback,
-    datasets_progress,
     quiet_progress,
     resume_checkpoint,
     training_arguments,
@@ -259,24 +264,11 @@ def train_decomposed(
         )
     model = DecomposedQuestionAnsweringModel(student, cfg.distill.shared_layers, tokenizer.sep_token_id)
 
-    mixed = apply_weights(data.train, {name: d.weight for name, d in cfg.data.train.items()}, cfg.trainer.seed)
-    evaluator = eval_ds = None
-    if data.eval:
-        columns, evaluator = build_evaluator(cfg, tokenizer, data.eval)
-        eval_ds = Dataset.from_dict(columns)
-    all_callbacks = [ProgressLogCallback(), *callbacks]
-    if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
-        all_callbacks.append(
-            EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
-        )
+    mixed = mixed_training_examples(cfg, data)
+    eval_ds, evaluator, all_callbacks = evaluation_setup(cfg, tokenizer, data, callbacks)
     features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
     try:
-        with datasets_progress(cfg.trainer.progress):
-            train_ds = train_feature_dataset(
-                tokenizer, mixed, cfg.data.window, features_dir,
-                missed_window_keep=cfg.data.missed_window_keep, unanswerable_keep=cfg.data.unanswerable_keep,
-                seed=cfg.trainer.seed,
-            )
+        train_ds = streamed_train_features(cfg, tokenizer, mixed, features_dir)
         log.info(
             "decomposed fine-tuning: K=%d of %d layers, teacher %s, %d training windows",
             cfg.distill.shared_layers, student.config.num_hidden_layers, teacher_path, len(train_ds),

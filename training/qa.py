@@ -137,6 +137,42 @@ def split_by_context(
     return train, held_out
 
 
+def mixed_training_examples(cfg: QaRunConfig, data: QaData) -> list[QaExample]:
+    """The training examples with each dataset's ``weight`` applied (deterministic for the trainer seed)."""
+    return apply_weights(data.train, {name: d.weight for name, d in cfg.data.train.items()}, cfg.trainer.seed)
+
+
+def evaluation_setup(
+    cfg: QaRunConfig, tokenizer, data: QaData, callbacks: Sequence[TrainerCallback]
+) -> tuple[Dataset | None, QaMetrics | None, list[TrainerCallback]]:
+    """Evaluation inputs, the metrics that decode them as the reader does, and the run's callbacks
+    (progress lines; early stopping when configured and there is evaluation data)."""
+    evaluator = eval_ds = None
+    if data.eval:
+        columns, evaluator = build_evaluator(cfg, tokenizer, data.eval)
+        eval_ds = Dataset.from_dict(columns)
+    all_callbacks = [ProgressLogCallback(), *callbacks]
+    if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
+        all_callbacks.append(
+            EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
+        )
+    return eval_ds, evaluator, all_callbacks
+
+
+def streamed_train_features(cfg: QaRunConfig, tokenizer, mixed: Sequence[QaExample], features_dir: Path) -> Dataset:
+    """The labelled training windows of ``mixed``, streamed to Arrow files in ``features_dir``."""
+    with datasets_progress(cfg.trainer.progress):
+        return train_feature_dataset(
+            tokenizer,
+            mixed,
+            cfg.data.window,
+            features_dir,
+            missed_window_keep=cfg.data.missed_window_keep,
+            unanswerable_keep=cfg.data.unanswerable_keep,
+            seed=cfg.trainer.seed,
+        )
+
+
 @functools.cache
 def _concepts(catalogue: str = "") -> tuple[Concept, ...]:
     """The concepts of ``catalogue`` (default: kgqa's own), parsed once for the decoding rules below."""
@@ -283,32 +319,14 @@ def train_qa(cfg: QaRunConfig, run_dir: str | Path, callbacks: Sequence[TrainerC
     model = build_model(cfg.model, tokenizer, "qa")
     _check_window(cfg, tokenizer, model)
 
-    weights = {name: d.weight for name, d in cfg.data.train.items()}
-    mixed = apply_weights(data.train, weights, cfg.trainer.seed)
-    evaluator = eval_ds = None
-    if data.eval:
-        columns, evaluator = build_evaluator(cfg, tokenizer, data.eval)
-        eval_ds = Dataset.from_dict(columns)
-    all_callbacks = [ProgressLogCallback(), *callbacks]
-    if cfg.trainer.early_stopping_patience > 0 and eval_ds is not None:
-        all_callbacks.append(
-            EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold)
-        )
+    mixed = mixed_training_examples(cfg, data)
+    eval_ds, evaluator, all_callbacks = evaluation_setup(cfg, tokenizer, data, callbacks)
 
     # the training windows stream to Arrow files private to this process (a large corpus's windows need not
     # fit in memory), removed however training ends
     features_dir = Path(tempfile.mkdtemp(prefix="train-features-", dir=run_dir))
     try:
-        with datasets_progress(cfg.trainer.progress):
-            train_ds = train_feature_dataset(
-                tokenizer,
-                mixed,
-                cfg.data.window,
-                features_dir,
-                missed_window_keep=cfg.data.missed_window_keep,
-                unanswerable_keep=cfg.data.unanswerable_keep,
-                seed=cfg.trainer.seed,
-            )
+        train_ds = streamed_train_features(cfg, tokenizer, mixed, features_dir)
         log.info("QA features: %d training windows from %d weighted questions", len(train_ds), len(mixed))
         trainer = OrderedEvalTrainer(
             model=model,
