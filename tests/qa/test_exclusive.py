@@ -89,7 +89,7 @@ def test_ties_are_deterministic() -> None:
 
 
 def _doc(exclusive) -> dict:
-    doc = yaml.safe_load(open(DEFAULT_CATALOGUE, encoding="utf-8"))
+    doc = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
     doc["exclusive"] = exclusive
     return doc
 
