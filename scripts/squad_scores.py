@@ -28,11 +28,15 @@ from training.metrics import per_question_scores
 
 def records(path: Path, lang: str) -> list[DevRecord]:
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    # PoQuAD's questions have no ids: numbered by position, as training/squad.py numbers them
     return [
-        DevRecord(qa["id"], qa["question"], p["context"], lang, tuple(a["text"] for a in qa.get("answers", ())))
-        for article in data
-        for p in article["paragraphs"]
-        for qa in p["qas"]
+        DevRecord(
+            qa.get("id") or f"a{i}-p{j}-q{k}", qa["question"], p["context"], lang,
+            tuple(a["text"] for a in qa.get("answers", ())),
+        )
+        for i, article in enumerate(data)
+        for j, p in enumerate(article["paragraphs"])
+        for k, qa in enumerate(p["qas"])
     ]
 
 

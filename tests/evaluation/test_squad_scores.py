@@ -42,3 +42,14 @@ def test_scores_follow_the_reader_best_span(tiny_checkpoint, tmp_path, capsys):
     assert script.main([str(tiny_checkpoint), str(path), "--limit", "1"]) == 0
     limited = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mini.en.json"]
     assert limited["n"] == 1
+
+
+def test_questions_without_ids_are_numbered(tmp_path):
+    script = _script()
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "NIHSS 8.", "qas": [
+        {"question": "NIHSS?", "answers": [{"text": "8", "answer_start": 6}]},
+        {"question": "Score?", "answers": [{"text": "8", "answer_start": 6}]},
+    ]}]}]}
+    path = tmp_path / "poquad_like.json"
+    path.write_text(json.dumps(squad), encoding="utf-8")
+    assert [r.id for r in script.records(path, "pl")] == ["a0-p0-q0", "a0-p0-q1"]
