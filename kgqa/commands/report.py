@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _compose(overrides: Sequence[str], run_dir: Path | None):
+def compose_run_config(overrides: Sequence[str], run_dir: Path | None):
     """The run config: conf/config.yaml + the run's own overrides (if a run dir is given) + ``overrides``."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
@@ -109,7 +109,7 @@ def _store_input(args: argparse.Namespace, run_dir: Path | None, overrides: Sequ
     from kgqa.report.store_source import read_run, read_run_errors, read_store
     from kgqa.stores import open_store
 
-    cfg = _compose(overrides, run_dir)
+    cfg = compose_run_config(overrides, run_dir)
     if args.notes:
         notes_from = args.notes
         notes = read_notes(args.notes, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,

@@ -58,30 +58,16 @@ def _parser(export: bool) -> argparse.ArgumentParser:
     return p
 
 
-def _compose(overrides: Sequence[str], run_dir: Path | None):
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE, RunConfig, register_configs, to_object
-
-    register_configs()
-    recorded: list[str] = []
-    if run_dir is not None and (run_dir / ".hydra" / "overrides.yaml").is_file():
-        recorded = list(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=HYDRA_VERSION_BASE):
-        cfg = compose(config_name="config", overrides=[*recorded, *overrides])
-    return to_object(cfg, RunConfig)
-
-
 def _inputs(args: argparse.Namespace, run_dir: Path | None, overrides: Sequence[str]):
     """The composed config, the notes, the catalogue and the run IRI (or None)."""
     from kgqa.catalogue import load_catalogue
+    from kgqa.commands.report import compose_run_config  # the run's recorded overrides, then these
     from kgqa.notes import read_notes
     from kgqa.rdf.iris import IriMinter
     from kgqa.records_io import read_notes_jsonl
     from kgqa.report.sources import read_run_id
 
-    cfg = _compose(overrides, run_dir)
+    cfg = compose_run_config(overrides, run_dir)
     if args.notes:
         notes = read_notes(args.notes, fmt=cfg.notes.format, default_lang=cfg.notes.default_lang,
                            encoding=cfg.notes.encoding, max_bytes=cfg.notes.max_bytes).notes
