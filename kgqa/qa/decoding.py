@@ -157,14 +157,13 @@ def _crosses_a_line_break(text: str, offsets: Sequence[Offset], max_len: int, tr
     breaks = _line_breaks_before(text)
     first = np.fromiter((o[0] if o is not None else 0 for o in offsets), dtype=np.int64, count=length)
     last = np.fromiter((o[1] if o is not None else 0 for o in offsets), dtype=np.int64, count=length)
+    in_context = np.fromiter((o is not None for o in offsets), dtype=bool, count=length)
     if trim:
-        survives = np.fromiter(
-            (o is not None and not all(map(can_be_trimmed, text[o[0] : o[1]]))
-             for o in offsets),
-            dtype=bool, count=length,
-        )
+        # characters trimming can never strip, counted once per note: a token survives when it holds one
+        kept_before = _untrimmable_before(text)
+        survives = in_context & (kept_before[last] - kept_before[first] > 0)
     else:
-        survives = np.fromiter((o is not None for o in offsets), dtype=bool, count=length)
+        survives = in_context
     index = np.arange(length)
     # next surviving token at or after i (length = none), last surviving token at or before k (-1 = none)
     next_kept = np.minimum.accumulate(np.where(survives, index, length)[::-1])[::-1]
@@ -194,6 +193,12 @@ def _naming_spans(offsets: Sequence[Offset], mentions: Sequence[Mention], max_le
         else:
             ok |= (first <= m.start)[:, None] & (last_padded >= m.end)
     return ok
+
+
+@functools.lru_cache(maxsize=8)
+def _untrimmable_before(text: str) -> np.ndarray:
+    """``out[c]`` = characters in ``text[:c]`` that trimming never strips; cached like the line breaks."""
+    return np.concatenate([[0], np.cumsum(np.fromiter((not can_be_trimmed(ch) for ch in text), bool, len(text)))])
 
 
 @functools.lru_cache(maxsize=8)
