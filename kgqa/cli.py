@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"kgqa: unknown command {name!r}; valid commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    from kgqa.errors import report_error
+    from kgqa.commands import report_error
 
     try:
         module = importlib.import_module(COMMANDS[name][0])

@@ -90,24 +90,3 @@ def debug_enabled() -> bool:
     import os
 
     return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def report_error(prog: str, exc: BaseException) -> int:
-    """Print one line for an expected failure (a traceback only under KGQA_DEBUG or for a bug); return its exit code."""
-    import sys
-    import traceback
-
-    code = exit_code(exc)
-    if isinstance(exc, KeyboardInterrupt):
-        name = "SIGTERM" if code == EXIT_SIGTERM else "SIGINT"
-        print(f"{prog}: interrupted ({name})", file=sys.stderr)
-    elif code == EXIT_BUG:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        print(f"{prog}: unexpected error (a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
-        return code
-    else:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
-    if debug_enabled():
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    return code

@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 import hydra
 from omegaconf import DictConfig
 
+from kgqa.commands import report_error
 from kgqa.config import CONF_DIR, HYDRA_VERSION_BASE, register_configs
-from kgqa.errors import EXIT_CONFIG, report_error
+from kgqa.errors import EXIT_CONFIG
 
 
 def run_hydra_app(

@@ -22,7 +22,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from kgqa.errors import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE, ConfigError, KgqaError, report_error
+from kgqa.commands import report_error
+from kgqa.errors import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE, ConfigError, KgqaError
 
 
 def _parser() -> argparse.ArgumentParser:
