@@ -141,3 +141,31 @@ def test_build_regenerates_identical_files(tmp_path):
     for split in SPLITS:
         name = f"independent.{split}.gold.jsonl"
         assert (tmp_path / name).read_bytes() == (EVAL / name).read_bytes(), name
+
+
+def test_dev_as_squad_asks_every_annotated_concept_of_every_note(tmp_path, golds):
+    from training.squad import load_dataset_file
+
+    out = tmp_path / "dev.squad.json"
+    done = subprocess.run([sys.executable, str(EVAL / "to_squad.py"), str(EVAL / "independent.dev.gold.jsonl"),
+                           str(out)], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    dev = golds["dev"]
+    annotated = {a.concept_id for g in dev for a in g.annotations}
+    # training's own SQuAD reader loads it, every answer where the gold puts it
+    examples, report = load_dataset_file(str(out), dataset="independent_dev", lang="mul")
+    assert len(examples) == len(dev) * len(annotated)
+    by_id = {ex.id: ex for ex in examples}
+    for gold in dev:
+        for concept_id in annotated:
+            ex = by_id[f"{gold.note.id}::{concept_id}"]
+            spans = gold.for_concept(concept_id)
+            assert [(a.text, a.start) for a in ex.answers] == [(a.text, a.start) for a in spans]
+            assert all(ex.context[a.start : a.end] == a.text for a in ex.answers)
+            assert ex.is_impossible == (not spans)
+
+
+def test_test_split_is_refused_as_calibration_data(tmp_path):
+    done = subprocess.run([sys.executable, str(EVAL / "to_squad.py"), str(EVAL / "independent.test.gold.jsonl"),
+                           str(tmp_path / "x.json")], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and "test split" in done.stderr and not (tmp_path / "x.json").exists()
