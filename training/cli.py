@@ -1,4 +1,5 @@
-"""``kgqa train mlm|qa|calibrate …`` / ``kgqa-train …``: thin Hydra wrappers around train_mlm / train_qa / recalibrate.
+"""``kgqa train mlm|qa|distill|calibrate …`` / ``kgqa-train …``: thin Hydra wrappers around train_mlm / train_qa /
+train_decomposed (training/distill.py) / recalibrate.
 
 The Hydra app (config groups, overrides, ``-m`` sweeps, ``--cfg job``, one directory per run)
 is here and nowhere else; the training functions receive typed schema objects. After a sweep a
@@ -18,10 +19,12 @@ from kgqa.errors import ConfigError, KgqaError
 
 log = logging.getLogger("training")
 
-USAGE = """usage: kgqa train {mlm,qa,calibrate} [hydra overrides…] | kgqa train summary RUNS_DIR
+USAGE = """usage: kgqa train {mlm,qa,distill,calibrate} [hydra overrides…] | kgqa train summary RUNS_DIR
 
   mlm        masked-LM domain adaptation        (conf/train_mlm.yaml)
   qa         SQuAD-style QA fine-tuning          (conf/train_qa.yaml)
+  distill    fine-tune a QA checkpoint for decomposed reading, distilled from the joint reader
+             (conf/train_qa_decomposed.yaml, presets in conf/decomposed/; reader.encoding=auto then reads it so)
   calibrate  refit model.checkpoint's calibration on data.eval, no training (conf/train_qa.yaml);
              writes kgqa_calibration.json into the run directory, for reader.calibration_file
   summary    table of the runs under RUNS_DIR (a multirun sweep directory)
@@ -32,6 +35,7 @@ examples:
   kgqa train qa experiment=tiny_qa -m trainer.learning_rate=1e-3,3e-3
   kgqa train qa experiment=tiny_qa --cfg job        # print the composed config
   kgqa train qa hydra.run.dir=outputs/train/qa/run1 resume=true   # continue an interrupted run
+  kgqa train distill decomposed=e5_small_qa [resume=true]
   kgqa train calibrate experiment=demo_small_qa_abstain model.checkpoint=models/kgqa-demo-xlmr-small
 """
 
@@ -137,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         return 0 if write_summary(rest[0]) else 1
+    if cmd == "distill":
+        from training.distill import main as distill_main
+
+        return distill_main(rest)
     if cmd not in ("mlm", "qa", "calibrate"):
         sys.stderr.write(f"kgqa train: unknown command {cmd!r}\n{USAGE}")
         return 2

@@ -16,8 +16,8 @@ it picks decomposed reading itself.
 Additive to ``training/qa.py``: the same data, features, evaluation (decoded as the reader does, on the
 decomposed logits), calibration and model card; Trainer checkpoints make it resumable (``resume=true``).
 
-    python -m training.distill decomposed=e5_small_qa            # conf/train_qa_decomposed.yaml, conf/decomposed/
-    python -m training.distill decomposed=e5_small_qa resume=true
+    kgqa train distill decomposed=e5_small_qa            # conf/train_qa_decomposed.yaml, conf/decomposed/
+    kgqa train distill decomposed=e5_small_qa resume=true  # (or python -m training.distill …)
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def train_decomposed(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m training.distill [hydra overrides…]`` (conf/train_qa_decomposed.yaml)."""
+    """``kgqa train distill [hydra overrides…]`` / ``python -m training.distill …`` (conf/train_qa_decomposed.yaml)."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             return None
 
     saved = sys.argv
-    sys.argv = ["kgqa-train qa_decomposed", *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["kgqa train distill", *(sys.argv[1:] if argv is None else argv)]
     try:
         app()
     except SystemExit as exc:
