@@ -16,7 +16,8 @@ directory, the failures are counted per graph, and ``kgqa store load RUN_DIR`` l
 ``kgqa run --resume RUN_DIR [overrides]`` re-runs RUN_DIR with its own overrides; a plain re-run
 into the same ``hydra.run.dir`` resumes too (``runner.resume``). SIGINT and SIGTERM stop the run at
 once (a batch being stored, or the end of the run, is finished first): the outputs of the notes done
-are written and the exit code is 130 / 143.
+are written, summary.json says ``interrupted`` and the exit code is 130 / 143. A signal is never lost:
+it is recorded first and raised again at the next note if anything swallowed it (:class:`_Signals`).
 """
 
 from __future__ import annotations
@@ -144,10 +145,16 @@ def _hydra_task(cfg: DictConfig) -> int:
 
     run_cfg = to_object(cfg, RunConfig)
     out_dir = Path(run_cfg.output.dir or HydraConfig.get().runtime.output_dir)
+    return execute_with_signals(run_cfg, out_dir, config_yaml=masked_yaml(cfg))[1]
+
+
+def execute_with_signals(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> tuple[dict[str, Any], int]:
+    """:func:`execute` with SIGINT/SIGTERM as interrupts; the summary (printed as the last line) and the exit code."""
     with signals_as_interrupts():
-        summary = execute(run_cfg, out_dir, config_yaml=masked_yaml(cfg))
-    print(json.dumps(summary, ensure_ascii=False))
-    return exit_status(summary)
+        summary = execute(cfg, out_dir, config_yaml=config_yaml)
+        print(json.dumps(summary, ensure_ascii=False))
+        late = take_interrupt()  # arrived after summary.json was written: the exit code still says so
+    return summary, (128 + late if late and not summary.get("interrupted") else exit_status(summary))
 
 
 def exit_status(summary: dict[str, Any]) -> int:
@@ -158,18 +165,28 @@ def exit_status(summary: dict[str, Any]) -> int:
 
 
 class _Signals:
-    """State shared by the signal handler and :func:`deferred_interrupts` (one run per process)."""
+    """The run's signal state, shared by the handler and the checks (one run per process).
 
-    defer_depth = 0
+    ``pending`` is the first SIGINT/SIGTERM of the run. The handler records it before anything else and
+    only :func:`take_interrupt` clears it, where the run handles the stop: an :class:`Interrupted` that
+    Python swallows (raised while a ``__del__`` or a generator's finaliser runs, which print "Exception
+    ignored" and go on) is raised again at the next check, so a signal is never lost. ``live`` > 0
+    inside :func:`interruptible` work (start-up, reading and extracting notes), where the handler
+    raises at once; ``deferred`` > 0 inside :func:`deferred_interrupts` blocks, which a signal never
+    cuts in two. Anywhere else (storing a batch, the run graph, the output files, the summary) a
+    signal is only recorded, and the summary says the run was interrupted.
+    """
+
     pending: int | None = None
+    live = 0
+    deferred = 0
 
 
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
-    """SIGTERM raises :class:`~kgqa.errors.Interrupted` as Ctrl-C raises KeyboardInterrupt (main thread only).
+    """SIGINT and SIGTERM become :class:`~kgqa.errors.Interrupted` (a KeyboardInterrupt) for this block (main thread).
 
-    A signal inside :func:`deferred_interrupts` is raised when that block ends. After the first signal the
-    previous handlers are back, so a second Ctrl-C ends the process at once.
+    After the first signal the previous handlers are back, so a second Ctrl-C ends the process at once.
     """
     saved: dict[int, Any] = {}
 
@@ -180,14 +197,18 @@ def signals_as_interrupts() -> Iterator[None]:
 
     def interrupt(signum: int, frame: object) -> None:
         restore()
-        if _Signals.defer_depth:
+        if _Signals.pending is None:
             _Signals.pending = signum
-            return
-        raise Interrupted(signum)
+        if _Signals.live and not _Signals.deferred:
+            raise Interrupted(_Signals.pending)
+        with contextlib.suppress(OSError):  # no logging here: the handler may run inside a logging call
+            os.write(2, f"kgqa run: {signal.Signals(signum).name}: stopping once the work in hand is written "
+                        "(send it again to stop at once)\n".encode())  # fmt: skip
 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             saved[signum] = signal.signal(signum, interrupt)
+    _Signals.pending, _Signals.live, _Signals.deferred = None, 0, 0
     try:
         yield
     finally:
@@ -195,17 +216,47 @@ def signals_as_interrupts() -> Iterator[None]:
         _Signals.pending = None
 
 
+def check_interrupt() -> None:
+    """A boundary (between notes, between batches): raise the recorded signal, unless in a deferred block."""
+    if _Signals.pending is not None and not _Signals.deferred:
+        raise Interrupted(_Signals.pending)
+
+
+def take_interrupt(exc: BaseException | None = None) -> int | None:
+    """The signal that stopped the run (recorded, else ``exc``'s), now handled: the record is cleared."""
+    signum, _Signals.pending = _Signals.pending, None
+    if signum is None and exc is not None:
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+    return signum
+
+
 @contextlib.contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """A block a signal does not cut in two (a batch's load and its records): the interrupt waits for its end."""
-    _Signals.defer_depth += 1
+def interruptible() -> Iterator[None]:
+    """Work a signal stops at once (start-up, reading and extracting notes): Interrupted is raised mid-way.
+
+    A signal recorded before the block, or one whose Interrupted was swallowed inside it, is raised at
+    its start and end.
+    """
+    check_interrupt()
+    _Signals.live += 1
     try:
         yield
     finally:
-        _Signals.defer_depth -= 1
-    if not _Signals.defer_depth and _Signals.pending is not None:
-        signum, _Signals.pending = _Signals.pending, None
-        raise Interrupted(signum)
+        _Signals.live -= 1
+    check_interrupt()
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """A block a signal does not cut in two (a batch's load and its records): inside interruptible work,
+    the interrupt is raised when the block ends."""
+    _Signals.deferred += 1
+    try:
+        yield
+    finally:
+        _Signals.deferred -= 1
+    if _Signals.live:
+        check_interrupt()
 
 
 class Progress:
@@ -444,12 +495,18 @@ def open_checked_store(cfg: RunConfig):
 
 
 def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
-    """Run the whole chain on ``cfg.notes`` with the configured runner and return the run summary."""
-    preflight(cfg, out_dir)
+    """Run the whole chain on ``cfg.notes`` with the configured runner and return the run summary.
+
+    A signal during start-up stops it at once (nothing is written); from the first note on, the run
+    stops at the next note and the notes done are written and summarised (:class:`_Signals`).
+    """
+    with interruptible():
+        preflight(cfg, out_dir)
     t0 = time.monotonic()
     with open_checked_store(cfg) as store:
-        ensure_pseudonym_key(cfg, store)
-        pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
+        with interruptible():
+            ensure_pseudonym_key(cfg, store)
+            pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
         # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
         gc.collect()
         gc.freeze()
@@ -463,12 +520,16 @@ def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str
             outcome = _run_local(cfg, pipeline, run, store, out_dir, resume)
         else:
             outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
-        with deferred_interrupts():  # a signal now waits until every output is written
-            return _finish(cfg, out_dir, pipeline, run, outcome, store, t0)
+        # from here on a signal is only recorded (no check raises it): every output is written, and
+        # the summary says the run was interrupted
+        return _finish(cfg, out_dir, pipeline, run, outcome, store, t0)
 
 
 def _finish(cfg: RunConfig, out_dir: Path, pipeline, run: RunInfo, outcome: RunOutcome, store, t0: float) -> dict[str, Any]:
-    """The run graph, the output files and the summary of a finished (or interrupted) run."""
+    """The run graph, the output files and the summary of a finished (or interrupted) run.
+
+    A signal that arrives while they are written is recorded in the summary (and the exit code).
+    """
     run = (outcome.run or run).finished(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
     run_graph = pipeline.builder.run_graph(run, outcome.notes, outcome.errors)
     run_report = store.replace_graphs([run_graph])
@@ -486,7 +547,7 @@ def _finish(cfg: RunConfig, out_dir: Path, pipeline, run: RunInfo, outcome: RunO
     with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as fh:
         for e in outcome.errors:
             fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-    if cfg.summary_query and not outcome.interrupted:
+    if cfg.summary_query and not (outcome.interrupted or _Signals.pending):
         try:
             _print_summary_query(store, cfg.summary_query)
         except StoreError as exc:
@@ -512,6 +573,7 @@ def _finish(cfg: RunConfig, out_dir: Path, pipeline, run: RunInfo, outcome: RunO
         summary["load_later"] = f"kgqa store load {out_dir}"
         log.warning("%d graph(s) could not be stored; the run directory has them all: load them later with "
                     "`kgqa store load %s` (plus the same store overrides)", store_failures, out_dir)  # fmt: skip
+    outcome.interrupted = outcome.interrupted or take_interrupt()
     if outcome.interrupted:
         summary["interrupted"] = signal.Signals(outcome.interrupted).name
         log.warning("interrupted by %s after %d notes; `kgqa run --resume %s` goes on where this run stopped",
@@ -638,10 +700,14 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
         "w", encoding="utf-8"
     ) as notes_fh:
 
+        def note_done(_note: Note) -> None:
+            progress.update(1)
+            check_interrupt()  # a note boundary: a signal whose Interrupted was swallowed stops here
+
         def flush() -> None:
             if not batch:
                 return
-            result = pipeline.process(batch, run, on_note=lambda _note: progress.update(1))
+            result = pipeline.process(batch, run, on_note=note_done)
             batch.clear()
             with deferred_interrupts():  # stored and written, or neither: a signal waits for the end of the batch
                 outcome.errors.extend(result.errors)
@@ -663,35 +729,41 @@ def _run_local(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path, res
                 notes_fh.flush()
                 facts_fh.flush()
 
+        def resume_note(item: Note) -> None:
+            note_line, fact_lines, _ = resume.done[item.id]
+            graph = _stored_graph(store, resume.graph_of(item.id))
+            notes_fh.write(note_line + "\n")
+            facts_fh.writelines(line + "\n" for line in fact_lines)
+            outcome.notes.append(item)
+            graphs.append(graph)
+            outcome.facts += len(fact_lines)
+            outcome.triples += len(graph)
+            progress.update(1)
+
         try:
-            seen = 0
-            for item in _iter_input(cfg):
-                if isinstance(item, NoteError):
-                    log.warning("skipped: %s", log_reason(item, cfg.debug_phi))  # file names may name patients
-                    outcome.errors.append(item)
-                    continue
-                if cfg.notes.limit and seen >= cfg.notes.limit:
-                    break
-                seen += 1
-                if resume is not None and resume.done.get(item.id, ("", [], ""))[2] == item.sha256:
-                    note_line, fact_lines, _ = resume.done[item.id]
-                    notes_fh.write(note_line + "\n")
-                    facts_fh.writelines(line + "\n" for line in fact_lines)
-                    graph = _stored_graph(store, resume.graph_of(item.id))
-                    outcome.notes.append(item)
-                    graphs.append(graph)
-                    outcome.facts += len(fact_lines)
-                    outcome.triples += len(graph)
-                    resumed += 1
-                    progress.update(1)
-                    continue
-                batch.append(item)
-                if len(batch) >= cfg.runner.notes_per_batch:
-                    flush()
-            flush()
+            with interruptible():
+                seen = 0
+                for item in _iter_input(cfg):
+                    check_interrupt()  # between notes and batches
+                    if isinstance(item, NoteError):
+                        log.warning("skipped: %s", log_reason(item, cfg.debug_phi))  # file names may name patients
+                        outcome.errors.append(item)
+                        continue
+                    if cfg.notes.limit and seen >= cfg.notes.limit:
+                        break
+                    seen += 1
+                    if resume is not None and resume.done.get(item.id, ("", [], ""))[2] == item.sha256:
+                        with deferred_interrupts():
+                            resume_note(item)
+                            resumed += 1
+                        continue
+                    batch.append(item)
+                    if len(batch) >= cfg.runner.notes_per_batch:
+                        flush()
+                flush()
         except KeyboardInterrupt as exc:
             # the note in hand is dropped (its graph never reached the store); everything before it is reported
-            outcome.interrupted = getattr(exc, "signum", signal.SIGINT)
+            outcome.interrupted = take_interrupt(exc)
         finally:
             progress.close()
 
