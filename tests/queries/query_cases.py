@@ -153,3 +153,51 @@ def build() -> Fixture:
         builder.run_graph(RUN.finished(RUN.started_at + dt.timedelta(minutes=5)), list(notes.values()))
     )
     return Fixture(builder, notes, facts, graphs)
+
+
+def review_graphs(fixture: Fixture) -> list:
+    """Review graphs over the cases (kgqa review's own graph builders), for the review variants:
+
+    note-a: thrombolysis accepted; NIHSS accepted and rejected at the same time (the greater
+    decision IRI wins: rejected); age corrected to 72. note-b: thrombectomy accepted, then rejected;
+    thrombolysis rejected, then accepted; the reviewer saw all but the last two facts (new since the
+    review). note-c: not reviewed.
+    """
+    from rdflib import Graph
+
+    from kgqa.review.correct import corrected_fact
+    from kgqa.review.decisions import Decision, ReviewIris, correction_graph, decision_graph
+
+    t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+    plan = {
+        "note-a": [("thrombolysis", "accept", None, 0, "a1"), ("nihss_score", "accept", None, 1, "a2"),
+                   ("nihss_score", "reject", "wrong_span", 1, "a3"), ("age", "correct", None, 2, "a4")],
+        "note-b": [("thrombectomy", "accept", None, 0, "b1"), ("thrombectomy", "reject", "not_this_patient", 1, "b2"),
+                   ("thrombolysis", "reject", "wrong_value", 0, "b3"), ("thrombolysis", "accept", None, 2, "b4")],
+    }  # fmt: skip
+    graphs = []
+    for note_id, steps in plan.items():
+        note = fixture.notes[note_id]
+        note_iri = str(fixture.builder.iris.note(note_id))
+        iris = ReviewIris(note_iri)
+        seen = [str(fixture.fact_iri(note_id, f.concept_id)) for f in fixture.facts[note_id] if f.answer][:-2]
+        review = Graph(identifier=iris.graph)
+        for concept_id, action, reason, minutes, token in steps:
+            original = next(f for f in fixture.facts[note_id] if f.concept_id == concept_id)
+            fact_iri = str(fixture.fact_iri(note_id, concept_id))
+            decision_iri = str(iris.decision(token))
+            correction = None
+            correction_iri = None
+            if action == "correct":
+                concept = fixture.builder.concepts[concept_id]
+                correction_iri = f"{decision_iri}/fact"
+                correction = correction_graph(
+                    corrected_fact(note, concept, original, typed="72"), note, fixture.builder.concepts.values(),
+                    corrected_iri=correction_iri, original_iri=fact_iri, note_iri=note_iri,
+                    case_iri=str(fixture.case(note.patient_id)), decision_iri=decision_iri,
+                )  # fmt: skip
+            decision = Decision(decision_iri, fact_iri, note_iri, action, "rev-1", t0 + dt.timedelta(minutes=minutes),
+                                reason=reason, correction_iri=correction_iri)  # fmt: skip
+            review += decision_graph(decision, seen_facts=seen, correction=correction)
+        graphs.append(review)
+    return graphs
