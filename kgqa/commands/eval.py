@@ -138,7 +138,7 @@ def main(argv: Sequence[str]) -> int:
     from kgqa.catalogue import load_catalogue
     from kgqa.errors import KgqaError
     from kgqa.evaluation.gold import read_gold_jsonl
-    from kgqa.evaluation.reliability import plot_reliability, reliability_bins
+    from kgqa.evaluation.reliability import calibration_summary, plot_reliability
     from kgqa.evaluation.report import render, summary_line
     from kgqa.evaluation.scoring import report_dict, score
     from kgqa.records_io import write_facts_jsonl
@@ -176,8 +176,12 @@ def main(argv: Sequence[str]) -> int:
 
     scores = score(golds, facts, concepts)
     report = report_dict(scores)
-    calibration = reliability_bins(scores.calibration)
+    calibration = calibration_summary(scores.calibration, report["overall"]["support"])
     report["calibration"] = calibration
+    report["calibration_by_lang"] = {
+        lang: calibration_summary(pairs, report["by_lang"][lang]["support"])
+        for lang, pairs in sorted(scores.calibration_by_lang.items())
+    }
     report["model"] = model
     report["gold"] = str(args.gold)
     report["concepts"] = concept_ids

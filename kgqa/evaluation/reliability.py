@@ -26,6 +26,39 @@ def reliability_bins(pairs: Sequence[tuple[float, bool]], n_bins: int = 10) -> d
     return {"bins": bins, "ece": ece if total else None, "count": total}
 
 
+#: confidence thresholds of the coverage/accuracy curve: what an operator could set ``reader.min_confidence`` to
+CURVE_THRESHOLDS: tuple[float, ...] = tuple(i / 10 for i in range(10))
+
+
+def coverage_curve(
+    pairs: Sequence[tuple[float, bool]], support: int, thresholds: Sequence[float] = CURVE_THRESHOLDS
+) -> list[dict[str, Any]]:
+    """What keeping only answers of confidence >= t gives, per threshold t.
+
+    ``pairs`` are (confidence, correct) per answer given; ``support`` the gold facts they are judged against.
+    Per threshold: answers kept, coverage (their share of all answers), accuracy (correct share of those kept:
+    the precision an operator gets) and recall (correct kept per gold fact). Thresholds are where an operator
+    sets ``reader.min_confidence``; with well calibrated confidences accuracy rises with the threshold.
+    """
+    curve = []
+    for t in thresholds:
+        kept = [ok for c, ok in pairs if c >= t]
+        correct = sum(kept)
+        curve.append({
+            "threshold": t,
+            "answered": len(kept),
+            "coverage": len(kept) / len(pairs) if pairs else None,
+            "accuracy": correct / len(kept) if kept else None,
+            "recall": correct / support if support else None,
+        })
+    return curve
+
+
+def calibration_summary(pairs: Sequence[tuple[float, bool]], support: int) -> dict[str, Any]:
+    """ECE and reliability bins of ``pairs`` plus their coverage/accuracy curve (one language, or all)."""
+    return {**reliability_bins(pairs), "curve": coverage_curve(pairs, support)}
+
+
 def plot_reliability(summary: dict[str, Any], path: str | Path, title: str = "kgqa reliability") -> Path:
     """Write the reliability diagram (accuracy per confidence bin against the diagonal) as a PNG."""
     import matplotlib

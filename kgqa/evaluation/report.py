@@ -34,7 +34,22 @@ def render(report: dict[str, Any]) -> str:
     cal = report.get("calibration") or {}
     if cal.get("ece") is not None:
         parts.append(f"calibration: ECE {cal['ece']:.3f} over {cal['count']} answers")
+    if cal.get("curve"):
+        parts.append(curve_table({"all": cal, **(report.get("calibration_by_lang") or {})}))
     return "\n\n".join(parts)
+
+
+def curve_table(by_name: dict[str, dict[str, Any]]) -> str:
+    """Accuracy / recall of the answers kept at each confidence threshold, one line per language (and all)."""
+    thresholds = [p["threshold"] for p in next(iter(by_name.values()))["curve"]]
+    head = f"{'accuracy/recall at conf >=':<28} {'ECE':>5}  " + " ".join(f"{t:>11.1f}" for t in thresholds)
+    lines = [head, "-" * len(head)]
+    for name, cal in by_name.items():
+        cells = " ".join(
+            f"{_fmt(p['accuracy']).strip():>5}/{_fmt(p['recall']).strip():<5}" for p in cal["curve"]
+        )
+        lines.append(f"{name:<28} {_fmt(cal.get('ece'))}  {cells}")
+    return "\n".join(lines)
 
 
 def summary_line(report: dict[str, Any]) -> dict[str, Any]:

@@ -188,6 +188,8 @@ class Scores:
 
     buckets: dict[tuple[str, ...], Counts] = field(default_factory=lambda: defaultdict(Counts))
     calibration: list[tuple[float, bool]] = field(default_factory=list)
+    #: the same (confidence, correct) pairs per note language: calibration differs by language
+    calibration_by_lang: dict[str, list[tuple[float, bool]]] = field(default_factory=lambda: defaultdict(list))
     notes: int = 0
 
     def metrics(self, key: tuple[str, ...]) -> dict[str, Any]:
@@ -216,6 +218,7 @@ def score(
         for concept in concepts:
             counts, calibration = score_pair(gold.for_concept(concept.id), by_concept.get(concept.id, ()), concept)
             out.calibration.extend(calibration)
+            out.calibration_by_lang[lang].extend(calibration)
             for key in (("overall",), ("lang", lang), ("group", concept.group), ("concept", concept.id),
                         ("lang_group", lang, concept.group)):
                 out.buckets[key].add(counts)

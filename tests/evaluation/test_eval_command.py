@@ -41,7 +41,8 @@ def test_eval_command_prints_hand_computed_scores_last(fixture_eval, tmp_path, m
     out = tmp_path / "report"
     assert eval_cmd.main([str(gold_path), "--out", str(out), "runner.notes_per_batch=2"]) == 0
 
-    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = capsys.readouterr().out
+    last = json.loads(printed.strip().splitlines()[-1])
     # glucose is annotated nowhere, so it is out of scope and its stray answer is not scored:
     # 3 grounded right values of 5 scored predictions, 6 gold values -> P .6, R .5
     assert abs(last["micro_f1"] - 2 * 0.6 * 0.5 / 1.1) < 1e-9
@@ -52,6 +53,13 @@ def test_eval_command_prints_hand_computed_scores_last(fixture_eval, tmp_path, m
     report = json.loads((out / "report.json").read_text())
     assert report["by_concept"]["stroke_type"]["linking_accuracy"] == 0.0
     assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+    # ECE and the coverage/accuracy curve, overall and per language (es answered nothing: an empty curve)
+    assert report["calibration"]["curve"][0]["answered"] == report["calibration"]["count"] == 5
+    assert set(report["calibration_by_lang"]) == {"en", "es"}
+    assert report["calibration_by_lang"]["es"]["curve"][0] == {"threshold": 0.0, "answered": 0, "coverage": None,
+                                                               "accuracy": None, "recall": 0.0}
+    assert report["calibration_by_lang"]["en"]["curve"][0]["recall"] == report["by_lang"]["en"]["value"]["recall"]
+    assert "accuracy/recall at conf" in printed
     assert (out / "facts.jsonl").read_text().count("\n") == 6  # every fact is kept for inspection
 
 

@@ -41,3 +41,30 @@ def test_card_has_dev_and_test_apart_squad_oos_and_attribution():
     for attribution in ("CC BY 4.0", "Apache-2.0", "Zenodo 3837305", "MIT", "never use its output for patient care"):
         assert attribution in card
     assert card.rstrip().endswith("Trained with kgqa.")  # the training run's own card follows, front matter cut
+    two_stages = script.render_card(
+        manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 1200, {}, {}, {}, stage1_steps=700)
+    assert "1900 steps" in two_stages and "700 of `experiment=e5_small_qa`, then 1200 of" in two_stages
+
+
+def test_card_has_ece_and_a_coverage_accuracy_curve_per_language():
+    script = _script()
+
+    def cal(count, ece, acc):
+        curve = [{"threshold": i / 10, "answered": count, "coverage": 1 - i / 20, "accuracy": acc + i / 100,
+                  "recall": 0.5 - i / 50} for i in range(10)]
+        return {"count": count, "ece": ece, "curve": curve}
+
+    report = {
+        "notes": 26, "overall": _scores(575, 0.71), "by_lang": {"en": _scores(80, 0.64), "bg": _scores(90, 0.77)},
+        "calibration": cal(170, 0.05, 0.8), "calibration_by_lang": {"bg": cal(90, 0.04, 0.85), "en": cal(80, 0.07, 0.7)},
+    }
+    section = script.independent_section({"dev": report})
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    start = next(i for i, r in enumerate(rows) if r.startswith("| language | answers |"))
+    header, rows = rows[start], rows[start + 1 :]  # the curve table, after the score table
+    # thresholds 0.0, 0.2, 0.4, 0.6, 0.8
+    assert header.count("t ≥") == 5 and "t ≥ 0.4" in header and "t ≥ 0.5" not in header
+    bg = next(r for r in rows if r.startswith("| bg | 90 |"))
+    # at t >= 0.4: coverage 0.8, accuracy 0.85 + 0.04, recall 0.5 - 0.08
+    assert "| 0.040 |" in bg and "0.800, 0.890 / 0.420" in bg
+    assert any(r.startswith("| **all** | 170 | 0.050 |") for r in rows)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from kgqa.evaluation.reliability import plot_reliability, reliability_bins
+from kgqa.evaluation.reliability import calibration_summary, coverage_curve, plot_reliability, reliability_bins
 from kgqa.evaluation.scoring import report_dict, score, values_equal
 from kgqa.types import Assertion, Concept, EnumMember, Value, ValueKind
 
@@ -89,6 +89,29 @@ def test_reliability_bins_and_ece(fixture_eval, tmp_path):
     assert summary["ece"] == approx((2 * 0.45 + 2 * 0.85 + 2 * 0.55) / 6)
     png = plot_reliability(summary, tmp_path / "rel.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_coverage_accuracy_curve_per_threshold(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    s = score(golds, facts, concepts)
+    # confidences: .95 right, .95 wrong, .15 right, .15 right, .55 wrong, .55 wrong; 6 gold facts in all
+    curve = {round(p["threshold"], 1): p for p in coverage_curve(s.calibration, support=6)}
+    assert curve[0.0] == {"threshold": 0.0, "answered": 6, "coverage": 1.0, "accuracy": 0.5, "recall": 0.5}
+    # above .15: the two right low-confidence answers are dropped
+    assert (curve[0.2]["answered"], curve[0.2]["accuracy"], curve[0.2]["recall"]) == (4, 0.25, approx(1 / 6))
+    assert curve[0.2]["coverage"] == approx(4 / 6)
+    assert (curve[0.9]["answered"], curve[0.9]["accuracy"]) == (2, 0.5)
+    assert coverage_curve([], support=0)[0] == {"threshold": 0.0, "answered": 0, "coverage": None,
+                                                "accuracy": None, "recall": None}
+
+
+def test_calibration_is_also_kept_per_language(fixture_eval):
+    golds, facts, concepts = fixture_eval
+    s = score(golds, facts, concepts)
+    # every answer is in the English note; the Spanish one got none
+    assert sorted(s.calibration_by_lang["en"]) == sorted(s.calibration) and not s.calibration_by_lang.get("es")
+    en = calibration_summary(s.calibration_by_lang["en"], support=5)
+    assert en["ece"] == approx(reliability_bins(s.calibration)["ece"]) and en["curve"][0]["recall"] == approx(3 / 5)
 
 
 STROKE = Concept(id="stroke_type", group="g", kind=ValueKind.ENUM, questions={"en": ("q",)}, target_class="x:C",
