@@ -96,8 +96,10 @@ def curve_section(report: Mapping) -> str:
     rows = {**(report.get("calibration_by_lang") or {}), "**all**": report["calibration"]}
     thresholds = [p["threshold"] for p in report["calibration"]["curve"]][::2]  # 0.0, 0.2, … keeps it readable
     lines = [
-        "Coverage/accuracy: keeping only answers of confidence ≥ t (`reader.min_confidence`), the share of answers "
-        "kept, and the accuracy / recall of the facts they give:",
+        (
+            "Coverage/accuracy: keeping only answers of confidence ≥ t (`reader.min_confidence`), the share of "
+            "answers kept, and the accuracy / recall of the facts they give:"
+        ),
         "",
         "| language | answers | ECE | " + " | ".join(f"t ≥ {t:.1f}: kept, acc / rec" for t in thresholds) + " |",
         "|---|---|---|" + "---|" * len(thresholds),

@@ -148,12 +148,12 @@ def test_dev_as_squad_asks_every_annotated_concept_of_every_note(tmp_path, golds
 
     out = tmp_path / "dev.squad.json"
     done = subprocess.run([sys.executable, str(EVAL / "to_squad.py"), str(EVAL / "independent.dev.gold.jsonl"),
-                           str(out)], capture_output=True, text=True)  # fmt: skip
+                           str(out)], capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     dev = golds["dev"]
     annotated = {a.concept_id for g in dev for a in g.annotations}
     # training's own SQuAD reader loads it, every answer where the gold puts it
-    examples, report = load_dataset_file(str(out), dataset="independent_dev", lang="mul")
+    examples, _ = load_dataset_file(str(out), dataset="independent_dev", lang="mul")
     assert len(examples) == len(dev) * len(annotated)
     by_id = {ex.id: ex for ex in examples}
     for gold in dev:
@@ -167,5 +167,5 @@ def test_dev_as_squad_asks_every_annotated_concept_of_every_note(tmp_path, golds
 
 def test_test_split_is_refused_as_calibration_data(tmp_path):
     done = subprocess.run([sys.executable, str(EVAL / "to_squad.py"), str(EVAL / "independent.test.gold.jsonl"),
-                           str(tmp_path / "x.json")], capture_output=True, text=True)  # fmt: skip
+                           str(tmp_path / "x.json")], capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 2 and "test split" in done.stderr and not (tmp_path / "x.json").exists()

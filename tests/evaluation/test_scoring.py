@@ -5,7 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from kgqa.evaluation.reliability import calibration_summary, coverage_curve, plot_reliability, reliability_bins
+from kgqa.evaluation.reliability import (
+    calibration_summary,
+    coverage_curve,
+    plot_reliability,
+    reliability_bins,
+)
 from kgqa.evaluation.scoring import report_dict, score, values_equal
 from kgqa.types import Assertion, Concept, EnumMember, Value, ValueKind
 
