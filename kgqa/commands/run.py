@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hashlib
 import json
@@ -50,7 +51,12 @@ log = logging.getLogger("kgqa.run")
 
 USAGE = """usage: kgqa run [group=option …] [key=value …]
        kgqa run --resume RUN_DIR [key=value …]   resume an interrupted run with its own overrides
+       kgqa run --accept-new-key …               run under a pseudonymisation key that is not the one the run
+                                                 directory or the store was made with (every note is re-run)
        kgqa run --cfg job [key=value …]          print the composed config"""
+
+#: the flag that lets a run go on under another pseudonymisation key than its run directory's or store's
+ACCEPT_NEW_KEY = "--accept-new-key"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -58,13 +64,16 @@ def main(argv: Sequence[str]) -> int:
     if "--help" in argv or "-h" in argv:
         print(run_help([a for a in argv if "=" in a]))
         return 0
+    accept_new_key = ACCEPT_NEW_KEY in argv
+    argv = [a for a in argv if a != ACCEPT_NEW_KEY]
     if "--resume" in argv:
         i = argv.index("--resume")
         if i + 1 >= len(argv) or "=" in argv[i + 1]:
             raise ConfigError(f"--resume needs the run directory to resume\n{USAGE}")
         argv = resume_argv(Path(argv[i + 1]), argv[:i] + argv[i + 2 :])
     check_overrides(argv)
-    return run_hydra_app(argv, _hydra_task, config_name="config", prog="kgqa run")
+    task = functools.partial(_hydra_task, accept_new_key=accept_new_key)
+    return run_hydra_app(argv, task, config_name="config", prog="kgqa run")
 
 
 def check_overrides(argv: Sequence[str]) -> None:
@@ -140,18 +149,20 @@ def resume_argv(run_dir: Path, extra: Sequence[str]) -> list[str]:
     return [*keep, *extra, f"hydra.run.dir={run_dir.resolve()}"]
 
 
-def _hydra_task(cfg: DictConfig) -> int:
+def _hydra_task(cfg: DictConfig, *, accept_new_key: bool = False) -> int:
     from hydra.core.hydra_config import HydraConfig
 
     run_cfg = to_object(cfg, RunConfig)
     out_dir = Path(run_cfg.output.dir or HydraConfig.get().runtime.output_dir)
-    return execute_with_signals(run_cfg, out_dir, config_yaml=masked_yaml(cfg))[1]
+    return execute_with_signals(run_cfg, out_dir, config_yaml=masked_yaml(cfg), accept_new_key=accept_new_key)[1]
 
 
-def execute_with_signals(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> tuple[dict[str, Any], int]:
+def execute_with_signals(
+    cfg: RunConfig, out_dir: Path, *, config_yaml: str = "", accept_new_key: bool = False
+) -> tuple[dict[str, Any], int]:
     """:func:`execute` with SIGINT/SIGTERM as interrupts; the summary (printed as the last line) and the exit code."""
     with signals_as_interrupts():
-        summary = execute(cfg, out_dir, config_yaml=config_yaml)
+        summary = execute(cfg, out_dir, config_yaml=config_yaml, accept_new_key=accept_new_key)
         print(json.dumps(summary, ensure_ascii=False))
         late = take_interrupt()  # arrived after summary.json was written: the exit code still says so
     return summary, (128 + late if late and not summary.get("interrupted") else exit_status(summary))
@@ -338,15 +349,57 @@ def config_digest(config_yaml: str) -> str:
     return hashlib.sha256(config_yaml.encode("utf-8")).hexdigest()
 
 
-def ensure_pseudonym_key(cfg: RunConfig, store=None) -> None:
+def ensure_pseudonym_key(cfg: RunConfig, store=None) -> str:
     """Give the RDF builder its pseudonymisation key (kgqa.rdf.keys): from the environment, else the
     key file outside the checkout; a missing key is a ConfigError unless ``rdf.create_key=true``, and
-    a new key is refused while ``store`` holds note graphs (minted with an earlier key)."""
-    from kgqa.rdf.keys import load_key
+    a new key is refused while ``store`` holds note graphs (minted with an earlier key). Returns the
+    key's fingerprint ("" when nothing is pseudonymised)."""
+    from kgqa.rdf.keys import key_fingerprint, load_key
 
     key = load_key(cfg.rdf, stored_graphs=store.graphs if store is not None else None)
     if key is not None:
         os.environ[cfg.rdf.key_env] = key  # Ray actors and later builders in this process read it here
+    return key_fingerprint(key)
+
+
+#: the key fingerprint's entry in the run's provenance config (no "key" in its name: secret masking would hide it)
+FINGERPRINT_ENTRY = "pseudonym_fingerprint"
+
+
+def check_pseudonym_key(cfg: RunConfig, out_dir: Path, store, fingerprint: str, *, accept_new_key: bool) -> None:
+    """The key must be the one ``out_dir`` (its run.json) and the store (its latest run graph) were made
+    with: else ConfigError in one line, before the model loads — unless ``--accept-new-key``."""
+    from kgqa.rdf.keys import check_key_fingerprint, key_source
+
+    if not fingerprint:
+        return
+    recorded = [(_read_manifest(out_dir).get("key_fingerprint", ""), f"the run directory {out_dir}"),
+                (stored_key_fingerprint(store), "the store's latest run")]  # fmt: skip
+    override = f"pass {ACCEPT_NEW_KEY} to run under this key deliberately (the notes of the run directory are re-run)"
+    for fp, made in recorded:
+        if accept_new_key and fp and fp != fingerprint:
+            log.warning("%s was made with another pseudonymisation key (fingerprint %s, now %s): going on under "
+                        "the new key, as %s asks", made, fp, fingerprint, ACCEPT_NEW_KEY)  # fmt: skip
+        elif not accept_new_key:
+            check_key_fingerprint(fingerprint, fp, made, key_source(cfg.rdf), override)
+
+
+def stored_key_fingerprint(store) -> str:
+    """The key fingerprint the store's latest run recorded ("" when no run graph records one)."""
+    from rdflib import PROV
+
+    from kgqa.rdf.vocab import KGQA
+    from kgqa.stores import terms
+
+    entry = f"\n{FINGERPRINT_ENTRY}: "
+    result = store.query(
+        f"SELECT ?fp WHERE {{ GRAPH ?g {{ ?run a {terms.iri(KGQA.Run)} ; {terms.iri(KGQA.configYaml)} ?yaml ; "
+        f"{terms.iri(PROV.startedAtTime)} ?started }} "
+        f"FILTER(CONTAINS(STR(?yaml), {json.dumps(entry)})) "
+        f"BIND(STRBEFORE(STRAFTER(STR(?yaml), {json.dumps(entry)}), \"\\n\") AS ?fp) }} "
+        "ORDER BY DESC(?started) LIMIT 1"
+    )
+    return str(result.rows[0][0]) if result.rows else ""
 
 
 def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
@@ -398,8 +451,17 @@ class _ModelOnly:
         raise RuntimeError("the Ray driver does not read notes")
 
 
-def make_run_info(cfg: RunConfig, pipeline, config_yaml: str) -> RunInfo:
+def run_key_fingerprint(run: RunInfo) -> str:
+    """The pseudonymisation key's fingerprint :func:`make_run_info` put into the run's config ("" if none)."""
+    prefix = f"{FINGERPRINT_ENTRY}: "
+    return next((line[len(prefix) :].strip() for line in run.config_yaml.splitlines() if line.startswith(prefix)), "")
+
+
+def make_run_info(cfg: RunConfig, pipeline, config_yaml: str, key_fingerprint: str = "") -> RunInfo:
+    """The run's identity and provenance; ``key_fingerprint`` goes into its config (so into the run graph)."""
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if key_fingerprint:
+        config_yaml = f"{config_yaml.rstrip()}\n{FINGERPRINT_ENTRY}: {key_fingerprint}\n"
     model: ModelInfo = pipeline.reader.model_info
     digest = config_digest(config_yaml or json.dumps(asdict(cfg), sort_keys=True, default=str))
     return RunInfo(
@@ -494,32 +556,38 @@ def open_checked_store(cfg: RunConfig):
 # ---------------------------------------------------------------------- the run
 
 
-def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "") -> dict[str, Any]:
+def execute(cfg: RunConfig, out_dir: Path, *, config_yaml: str = "", accept_new_key: bool = False) -> dict[str, Any]:
     """Run the whole chain on ``cfg.notes`` with the configured runner and return the run summary.
 
     A signal during start-up stops it at once (nothing is written); from the first note on, the run
-    stops at the next note and the notes done are written and summarised (:class:`_Signals`).
+    stops at the next note and the notes done are written and summarised (:class:`_Signals`). A
+    pseudonymisation key other than the run directory's or the store's is refused before the model
+    loads unless ``accept_new_key`` (``--accept-new-key``).
     """
     with interruptible():
         preflight(cfg, out_dir)
     t0 = time.monotonic()
     with open_checked_store(cfg) as store:
         with interruptible():
-            ensure_pseudonym_key(cfg, store)
+            key_fp = ensure_pseudonym_key(cfg, store)
+            check_pseudonym_key(cfg, out_dir, store, key_fp, accept_new_key=accept_new_key)
             pipeline = build_pipeline(cfg) if cfg.runner.kind == "local" else build_pipeline(cfg, with_reader=False)
         # the model, catalogue and term index are long-lived: keep the cyclic GC from rescanning them per note
         gc.collect()
         gc.freeze()
-        run = make_run_info(cfg, pipeline, config_yaml)
-        resume = ResumeState.load(out_dir, run, cfg, store, pipeline) if cfg.runner.resume and cfg.runner.kind == "local" else None
+        run = make_run_info(cfg, pipeline, config_yaml, key_fp)
+        resume = (ResumeState.load(out_dir, run, cfg, store, pipeline, key_fp)
+                  if cfg.runner.resume and cfg.runner.kind == "local" else None)  # fmt: skip
         if resume is not None:
             run = replace(run, run_id=resume.run_id)
-        write_run_manifest(out_dir, run, cfg)
+        write_run_manifest(out_dir, run, cfg, key_fp)
         log.info("run %s: %d concepts, runner %s, store %s", run.run_id, len(pipeline.concepts), cfg.runner.kind, cfg.store.kind)
         if cfg.runner.kind == "local":
             outcome = _run_local(cfg, pipeline, run, store, out_dir, resume)
         else:
             outcome = RUNNERS[cfg.runner.kind](cfg, pipeline, run, store, out_dir)
+        if key_fp:
+            outcome.extra["key_fingerprint"] = key_fp
         # from here on a signal is only recorded (no check raises it): every output is written, and
         # the summary says the run was interrupted
         return _finish(cfg, out_dir, pipeline, run, outcome, store, t0)
@@ -601,11 +669,22 @@ def extraction_digest(cfg: RunConfig) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def write_run_manifest(out_dir: Path, run: RunInfo, cfg: RunConfig) -> None:
-    """What a later run in this directory must match to resume: extraction settings and model digest."""
+def write_run_manifest(out_dir: Path, run: RunInfo, cfg: RunConfig, key_fingerprint: str = "") -> None:
+    """What a later run in this directory must match to resume: extraction settings, model digest and
+    the pseudonymisation key's fingerprint (kgqa.rdf.keys.key_fingerprint; never the key)."""
     manifest = {"run_id": run.run_id, "config_digest": run.config_digest, "extraction_digest": extraction_digest(cfg),
-                "model_sha256": run.model.sha256, "kgqa_version": run.kgqa_version}  # fmt: skip
+                "model_sha256": run.model.sha256, "key_fingerprint": key_fingerprint,
+                "kgqa_version": run.kgqa_version}  # fmt: skip
     (out_dir / RUN_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
+    """``out_dir``'s run.json ({} when there is none, or it is not a JSON object)."""
+    try:
+        manifest = json.loads((out_dir / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 @dataclass
@@ -619,14 +698,17 @@ class ResumeState:
     graph_of: Callable[[str], str]
 
     @classmethod
-    def load(cls, out_dir: Path, run: RunInfo, cfg: RunConfig, store, pipeline) -> ResumeState | None:
+    def load(cls, out_dir: Path, run: RunInfo, cfg: RunConfig, store, pipeline, key_fingerprint: str = "") -> ResumeState | None:
         manifest_path, notes_path = out_dir / RUN_MANIFEST, out_dir / "notes.jsonl"
         if not manifest_path.is_file() or not notes_path.is_file():
             return None
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except ValueError:
-            log.warning("%s is not valid JSON: not resuming", manifest_path)
+        manifest = _read_manifest(out_dir)
+        if not manifest:
+            log.warning("%s is not a JSON object: not resuming", manifest_path)
+            return None
+        if manifest.get("key_fingerprint", "") != key_fingerprint:
+            # --accept-new-key (or a run of a kgqa that recorded no fingerprint): the earlier case IRIs are another key's
+            log.warning("%s holds a run made under another pseudonymisation key: every note is run again", out_dir)
             return None
         if manifest.get("extraction_digest") != extraction_digest(cfg) or manifest.get("model_sha256") != run.model.sha256:
             log.warning("%s holds a run with other settings or another model: every note is run again", out_dir)

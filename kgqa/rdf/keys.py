@@ -11,11 +11,17 @@ IRI — the store then holds each patient twice, under two unrelated pseudonyms.
   mode 0600 in a 0700 directory, and never while the store already holds note graphs (they were
   minted with an earlier key); a missing key is otherwise a :class:`ConfigError` saying how to
   restore it or create one;
-* a key file that others can read is refused, as ssh refuses a private key.
+* a key file that others can read is refused, as ssh refuses a private key;
+* a key that is not the one a run directory or a store was made with (given through the environment,
+  say) is refused too: each run records the key's *fingerprint* (:func:`key_fingerprint`, an HMAC of
+  a constant: it tells keys apart and reveals nothing of them) in ``run.json``, ``summary.json`` and
+  its run graph, and the next run compares (:func:`check_key_fingerprint`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -127,3 +133,37 @@ def load_key(
     log.warning("created a new pseudonymisation key in %s: back it up — without it case IRIs cannot be "
                 "minted again", path)  # fmt: skip
     return key
+
+
+#: what a key's fingerprint is the HMAC of: a constant, so the fingerprint names the key and reveals nothing of it
+_FINGERPRINT_MESSAGE = b"kgqa pseudonymisation key fingerprint v1"
+
+
+def key_fingerprint(key: str | None) -> str:
+    """16 hex digits of HMAC-SHA256(key, a constant); "" without a key (nothing pseudonymised).
+
+    Equal keys give equal fingerprints; the key cannot be computed back from one, and 64 bits keep two
+    keys apart. Safe to write into run directories, graphs and logs (the key itself never is).
+    """
+    if not key:
+        return ""
+    return hmac.new(key.encode("utf-8"), _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+def key_source(cfg: RdfConfig, environ: Mapping[str, str] | None = None) -> str:
+    """Where ``load_key`` takes the key from, in words for an error message: the variable or the key file."""
+    env = os.environ if environ is None else environ
+    return f"${cfg.key_env}" if env.get(cfg.key_env) else f"the key file {key_file_path(cfg, env)}"
+
+
+def check_key_fingerprint(current: str, recorded: str, made: str, source: str, override: str) -> None:
+    """ConfigError in one line when ``recorded`` (``made``: "the run directory D", "the store's latest
+    run") is the fingerprint of another key than ``current``'s, read from ``source``; ``override`` is
+    how to go on deliberately. Nothing recorded (a run of an earlier kgqa) or nothing pseudonymised
+    passes."""
+    if current and recorded and current != recorded:
+        raise ConfigError(
+            f"rdf.key_env/rdf.key_file: the pseudonymisation key from {source} (fingerprint {current}) is not "
+            f"the key {made} was made with (fingerprint {recorded}): its case IRIs would not match this run's. "
+            f"Use that key again, or {override}"
+        )
