@@ -233,6 +233,11 @@ def check_interrupt() -> None:
         raise Interrupted(_Signals.pending)
 
 
+def interrupt_pending() -> int | None:
+    """The signal recorded and not yet handled, if any."""
+    return _Signals.pending
+
+
 def take_interrupt(exc: BaseException | None = None) -> int | None:
     """The signal that stopped the run (recorded, else ``exc``'s), now handled: the record is cleared."""
     signum, _Signals.pending = _Signals.pending, None
@@ -898,7 +903,7 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
     )
 
     result = run_ray(cfg, out_dir, run)
-    outcome = RunOutcome(run=result["run"])
+    outcome = RunOutcome(run=result["run"], interrupted=result["interrupted"])
     outcome.facts = result["facts"]
     shard_dir = Path(result["shard_dir"])
     # a note id a previous partition has: left out, as the local runner leaves out a repeated id
@@ -930,7 +935,10 @@ def _run_ray(cfg: RunConfig, pipeline, run: RunInfo, store, out_dir: Path) -> Ru
         partitions=result["partitions"],
         partitions_resumed=result["partitions_resumed"],
         partitions_failed=len(result["partitions_failed"]),
+        notes_resumed=result["notes_resumed"],
     )
+    if result["notes_checkpointed"]:
+        outcome.extra["notes_checkpointed"] = result["notes_checkpointed"]
     return outcome
 
 

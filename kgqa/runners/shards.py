@@ -6,7 +6,9 @@ give identical files for the same input and config (IRIs are deterministic; see 
 
 A shard is complete when its manifest exists and the shard file's sha256 matches the manifest;
 files are written to a temporary name and renamed, manifest last, so a killed worker leaves
-either a complete shard or one that a re-run redoes.
+either a complete shard or one that a re-run redoes — note by note: while a partition runs, each
+batch of its notes done is appended to the partition's checkpoint (:class:`Checkpoint`), which a
+re-run reads to skip those notes, and which is removed once the shard is complete.
 """
 
 from __future__ import annotations
@@ -250,3 +252,75 @@ def iter_shard_graphs(nq_path: Path, skip_graphs: Collection[str] = ()) -> Itera
             for triple in graph:
                 standalone.add(triple)
             yield standalone
+
+
+# ---------------------------------------------------------------------- per-note checkpoints
+
+
+def checkpoint_path(shard_dir: Path, name: str) -> Path:
+    return shard_dir / f"{name}.partial.jsonl"
+
+
+def _entry_line(entry: ShardEntry) -> str:
+    return _json_line({"id": entry.note_id, "sha256": entry.note_sha256, "graph": str(entry.graph.identifier),
+                       "nquads": "".join(line + "\n" for line in graph_nquads_lines(entry.graph)),
+                       "note": entry.note_record, "facts": list(entry.fact_records)})  # fmt: skip
+
+
+def _entry_of(record: dict) -> ShardEntry:
+    ds = rdflib.Dataset()
+    ds.parse(data=record["nquads"], format="nquads")
+    graph = rdflib.Graph(identifier=rdflib.URIRef(record["graph"]))
+    for triple in ds.graph(graph.identifier):
+        graph.add(triple)
+    return ShardEntry(record["id"], record["sha256"], graph, record.get("note"), tuple(record.get("facts") or ()))
+
+
+def read_checkpoint(shard_dir: Path, name: str, salt: str, *, entries: bool = True) -> dict[tuple[str, str], ShardEntry | None]:
+    """(note id, text sha256) -> the note's entry, for each note the partition's checkpoint holds; empty when
+    there is none or it was written for another ``salt`` (another run, settings, model or key). A line cut
+    short by a killed worker is left out. ``entries=False`` only counts (values None)."""
+    path = checkpoint_path(shard_dir, name)
+    out: dict[tuple[str, str], ShardEntry | None] = {}
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError:
+        return out
+    with fh:
+        for i, line in enumerate(fh):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if i == 0:
+                if record.get("salt") != salt:
+                    return out
+                continue
+            if isinstance(record, dict) and "nquads" in record:
+                out[(record["id"], record["sha256"])] = _entry_of(record) if entries else None
+    return out
+
+
+class Checkpoint:
+    """The notes of one partition done so far (runner=ray), appended a batch at a time.
+
+    Opened for a partition about to run: the entries an earlier attempt left under the same ``salt``
+    are :attr:`done` (a note is skipped when its id and text digest match, as ``runner=local`` skips a
+    stored note), and the file is rewritten with just those; :meth:`append` adds each batch done;
+    :meth:`remove` once the partition's shard is complete. ``resume=False`` starts it empty.
+    """
+
+    def __init__(self, shard_dir: Path, name: str, salt: str, *, resume: bool = True) -> None:
+        shard_dir.mkdir(parents=True, exist_ok=True)
+        self.path = checkpoint_path(shard_dir, name)
+        self.done = read_checkpoint(shard_dir, name, salt) if resume else {}
+        _atomic_write(self.path, _json_line({"salt": salt}) + "".join(_entry_line(e) for e in self.done.values() if e))
+
+    def append(self, entries: Iterable[ShardEntry]) -> None:
+        text = "".join(_entry_line(e) for e in entries)
+        if text:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(text)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
