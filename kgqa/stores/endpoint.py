@@ -4,7 +4,10 @@ Queries and updates go through SPARQLWrapper (separate query and update URLs, HT
 timeouts); a note graph is replaced with the Graph Store HTTP Protocol (``PUT <graph_store_url>?graph=<g>``),
 which the protocol defines as an atomic replacement of that one graph. Without a graph-store URL
 a batch is replaced with one SPARQL update (DROP + INSERT DATA), which Oxigraph, Fuseki (TDB2) and
-GraphDB run in one transaction.
+GraphDB run in one transaction; Virtuoso 7.2 refuses a bad update whole, before it drops anything.
+
+A server's own graphs (:data:`SERVER_GRAPHS`, Virtuoso's) are not kgqa's: :meth:`graphs`,
+:meth:`count` and :meth:`drop_all` leave them out.
 """
 
 from __future__ import annotations
@@ -42,6 +45,17 @@ log = logging.getLogger("kgqa.stores.endpoint")
 
 _TRANSIENT_NETWORK = (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout,
                       http.client.HTTPException)  # fmt: skip
+
+
+#: Graphs a SPARQL server keeps for itself and shows as named graphs: Virtuoso 7's RDF-view metadata
+#: (dropping it breaks the server's SPARQL), its copy of the LDP vocabulary and its service
+#: description. kgqa never writes them, and they hold thousands of triples in a store kgqa emptied.
+SERVER_GRAPHS = (
+    "http://www.openlinksw.com/schemas/virtrdf#",
+    "http://www.w3.org/ns/ldp#",
+    "http://localuriqaserver/sparql",
+)
+_NOT_SERVER_GRAPH = f"FILTER(?g NOT IN ({', '.join(terms.iri(g) for g in SERVER_GRAPHS)}))"
 
 
 class SparqlEndpointStore(Store):
@@ -138,6 +152,21 @@ class SparqlEndpointStore(Store):
 
     def drop_all(self) -> None:
         self.update("DROP SILENT ALL")
+        # Virtuoso 7.2 answers DROP ALL with 200 and drops nothing: what is left goes graph by graph.
+        left, step = self.graphs(), max(1, self.cfg.batch_size)
+        for i in range(0, len(left), step):
+            self.update(" ;\n".join(f"DROP SILENT GRAPH {terms.iri(g)}" for g in left[i : i + step]))
+
+    def count(self, graph_iri: str | None = None) -> int:
+        if graph_iri is not None:
+            return super().count(graph_iri)
+        rows = self._query(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {_NOT_SERVER_GRAPH} }}"
+        ).rows
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def graphs(self) -> list[str]:
+        return [g for g in super().graphs() if g not in SERVER_GRAPHS]
 
     def health(self) -> Health:
         target = public_url(self.cfg.query_url)
