@@ -155,3 +155,18 @@ def test_a_pattern_with_only_the_object_bound_finds_every_triple(store):
     store.replace_graphs([note_graph("a", 1), note_graph("b", 2)])
     for value, subject in ((11, EX["fact/a/1"]), (12, EX["fact/b/1"]), (62, EX["fact/b/6"])):
         assert store.query("SELECT ?s WHERE { ?s ?p ?v }", {"v": Literal(value)}).rows == ((subject,),)
+
+
+def test_the_store_virtuoso_preset_talks_to_virtuoso(virtuoso):
+    """`store=virtuoso` with only the server's address changed is a working store (conf/store/virtuoso.yaml)."""
+    from kgqa.config import RunConfig, compose, to_object
+
+    cfg = to_object(compose(["store=virtuoso", f"store.query_url={virtuoso.sparql_url}",
+                             f"store.update_url={virtuoso.sparql_url}", "store.retries=0"]), RunConfig)  # fmt: skip
+    assert cfg.store.graph_store_url == "" and not cfg.store.union_default_graph
+    with open_store(cfg.store) as s:
+        s.drop_all()
+        graphs = [note_graph("preset", 1)]
+        assert s.replace_graphs(graphs).ok
+        assert kgqa_quads(s) == quads(graphs)
+        s.drop_all()
