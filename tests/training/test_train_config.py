@@ -55,10 +55,15 @@ def test_every_preset_composes(preset):
         ("xlmr_base_mlm", "data.block_size", 512),
         ("tiny_qa", "model.hidden_size", 64),
         ("tiny_mlm", "trainer.use_cpu", True),
+        # the e5 reader's stage 2 continues stage 1 with the catalogue's questions weighted up
+        ("e5_small_qa_stage2", "data.train.synth.weight", 0.5),
+        ("e5_small_qa_stage2", "model.freeze_layers", 3),
+        ("e5_small_qa_stage2", "data.window.max_seq_length", 256),
+        ("e5_calibrate_independent", "data.eval.independent_dev.lang", "mul"),
     ],
 )
 def test_presets_pin_their_values(preset, key, expected):
-    cfg = compose_train("qa" if preset.endswith("_qa") else "mlm", [f"experiment={preset}"])
+    cfg = compose_train("mlm" if preset.endswith("_mlm") else "qa", [f"experiment={preset}"])
     assert OmegaConf.select(cfg, key) == expected
 
 
