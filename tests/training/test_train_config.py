@@ -60,6 +60,8 @@ def test_every_preset_composes(preset):
         ("e5_small_qa_stage2", "model.freeze_layers", 3),
         ("e5_small_qa_stage2", "data.window.max_seq_length", 256),
         ("e5_calibrate_independent", "data.eval.independent_dev.lang", "mul"),
+        ("e5_small_qa_stage3", "data.train.synth.weight", 0.0),
+        ("e5_small_qa_stage3", "data.train.synth_seed23.weight", 0.4),
     ],
 )
 def test_presets_pin_their_values(preset, key, expected):
