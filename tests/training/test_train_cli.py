@@ -73,7 +73,7 @@ def test_summary_orders_qa_by_f1_and_mlm_by_loss():
 def test_usage_and_unknown_commands(capsys):
     assert main([]) == 2
     assert main(["--help"]) == 0
-    assert "kgqa train {mlm,qa,calibrate}" in capsys.readouterr().out
+    assert "kgqa train {mlm,qa,distill,calibrate}" in capsys.readouterr().out
     assert main(["pretrain"]) == 2
     assert main(["summary", "/nonexistent/dir"]) == 2
 
