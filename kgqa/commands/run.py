@@ -402,7 +402,7 @@ def stored_key_fingerprint(store) -> str:
         f"{terms.iri(PROV.startedAtTime)} ?started }} "
         f"FILTER(CONTAINS(STR(?yaml), {json.dumps(entry)})) "
         f"BIND(STRBEFORE(STRAFTER(STR(?yaml), {json.dumps(entry)}), \"\\n\") AS ?fp) }} "
-        "ORDER BY DESC(?started) LIMIT 1"
+        "ORDER BY DESC(?started) DESC(STR(?g)) LIMIT 1"
     )
     return str(result.rows[0][0]) if result.rows else ""
 
@@ -464,7 +464,9 @@ def run_key_fingerprint(run: RunInfo) -> str:
 
 def make_run_info(cfg: RunConfig, pipeline, config_yaml: str, key_fingerprint: str = "") -> RunInfo:
     """The run's identity and provenance; ``key_fingerprint`` goes into its config (so into the run graph)."""
-    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    # microseconds kept: two runs in one second (a resume under a new key right after the first run) must
+    # still order, since "the store's latest run" is the one with the latest prov:startedAtTime
+    started = dt.datetime.now(dt.timezone.utc)
     if key_fingerprint:
         config_yaml = f"{config_yaml.rstrip()}\n{FINGERPRINT_ENTRY}: {key_fingerprint}\n"
     model: ModelInfo = pipeline.reader.model_info

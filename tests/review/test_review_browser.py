@@ -23,7 +23,6 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)",
                 allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -108,13 +107,15 @@ def row(browser, concept: str):
 
 
 def wait_state(browser, concept: str, state: str) -> None:
+    # read in one script, not find-then-get_attribute: the page re-renders the row on every decision, and a
+    # row replaced between the two WebDriver calls is a stale (or, in Chrome, "does not belong to the
+    # document") error rather than a wrong answer
     def ready(driver):
-        try:
-            return row(driver, concept).get_attribute("data-state") == state
-        except StaleElementReferenceException:
-            return False
+        return driver.execute_script(
+            "const r = document.querySelector(`li.fact[data-concept='${arguments[0]}']`);"
+            "return r ? r.dataset.state : null;", concept) == state  # fmt: skip
 
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(ready)
+    WebDriverWait(browser, 20).until(ready)
 
 
 def test_accept_reject_and_correct_in_the_browser(browser, server, review, cat, notes, tmp_path):
