@@ -9,7 +9,9 @@ span the way a clinician does:
   "26 kg/m2" a BMI — a number in another family's unit is no answer (one in its own family's is);
 * else the nearest label before it on the same line decides ("SpO2 97", "TK 182/96", "NIHSS 8"),
   unless another number stands between the label and the span (the label then belongs to that one);
-* a number with neither ("Mrs K., 73, known AF") is not judged: it passes.
+* a number with neither ("Mrs K., 73, known AF") is not judged: it passes;
+* the number a value is read from (a span's first) must not carry another family's unit ("24 h – 5"
+  is no NIHSS), and a clock time ("door 08:02") is no interval.
 
 Families are named after what they measure; a concept's own family comes from its score scale, its
 unit or its id (:func:`family_of`). The reader applies it through ``normalise.readable_spans``.
@@ -154,6 +156,18 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
         re.search(r"\d[/:.-]\s?$", before) or re.match(r"(?:[/:-]\d|\.\s?\d{1,2}\.)", after)
     ):
         return False
+    numbers = list(re.finditer(r"\d+(?:[.,]\d+)?", span))
+    # a clock time is no interval: "door 08:02" answers no door-to-needle question ("1:05 h" still may)
+    if own == "duration":
+        clock = re.search(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])", span)
+        if clock is not None and _unit_family(span[clock.end() :] + text[end : end + 16]) is None:
+            return False
+    # the number a value is read from (the first) measured in another family's unit: "24 h – 5" is no
+    # NIHSS (the 24 h score's label ends the span's first number; the score is the 5)
+    if len(numbers) > 1:
+        families = _unit_family(span[numbers[0].end() :])
+        if families is not None and own not in families:
+            return False
     # a unit after the span's last number (inside the span: "154 mg/dl"; or right after it: "72/min")
     last = None
     for last in re.finditer(r"\d+(?:[.,]\d+)?", span):

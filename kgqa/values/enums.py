@@ -257,8 +257,14 @@ def _label_mentions(text: str, label: str, words: _Words) -> list[Mention]:
     return out
 
 
+#: value kinds whose labelled members bound the answer: an enumeration's allowed values, and a drug
+#: concept's scheme (the thrombolytic given is alteplase or tenecteplase, never "apixaban" or "cardioembolic")
+_MEMBER_KINDS = frozenset({ValueKind.ENUM, ValueKind.DRUG})
+
+
 def spans_naming_members(concept: Concept, text: str, lang: str) -> tuple[Mention, ...] | None:
-    """The mentions an answer of ``concept`` must contain (an enumeration with labelled members), else None."""
-    if concept.kind is not ValueKind.ENUM or not any(m.labels for m in concept.members):
+    """The mentions an answer of ``concept`` must contain (an enumeration, or a drug concept, with
+    labelled members), else None."""
+    if concept.kind not in _MEMBER_KINDS or not any(m.labels for m in concept.members):
         return None
     return member_mentions(text, concept.members, lang)

@@ -57,6 +57,16 @@ CASES = [
     ("en", "Aspirin 100 mg, atorvastatin 40 mg.", "atorvastatin [[40]] mg", "age", False),
     ("en", "DNT 27 min, door-to-groin 74 min.", "DNT [[27]] min", "door_to_needle", True),
     ("en", "Pulse 72/min.", "Pulse [[72]]/min", "door_to_needle", False),
+    # a span whose first number is a time point ("24 h – 5") gives no score; its score alone does
+    ("bg", "NIHSS след 24 ч – 5. При изписването NIHSS 3.", "NIHSS след [[24 ч – 5]].", "nihss_score", False),
+    ("ro", "NIHSS la 24 ore 7. NIHSS la externare 4.", "NIHSS la [[24 ore 7]].", "discharge_nihss_score", False),
+    ("ro", "NIHSS la 24 ore 7. NIHSS la externare 4.", "NIHSS la 24 ore [[7]].", "nihss_score", True),
+    ("en", "BP 170/95 mmHg, NIHSS 12 points.", "NIHSS [[12 points]].", "nihss_score", True),
+    # a clock time is no interval; minutes (or a duration written h:mm with its unit) are
+    ("en", "Brought in by EMS, door 08:02. DNT 41 min.", "door [[08:02]].", "door_to_needle", False),
+    ("cs", "IVT zahájena v 9:02, DNT 27 min.", "v [[9:02]],", "door_to_needle", False),
+    ("en", "Brought in by EMS, door 08:02. DNT 41 min.", "DNT [[41 min]].", "door_to_needle", True),
+    ("en", "Door-to-needle 1:05 h.", "Door-to-needle [[1:05 h]].", "door_to_needle", True),
 ]
 
 

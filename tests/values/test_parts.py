@@ -12,6 +12,13 @@ from kgqa.types import Assertion, EnumMember
 from kgqa.values import assertion, dates, enums, measures, numbers, units
 
 
+@pytest.fixture(scope="module")
+def catalogue_concepts():
+    from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
+
+    return {c.id: c for c in load_catalogue(DEFAULT_CATALOGUE).concepts}
+
+
 @pytest.mark.parametrize(
     "text, lang, expected",
     [
@@ -371,3 +378,21 @@ def test_spans_naming_members_only_for_labelled_enumerations():
     assert [m.start for m in enums.spans_naming_members(sex, "Female, 82", "en")] == [0]
     assert enums.spans_naming_members(sex, "Age 82", "en") == ()  # names none: no answer at all
     assert enums.spans_naming_members(age, "Female, 82", "en") is None  # no such rule
+
+
+def test_a_drug_concept_with_a_scheme_answers_only_with_a_member(catalogue_concepts):
+    """The thrombolytic given is named in the answer (inflected: "alteplázou", "alteplazą"), never
+    another drug of the note or a word beside it ("apixaban", "cardioembolic")."""
+    ivt_drug = catalogue_concepts["ivt_drug"]
+    for lang, text, named in [
+        ("en", "Tenecteplase 0.25 mg/kg at 10:16; on apixaban before.", "Tenecteplase"),
+        ("cs", "IVT alteplázou zahájena v 9:02.", "alteplázou"),
+        ("pl", "Leczenie trombolityczne alteplazą (DNT 33 min).", "alteplazą"),
+        ("pl", "rtPA iv. o 7:52.", "rtPA"),
+        ("bg", "Проведена ИВТ с алтеплаза.", "алтеплаза"),
+    ]:
+        found = enums.spans_naming_members(ivt_drug, text, lang)
+        assert [text[m.start : m.end] for m in found] == [named], (lang, text)
+    assert enums.spans_naming_members(ivt_drug, "Cardioembolic stroke on apixaban; no thrombolysis.", "en") == ()
+    other_drugs = catalogue_concepts["discharge_other_drugs"]  # a drug concept with no scheme: no such rule
+    assert enums.spans_naming_members(other_drugs, "Apixaban 5 mg.", "en") is None
