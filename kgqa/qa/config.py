@@ -82,6 +82,9 @@ class ReaderConfig:
     value_span_kinds: list[str] = field(
         default_factory=lambda: ["integer", "decimal", "duration", "date", "time", "datetime", "boolean"]
     )
+    #: a datetime concept's answer that stops at a date is widened over the clock time written right after
+    #: it ("20.02.2024 o godz. 10:12"): the date alone is the wrong value (``decoding.with_clock_time``)
+    date_then_time: bool = True
     #: answers overlap no section heading or field label ("Historia clínica previa", "Comorbidities:"):
     #: those name a topic and state no fact (``kgqa.qa.headings``)
     skip_headings: bool = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -235,6 +236,32 @@ def whole_numbers(text: str, start: int, end: int) -> tuple[int, int]:
     while _inside_number(text, end):
         end += 1
     return start, end
+
+
+#: what may stand between a date and its clock time: punctuation and up to three short lower-case
+#: connectors ("г. в", "o godz.", "a las", "ώρα", "at", "ora", "v"), never a capitalised word
+#: (a new sentence: "20.02.2024. Onset 10:12" keeps its date)
+_DATE_THEN_TIME = re.compile(
+    r"[ \t]*[,;]?(?:[ \t]*[^\W\d_A-ZА-ЯΑ-Ω][^\W\d_]{0,4}(?![^\W\d_])\.?){0,3}[ \t]*"
+    r"(?<![\d:])(\d{1,2})[:.](\d{2})(?![\d:.,]\d)(?:[ \t]*(?:h|hod\.?|ч\.?|godz\.?|Uhr)(?![^\W\d_]))?"
+)
+_CLOCK_TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
+
+
+def with_clock_time(text: str, start: int, end: int) -> int:
+    """The end of a date span widened over the clock time written right after it, on the same line.
+
+    Arrival and onset are date *and* time ("20.02.2024 o godz. 10:12", "06.05.2024 г. в 10:25"); a
+    reader that stops at the date gives a datetime concept a date alone, which is the wrong value
+    whatever the date. A span already holding a clock time, or one with no digit, is left as it is.
+    """
+    span = text[start:end]
+    if not any(ch.isdigit() for ch in span) or _CLOCK_TIME.search(span):
+        return end
+    m = _DATE_THEN_TIME.match(text, end)
+    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:  # "12.75" is no time of day
+        return end
+    return m.end()
 
 
 def cuts_a_word(text: str, start: int, end: int) -> bool:

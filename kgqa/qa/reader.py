@@ -21,7 +21,7 @@ from kgqa.qa.batching import length_sorted_batches, pad_batch
 from kgqa.qa.calibration import CALIBRATION_FILENAME, Calibration, load_calibration, resolve_null_threshold
 from kgqa.qa.checkpoint import checkpoint_config, load_tokenizer, max_sequence_tokens, weights_sha256
 from kgqa.qa.config import ModelConfig, ReaderConfig
-from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, all_of, decode
+from kgqa.qa.decoding import Decoded, DecodeParams, WindowLogits, all_of, decode, with_clock_time
 from kgqa.qa.decomposed import (
     DecomposedEncoder,
     catalogue_digest,
@@ -314,6 +314,7 @@ class Reader:
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:
         answers = []
+        widen = self.cfg.date_then_time and pair.concept.kind is ValueKind.DATETIME
         for span in decoded.spans:
             confidence = self.calibration.confidence(span.margin, pair.concept.id)
             if confidence < self.cfg.min_confidence:
@@ -323,7 +324,7 @@ class Reader:
                     pair.note,
                     pair.concept.id,
                     span.start,
-                    span.end,
+                    with_clock_time(pair.note.text, span.start, span.end) if widen else span.end,
                     score=span.score,
                     null_score=span.null_score,
                     confidence=confidence,

@@ -422,3 +422,29 @@ def test_line_prefilter_agrees_with_the_exact_check_after_trimming(seed) -> None
     top = decoded.candidates[0]
     assert (top.start, top.end) == expected[0] and top.score == pytest.approx(expected[1])
     assert len(decoded.candidates) == len(best)
+
+
+@pytest.mark.parametrize(
+    "text, date, expected",
+    [
+        ("SOR 20.02.2024 o godz. 10:12. Objawy", "20.02.2024", "20.02.2024 o godz. 10:12"),
+        ("ЦСМП на 06.05.2024 г. в 10:25 ч. Оплаквания", "06.05.2024", "06.05.2024 г. в 10:25 ч."),
+        ("desde la residencia el 03-02-2025 a las 13:10 por", "03-02-2025", "03-02-2025 a las 13:10"),
+        ("από ΕΚΑΒ 22/8/2024, 19:05 λόγω", "22/8/2024", "22/8/2024, 19:05"),
+        ("προσήλθε στις 18/11/2024 ώρα 23:10 με", "18/11/2024", "18/11/2024 ώρα 23:10"),
+        ("přijat dne 5.11.2024 v 10:20 náhle", "5.11.2024", "5.11.2024 v 10:20"),
+        ("llega el 20.02.2024 a las 9.30 h.", "20.02.2024", "20.02.2024 a las 9.30 h"),
+        # not widened: a new sentence, a long word between, a number that is no time, a span holding a time
+        ("on 20.02.2024. Onset 10:12", "20.02.2024", "20.02.2024"),
+        ("Alta 25/05/2024 a domicilio. 10:00", "25/05/2024", "25/05/2024"),
+        ("admitted 12.07.2024, dose 12.75 mg", "12.07.2024", "12.07.2024"),
+        ("admitted 12.07.2024\n10:12 CT", "12.07.2024", "12.07.2024"),
+        ("on 20.02.2024 10:12 and 11:40", "20.02.2024 10:12", "20.02.2024 10:12"),
+        ("arrived yesterday at 10:12", "yesterday", "yesterday"),
+    ],
+)
+def test_with_clock_time_widens_a_date_over_the_time_after_it(text, date, expected) -> None:
+    from kgqa.qa.decoding import with_clock_time
+
+    start = text.index(date)
+    assert text[start : with_clock_time(text, start, start + len(date))] == expected

@@ -342,3 +342,36 @@ def test_answers_overlap_no_heading(tiny_checkpoint, script_notes) -> None:
 
     assert overlapping(skip=False)
     assert overlapping(skip=True) == []
+
+
+def test_a_datetime_answer_stopping_at_its_date_takes_the_clock_time_after_it(tiny_checkpoint, monkeypatch) -> None:
+    """reader.date_then_time, on hand-made logits that point at the date alone: arrival is date *and*
+    time, so the answer is widened over "o godz. 10:12"; with the rule off it stays the date."""
+    text = "Pacjent lat 69, przywieziony na SOR 20.02.2024 o godz. 10:12. Objawy od 9:30."
+    note = Note(id="pl", text=text, lang="pl")
+    arrival = Concept(id="hospital_timestamp", group="t", kind="datetime", target_class="x",
+                      questions={"pl": ("Kiedy pacjent przybył do szpitala?",)})  # fmt: skip
+    date_start, date_end = text.index("20.02.2024"), text.index("20.02.2024") + len("20.02.2024")
+
+    def read(rule: bool):
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, date_then_time=rule, value_span_kinds=[])
+        r = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg)
+
+        def infer(windows):  # the date's first token starts the answer, its last token ends it
+            out = []
+            for w in windows:
+                start, end = np.full(len(w), -10.0, np.float32), np.full(len(w), -10.0, np.float32)
+                inside = [i for i, o in enumerate(w.offsets) if o is not None and date_start <= o[0] and o[1] <= date_end]
+                start[inside[0]], end[inside[-1]] = 10.0, 10.0
+                out.append((start, end))
+            return out
+
+        monkeypatch.setattr(r, "infer", infer)
+        (answer,) = r.read([note], [arrival])["pl"]
+        return answer
+
+    widened, kept = read(True), read(False)
+    assert kept.text == "20.02.2024"
+    assert widened.text == "20.02.2024 o godz. 10:12" and widened.start == date_start
+    assert text[widened.start : widened.end] == widened.text
+    assert widened.score == kept.score and widened.confidence == kept.confidence  # the model's margin, unchanged
