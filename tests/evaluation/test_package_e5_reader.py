@@ -2,6 +2,8 @@
 
 import importlib.util
 
+import pytest
+
 from kgqa import PROJECT_ROOT
 
 
@@ -41,9 +43,23 @@ def test_card_has_dev_and_test_apart_squad_oos_and_attribution():
     for attribution in ("CC BY 4.0", "Apache-2.0", "Zenodo 3837305", "MIT", "never use its output for patient care"):
         assert attribution in card
     assert card.rstrip().endswith("Trained with kgqa.")  # the training run's own card follows, front matter cut
-    two_stages = script.render_card(
-        manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 1200, {}, {}, {}, stage1_steps=700)
-    assert "1900 steps" in two_stages and "700 of `experiment=e5_small_qa`, then 1200 of" in two_stages
+    three_stages = script.render_card(
+        manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 1500, {}, {}, {},
+        stages=[("e5_small_qa", 700), ("e5_small_qa_stage2", 1200), ("e5_small_qa_stage3", 1500)])
+    assert "3400 steps" in three_stages and " in three stages, each continuing the one before: 700 of " \
+        "`experiment=e5_small_qa`, then 1200 of `experiment=e5_small_qa_stage2`, then 1500 of " \
+        "`experiment=e5_small_qa_stage3`" in three_stages  # fmt: skip
+    one_stage = script.render_card(manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 400, {}, {}, {},
+                                   stages=[("e5_small_qa", 400)])  # fmt: skip
+    assert "400 steps of 12 windows of ≤ 256 tokens — a fraction" in one_stage
+
+
+def test_earlier_stages_are_read_from_their_runs(tmp_path):
+    script = _script()
+    (tmp_path / "kgqa_training.json").write_text('{"global_step": 700}')
+    assert script._stage(f"e5_small_qa={tmp_path}") == ("e5_small_qa", 700)
+    with pytest.raises(SystemExit, match="PRESET=MODEL_DIR"):
+        script._stage(str(tmp_path))
 
 
 def test_card_has_ece_and_a_coverage_accuracy_curve_per_language():
