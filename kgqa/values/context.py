@@ -51,7 +51,18 @@ LABELS: Mapping[str, tuple[str, ...]] = {
     "aspects": ("ASPECTS",),
     "tici": ("TICI", "mTICI", "eTICI"),
     "age": ("age", "aged", "věk", "edad", "wiek", "vârsta", "vârstă", "възраст", "ηλικία"),
+    # the door intervals are durations told apart by their label: "door-to-groin 74 min" is no door-to-needle
+    "door_to_needle": ("door-to-needle", "door to needle", "DNT", "DTN", "врата–игла", "врата-игла", "врата игла",
+                       "puerta-aguja", "puerta aguja", "ușă-ac", "usa-ac", "πόρτα-βελόνα", "πόρτα βελόνα",
+                       "drzwi-igła", "door-to-needle time"),
+    "door_to_groin": ("door-to-groin", "door to groin", "DGT", "DTG", "DPT", "door-to-puncture", "врата–слабина",
+                      "врата-слабина", "puerta-ingle", "puerta-punción", "ușă-puncție", "πόρτα-βουβωνική",
+                      "drzwi-pachwina"),
+    "door_to_door": ("door-in-door-out", "door-to-door", "DIDO"),
 }
+#: families that are a kind of another: a unit of the parent ("74 min": a duration) says no more than
+#: that, so the label before the number decides which one it is
+PARENT: Mapping[str, str] = {"door_to_needle": "duration", "door_to_groin": "duration", "door_to_door": "duration"}
 #: units written right after a number -> the families measured in them
 UNITS: Mapping[str, frozenset[str]] = {
     unit: frozenset(families)
@@ -84,7 +95,7 @@ UNITS: Mapping[str, frozenset[str]] = {
 }
 
 #: families written in pairs: "182/96", "NIHSS 12/42", "GCS 15/15", "mRS 2-3"
-PAIRED = frozenset({"pressure", "nihss", "gcs", "mrs", "aspects", "tici", "duration"})
+PAIRED = frozenset({"pressure", "nihss", "gcs", "mrs", "aspects", "tici", "duration", *PARENT})
 
 _NUMBER = re.compile(r"\d")
 _WINDOW = 24  # characters looked at before the span: "SpO2 na vzduchu 97" still reads as a saturation
@@ -103,7 +114,7 @@ def family_of(concept: Concept) -> str | None:
     if concept.id == "age" or concept.id.endswith("_age"):
         return "age"
     if concept.kind is ValueKind.DURATION:
-        return "duration"
+        return concept.id if concept.id in PARENT else "duration"
     return None
 
 
@@ -148,6 +159,7 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
     own = family_of(concept)
     if own is None or concept.kind not in (ValueKind.INTEGER, ValueKind.DECIMAL, ValueKind.DURATION):
         return True
+    kind_of = PARENT.get(own, own)  # what a unit can say of it
     text = note.text
     span = text[start:end]
     # part of a pair, a date or a time ("182/[96]", "[22]. 4. 2024", "9:[02]"): only what is written in pairs
@@ -158,7 +170,7 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
         return False
     numbers = list(re.finditer(r"\d+(?:[.,]\d+)?", span))
     # a clock time is no interval: "door 08:02" answers no door-to-needle question ("1:05 h" still may)
-    if own == "duration":
+    if kind_of == "duration":
         clock = re.search(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])", span)
         if clock is not None and _unit_family(span[clock.end() :] + text[end : end + 16]) is None:
             return False
@@ -166,7 +178,7 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
     # NIHSS (the 24 h score's label ends the span's first number; the score is the 5)
     if len(numbers) > 1:
         families = _unit_family(span[numbers[0].end() :])
-        if families is not None and own not in families:
+        if families is not None and kind_of not in families:
             return False
     # a unit after the span's last number (inside the span: "154 mg/dl"; or right after it: "72/min")
     last = None
@@ -174,8 +186,9 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
         pass
     if last is not None:
         families = _unit_family(span[last.end() :] + text[end : end + 16])
-        if families is not None:
+        if families is not None and (own in families or kind_of not in families):
             return own in families
+        # a unit of the parent family ("74 min" of a door interval): the label decides which interval
     # else the nearest label before the span's first number, on its line, with no number between
     first = _NUMBER.search(span)
     lead_end = start + (first.start() if first else 0)

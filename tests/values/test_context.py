@@ -67,6 +67,14 @@ CASES = [
     ("cs", "IVT zahájena v 9:02, DNT 27 min.", "v [[9:02]],", "door_to_needle", False),
     ("en", "Brought in by EMS, door 08:02. DNT 41 min.", "DNT [[41 min]].", "door_to_needle", True),
     ("en", "Door-to-needle 1:05 h.", "Door-to-needle [[1:05 h]].", "door_to_needle", True),
+    # the door intervals are minutes told apart by their labels
+    ("bg", "ИВТ (door-to-needle 41 мин) и тромбектомия (door-to-groin 74 мин).", "door-to-needle [[41 мин]]", "door_to_needle", True),
+    ("bg", "ИВТ (door-to-needle 41 мин) и тромбектомия (door-to-groin 74 мин).", "door-to-groin [[74 мин]]", "door_to_needle", False),
+    ("bg", "ИВТ (door-to-needle 41 мин) и тромбектомия (door-to-groin 74 мин).", "door-to-groin [[74]] мин", "door_to_groin", True),
+    ("pl", "alteplazą (DNT 33 min) oraz trombektomia (DGT 58 min).", "DGT [[58 min]]", "door_to_needle", False),
+    ("pl", "alteplazą (DNT 33 min) oraz trombektomia (DGT 58 min).", "DNT [[33 min]]", "door_to_needle", True),
+    ("en", "Onset to needle 95 min.", "needle [[95 min]].", "door_to_needle", True),  # no door label: not judged
+    ("en", "Man, DNT 27 min.", "DNT [[27]] min", "age", False),
 ]
 
 
