@@ -11,7 +11,7 @@ span the way a clinician does:
   unless another number stands between the label and the span (the label then belongs to that one);
 * a number with neither ("Mrs K., 73, known AF") is not judged: it passes;
 * the number a value is read from (a span's first) must not carry another family's unit ("24 h – 5"
-  is no NIHSS), and a clock time ("door 08:02") is no interval.
+  is no NIHSS), and a clock time ("door 08:02", "10:40 h") is no interval.
 
 Families are named after what they measure; a concept's own family comes from its score scale, its
 unit or its id (:func:`family_of`). The reader applies it through ``normalise.readable_spans``.
@@ -95,7 +95,7 @@ UNITS: Mapping[str, frozenset[str]] = {
 }
 
 #: families written in pairs: "182/96", "NIHSS 12/42", "GCS 15/15", "mRS 2-3"
-PAIRED = frozenset({"pressure", "nihss", "gcs", "mrs", "aspects", "tici", "duration", *PARENT})
+PAIRED = frozenset({"pressure", "nihss", "gcs", "mrs", "aspects", "tici", "duration"})
 
 _NUMBER = re.compile(r"\d")
 _WINDOW = 24  # characters looked at before the span: "SpO2 na vzduchu 97" still reads as a saturation
@@ -169,11 +169,10 @@ def fits_context(concept: Concept, note: Note, start: int, end: int) -> bool:
     ):
         return False
     numbers = list(re.finditer(r"\d+(?:[.,]\d+)?", span))
-    # a clock time is no interval: "door 08:02" answers no door-to-needle question ("1:05 h" still may)
-    if kind_of == "duration":
-        clock = re.search(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])", span)
-        if clock is not None and _unit_family(span[clock.end() :] + text[end : end + 16]) is None:
-            return False
+    # a clock time is no interval: "door 08:02" answers no door-to-needle question, nor does "inicio
+    # 10:40 h" (the Spanish and Czech "h" follows clock times far more often than an "h:mm" duration)
+    if kind_of == "duration" and re.search(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])", span):
+        return False
     # the number a value is read from (the first) measured in another family's unit: "24 h – 5" is no
     # NIHSS (the 24 h score's label ends the span's first number; the score is the 5)
     if len(numbers) > 1:

@@ -66,7 +66,9 @@ CASES = [
     ("en", "Brought in by EMS, door 08:02. DNT 41 min.", "door [[08:02]].", "door_to_needle", False),
     ("cs", "IVT zahájena v 9:02, DNT 27 min.", "v [[9:02]],", "door_to_needle", False),
     ("en", "Brought in by EMS, door 08:02. DNT 41 min.", "DNT [[41 min]].", "door_to_needle", True),
-    ("en", "Door-to-needle 1:05 h.", "Door-to-needle [[1:05 h]].", "door_to_needle", True),
+    ("es", "EA: inicio 10:40 h con disartria.", "inicio [[10:40 h]] con", "door_to_groin", False),
+    # a door interval is never half of a clock time ("09:[05], door-to-groin 63")
+    ("en", "groin puncture 09:05, door-to-groin 63 min", "09:[[05, door-to-groin 63]] min", "door_to_needle", False),
     # the door intervals are minutes told apart by their labels
     ("bg", "ИВТ (door-to-needle 41 мин) и тромбектомия (door-to-groin 74 мин).", "door-to-needle [[41 мин]]", "door_to_needle", True),
     ("bg", "ИВТ (door-to-needle 41 мин) и тромбектомия (door-to-groin 74 мин).", "door-to-groin [[74 мин]]", "door_to_needle", False),
