@@ -72,7 +72,7 @@ class Linker:
         #: the dense stage (None in lexical mode): label embeddings of ``dense_sources``, cached in ``cache_dir``
         self.dense = dense
         if self.dense is None and self.cfg.mode != "lexical":
-            encoder = get_encoder(self.cfg.encoder)
+            encoder = get_encoder(self.cfg.encoder, self.cfg.dense_threads)
             mask = index.scope_mask(tuple(self.cfg.dense_sources)) if self.cfg.dense_sources else None
             self.dense = DenseStage(index, DenseIndex.build(index, mask, encoder, cache_dir), encoder, self.cfg.memo_size)
 
@@ -206,6 +206,8 @@ class Linker:
         """Nearest labels of the spans in ``todo`` (one encoder call), calibrated and fused with their string hits."""
         assert self.dense is not None
         cfg = self.cfg
+        if not self.dense.in_scope(scope.key_mask, scope_items):
+            return  # no embedded label in this scope: the encoder would run for nothing
         vecs = self.dense.embed([texts[i] for i in todo])
         found = self.dense.search(vecs, scope.key_mask, cfg.dense_k, token=scope_items)
         idx = self.index

