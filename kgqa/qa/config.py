@@ -82,6 +82,9 @@ class ReaderConfig:
     value_span_kinds: list[str] = field(
         default_factory=lambda: ["integer", "decimal", "duration", "date", "time", "datetime", "boolean"]
     )
+    #: a yes/no concept answers with no span that names another asked yes/no concept's topic and not its own
+    #: ("MT neindikována" is no answer about hypertension; ``kgqa.values.topic.about_another_topic``)
+    own_topic_spans: bool = True
     #: a datetime concept's answer that stops at a date is widened over the clock time written right after
     #: it ("20.02.2024 o godz. 10:12"): the date alone is the wrong value (``decoding.with_clock_time``)
     date_then_time: bool = True

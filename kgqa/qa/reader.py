@@ -36,6 +36,7 @@ from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone
 from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
 from kgqa.values.enums import Mention, spans_naming_members
 from kgqa.values.normalise import readable_spans
+from kgqa.values.topic import about_another_topic
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +244,10 @@ class Reader:
             by_pair[window.pair_index].append(
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
+        # the yes/no concepts asked alongside: a span about one of them answers no other (own_topic_spans)
+        yes_no = tuple({p.concept.id: p.concept for p in pairs if p.concept.kind is ValueKind.BOOLEAN}.values())
         return [
-            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.span_check(p))
+            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.span_check(p, yes_no))
             for p, ws in zip(pairs, by_pair)
         ]
 
@@ -302,14 +305,18 @@ class Reader:
             return None
         return readable_spans(pair.concept, pair.note)
 
-    def span_check(self, pair: Pair) -> Callable[[int, int], bool] | None:
-        """Which candidate spans may answer: outside headings (``reader.skip_headings``) and readable as
-        a valid value (:meth:`value_check`); None = any span."""
+    def span_check(self, pair: Pair, yes_no: Sequence[Concept] = ()) -> Callable[[int, int], bool] | None:
+        """Which candidate spans may answer: outside headings (``reader.skip_headings``), readable as
+        a valid value (:meth:`value_check`) and, for a yes/no concept, about no other of the ``yes_no``
+        concepts asked with it (``reader.own_topic_spans``); None = any span."""
         checks = []
         if self.cfg.skip_headings:
             checks.append(outside_headings(pair.note.text))  # cheap, so first
         if (valued := self.value_check(pair)) is not None:
             checks.append(valued)
+        if self.cfg.own_topic_spans and pair.concept.kind is ValueKind.BOOLEAN and len(yes_no) > 1:
+            text, concept = pair.note.text, pair.concept
+            checks.append(lambda start, end: not about_another_topic(text[start:end], concept, yes_no))
         return all_of(checks)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from kgqa.types import Concept
 from kgqa.values.enums import NO, YES, fold
@@ -169,6 +169,18 @@ def mentions_topic(text: str, concept: Concept) -> bool:
     term = str(concept.extra.get("term", "")).rpartition("#")[2]
     stems = INN_STEMS.get(term, ())
     return any(len(w) >= _INN_MIN_WORD and stem in w for w in words for stem in stems)
+
+
+def about_another_topic(text: str, concept: Concept, others: Sequence[Concept]) -> bool:
+    """Whether ``text`` names the topic of one of ``others`` and not ``concept``'s own: "MT neindikována",
+    "No IVT" or "Χωρίς ιστορικό ΑΕΕ" state nothing about hypertension, however negated they are.
+
+    Concepts sharing the topic (a home and a discharge statin) never count against each other: the
+    span names the concept's own topic as well.
+    """
+    if mentions_topic(text, concept):
+        return False
+    return any(other.id != concept.id and mentions_topic(text, other) for other in others)
 
 
 def is_yes_no(text: str, lang: str) -> bool:

@@ -375,3 +375,34 @@ def test_a_datetime_answer_stopping_at_its_date_takes_the_clock_time_after_it(ti
     assert widened.text == "20.02.2024 o godz. 10:12" and widened.start == date_start
     assert text[widened.start : widened.end] == widened.text
     assert widened.score == kept.score and widened.confidence == kept.confidence  # the model's margin, unchanged
+
+
+def test_a_yes_no_answer_is_about_its_own_topic(tiny_checkpoint) -> None:
+    """reader.own_topic_spans: random weights and an always-answer threshold, so without the rule the
+    hypertension question answers with any span; with it, never with one naming thrombectomy or
+    thrombolysis (asked alongside) and not hypertension."""
+    from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
+    from kgqa.values.topic import about_another_topic
+
+    catalogue = load_catalogue(DEFAULT_CATALOGUE)
+    asked = [catalogue.get(c) for c in ("risk_hypertension", "thrombectomy", "thrombolysis")]
+    notes = [
+        Note(id=f"cs-{i}", text=text, lang="cs")
+        for i, text in enumerate([
+            "MT neindikována. IVT nepodána. AH na terapii.",
+            "Bez IVT, MT neindikována; AH ne.",
+            "IVT ne. MT ne. Kuřák.",
+        ])
+    ]  # fmt: skip
+    by_id = {n.id: n for n in notes}
+
+    def hypertension_answers(rule: bool):
+        cfg = ReaderConfig(null_threshold=ALWAYS_ANSWER, own_topic_spans=rule, value_span_kinds=[], n_best=40)
+        found = Reader.from_config(ModelConfig(path=str(tiny_checkpoint)), cfg).read(notes, asked)
+        return [a for answers in found.values() for a in answers if a.concept_id == "risk_hypertension"]
+
+    def foreign(a) -> bool:
+        return about_another_topic(by_id[a.note_id].text[a.start : a.end], asked[0], asked)
+
+    assert all(not foreign(a) for a in hypertension_answers(True))
+    assert any(foreign(a) for a in hypertension_answers(False))  # the rule is what keeps them out

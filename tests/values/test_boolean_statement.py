@@ -104,3 +104,28 @@ def test_question_scaffolding_is_no_topic(catalogue):
     asa = catalogue.get("before_onset_asa")
     assert not topic.mentions_topic("The patient, before the stroke", asa)
     assert topic.mentions_topic("aspirin 100 mg", asa)
+
+
+ANOTHER_TOPIC = [
+    # (span, concept): a negated statement about another yes/no concept answers nothing about this one
+    ("MT neindikována", "risk_hypertension", True),
+    ("No IVT", "risk_hypertension", True),
+    ("Χωρίς ιστορικό ΑΕΕ", "risk_hypertension", True),
+    ("No IVT", "thrombolysis", False),  # its own topic
+    ("MT neindikována", "thrombectomy", False),
+    ("AH na terapii (perindopril)", "risk_hypertension", False),  # names its own topic beside a drug's
+    ("Без АХ", "risk_hypertension", False),
+    ("Без предходен инсулт", "risk_previous_stroke", False),
+    ("atorvastatin 40 mg", "discharge_statin", False),  # a topic shared by two concepts counts for both
+    ("atorvastatin 40 mg", "before_onset_statin", False),
+    ("не е проведена", "thrombolysis", False),  # a negation naming no topic is judged by the values stage
+]
+
+
+@pytest.mark.parametrize("span, concept_id, foreign", ANOTHER_TOPIC)
+def test_a_span_about_another_yes_no_concept(catalogue, span, concept_id, foreign):
+    from kgqa.types import ValueKind
+
+    yes_no = [c for c in catalogue.concepts if c.kind is ValueKind.BOOLEAN]
+    assert topic.about_another_topic(span, catalogue.get(concept_id), yes_no) is foreign
+    assert not topic.about_another_topic(span, catalogue.get(concept_id), [catalogue.get(concept_id)])
