@@ -174,6 +174,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "linker.min_fuzzy_length": (0, None),
     "linker.other_language_factor": (0.0, 1.0),
     "linker.related_factor": (0.0, 1.0),
+    "linker.dense_threads": (1, None),
     "linker.subspan_base": (0.0, 1.0),
     "linker.count_prior": (0.0, None),
     "linker.acronym_score": (0.0, 1.0),
