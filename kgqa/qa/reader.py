@@ -36,7 +36,7 @@ from kgqa.qa.windowing import Window, collapse_lone_spaces, encode_windows, lone
 from kgqa.types import Answer, Concept, ModelInfo, Note, ValueKind
 from kgqa.values.enums import Mention, spans_naming_members
 from kgqa.values.normalise import readable_spans
-from kgqa.values.topic import about_another_topic
+from kgqa.values.topic import TopicIndex
 
 log = logging.getLogger(__name__)
 
@@ -245,9 +245,10 @@ class Reader:
                 WindowLogits(start, end, collapse_lone_spaces(window, self._space_id))
             )
         # the yes/no concepts asked alongside: a span about one of them answers no other (own_topic_spans)
-        yes_no = tuple({p.concept.id: p.concept for p in pairs if p.concept.kind is ValueKind.BOOLEAN}.values())
+        yes_no = {p.concept.id: p.concept for p in pairs if p.concept.kind is ValueKind.BOOLEAN}
+        topics = TopicIndex(tuple(yes_no.values())) if len(yes_no) > 1 else None
         return [
-            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.span_check(p, yes_no))
+            decode(ws, p.note.text, self.decode_params(p.concept), self.required_mentions(p), self.span_check(p, topics))
             for p, ws in zip(pairs, by_pair)
         ]
 
@@ -305,18 +306,18 @@ class Reader:
             return None
         return readable_spans(pair.concept, pair.note)
 
-    def span_check(self, pair: Pair, yes_no: Sequence[Concept] = ()) -> Callable[[int, int], bool] | None:
+    def span_check(self, pair: Pair, topics: TopicIndex | None = None) -> Callable[[int, int], bool] | None:
         """Which candidate spans may answer: outside headings (``reader.skip_headings``), readable as
-        a valid value (:meth:`value_check`) and, for a yes/no concept, about no other of the ``yes_no``
-        concepts asked with it (``reader.own_topic_spans``); None = any span."""
+        a valid value (:meth:`value_check`) and, for a yes/no concept, about no other of the yes/no
+        concepts asked with it (``topics``; ``reader.own_topic_spans``); None = any span."""
         checks = []
         if self.cfg.skip_headings:
             checks.append(outside_headings(pair.note.text))  # cheap, so first
         if (valued := self.value_check(pair)) is not None:
             checks.append(valued)
-        if self.cfg.own_topic_spans and pair.concept.kind is ValueKind.BOOLEAN and len(yes_no) > 1:
+        if self.cfg.own_topic_spans and topics is not None and pair.concept.kind is ValueKind.BOOLEAN:
             text, concept = pair.note.text, pair.concept
-            checks.append(lambda start, end: not about_another_topic(text[start:end], concept, yes_no))
+            checks.append(lambda start, end: not topics.about_another(text[start:end], concept))
         return all_of(checks)
 
     def _answers(self, pair: Pair, decoded: Decoded) -> list[Answer]:

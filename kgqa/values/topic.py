@@ -159,7 +159,10 @@ def _word_match(name_tok: str, word: str) -> bool:
 
 def mentions_topic(text: str, concept: Concept) -> bool:
     """Whether ``text`` names the concept's topic (a term name, a question content word, an abbreviation)."""
-    words = fold(text).split()
+    return _names_topic(fold(text).split(), concept)
+
+
+def _names_topic(words: list[str], concept: Concept) -> bool:
     if not words:
         return False
     questions = tuple(q for qs in concept.questions.values() for q in qs)
@@ -171,6 +174,29 @@ def mentions_topic(text: str, concept: Concept) -> bool:
     return any(len(w) >= _INN_MIN_WORD and stem in w for w in words for stem in stems)
 
 
+class TopicIndex:
+    """Which of ``concepts``' topics a text names, memoised per text and folded once: the reader asks it of
+    every candidate span of every yes/no question of a note, and those spans repeat from question to question."""
+
+    def __init__(self, concepts: Sequence[Concept]) -> None:
+        self.concepts = tuple(concepts)
+        self._ids = frozenset(c.id for c in self.concepts)
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def named(self, text: str) -> frozenset[str]:
+        found = self._memo.get(text)
+        if found is None:
+            words = fold(text).split()
+            found = self._memo[text] = frozenset(c.id for c in self.concepts if _names_topic(words, c))
+        return found
+
+    def about_another(self, text: str, concept: Concept) -> bool:
+        """:func:`about_another_topic` against this index's concepts."""
+        named = self.named(text)
+        own = concept.id in named if concept.id in self._ids else mentions_topic(text, concept)
+        return not own and any(cid != concept.id for cid in named)
+
+
 def about_another_topic(text: str, concept: Concept, others: Sequence[Concept]) -> bool:
     """Whether ``text`` names the topic of one of ``others`` and not ``concept``'s own: "MT neindikována",
     "No IVT" or "Χωρίς ιστορικό ΑΕΕ" state nothing about hypertension, however negated they are.
@@ -178,9 +204,7 @@ def about_another_topic(text: str, concept: Concept, others: Sequence[Concept]) 
     Concepts sharing the topic (a home and a discharge statin) never count against each other: the
     span names the concept's own topic as well.
     """
-    if mentions_topic(text, concept):
-        return False
-    return any(other.id != concept.id and mentions_topic(text, other) for other in others)
+    return TopicIndex(others).about_another(text, concept)
 
 
 def is_yes_no(text: str, lang: str) -> bool:
