@@ -215,7 +215,8 @@ class RandomEncoder:
     """Character trigrams hashed into a fixed random projection, L2-normalised: similar spellings get
     similar vectors, nothing crosses languages. No model; for tests of the dense machinery."""
 
-    def __init__(self, dim: int = 32, seed: int = 0) -> None:
+    def __init__(self, dim: int = 32, seed: int = 0, threads: int = 1) -> None:
+        del threads  # the factory signature every encoder shares; trigram hashing is single-threaded numpy
         self.dim, self.seed = dim, seed
         self.name = f"random-trigram:{dim}:{seed}"
         self.calls = 0  # encoder calls (tests check the memo and the cache)
@@ -237,6 +238,7 @@ class RandomEncoder:
 
 
 #: encoder name (linker.encoder) -> factory
+#: name -> factory; every factory takes ``threads=`` (linker.dense_threads)
 ENCODERS: dict[str, Callable[..., Encoder]] = {"e5": E5Encoder, "random": RandomEncoder}
 
 
@@ -245,7 +247,7 @@ def get_encoder(name: str, threads: int = 1) -> Encoder:
         factory = ENCODERS[name]
     except KeyError:
         raise ConfigError(f"linker.encoder: unknown encoder {name!r}; valid: {', '.join(ENCODERS)}") from None
-    return factory(threads=threads) if name == "e5" else factory()
+    return factory(threads=threads)
 
 
 def usable_cores() -> int:
