@@ -26,11 +26,14 @@ decomposed reader (K shared lower layers, ``kgqa.qa.decomposed``) in the same pr
 note): pairs/s and notes/s of both, wall-clock and CPU-time ratios, top-1 agreement of the decomposed
 reader with the joint one (all pairs of the workload), and the cost split (shared lower layers vs
 per-pair upper layers). ``--checkpoint DIR`` measures a real checkpoint (e.g. multilingual-e5-small
-from ``kgqa models import-e5``) instead of the random XLM-R sizes.
+from ``kgqa models import-e5``) instead of the random XLM-R sizes; with a distilled checkpoint (``kgqa train
+distill``) ``--joint-checkpoint`` names the joint reader it was distilled from, which the joint side then reads.
 
     python benchmarks/qa_throughput.py --quick
     python benchmarks/qa_throughput.py --sizes base,small --modes fp32,int8,onnx,onnx-int8
     python benchmarks/qa_throughput.py --quick --checkpoint .cache/e5-small --modes fp32,bf16 --decomposed 9
+    python benchmarks/qa_throughput.py --quick --checkpoint outputs/e5/small_qa_decomposed/model \
+        --joint-checkpoint .cache/e5-reader --modes fp32,bf16 --decomposed 10
 """
 
 from __future__ import annotations
@@ -670,7 +673,11 @@ DECOMPOSED_MODES = ("fp32", "bf16", "int8")
 
 
 def bench_decomposed(model_cfg: ModelConfig, window: WindowConfig, arch: dict, modes: Sequence[str], work: Workload, args) -> list[dict]:
-    """Joint vs decomposed reader in the same precision, on notes x ``--decomposed-questions`` questions."""
+    """Joint vs decomposed reader in the same precision, on notes x ``--decomposed-questions`` questions.
+
+    The joint side reads ``--joint-checkpoint`` where given (the teacher a distilled checkpoint was
+    fine-tuned from: the reader it replaces), else the same weights as the decomposed side."""
+    joint_cfg = ModelConfig(path=args.joint_checkpoint, name="joint") if args.joint_checkpoint else None
     from kgqa.qa.decomposed import question_length
 
     k, layers = args.decomposed, arch["num_hidden_layers"]
@@ -680,6 +687,7 @@ def bench_decomposed(model_cfg: ModelConfig, window: WindowConfig, arch: dict, m
     for mode in [m for m in modes if m in DECOMPOSED_MODES]:
         readers = {}
         for encoding in ("joint", "decomposed"):
+            side_cfg = joint_cfg if encoding == "joint" and joint_cfg is not None else model_cfg
             cfg = ReaderConfig(
                 window=window,
                 precision=mode,
@@ -689,7 +697,7 @@ def bench_decomposed(model_cfg: ModelConfig, window: WindowConfig, arch: dict, m
                 encoding=encoding,
                 shared_layers=k if encoding == "decomposed" else None,
             )
-            readers[encoding] = Reader.from_config(model_cfg, cfg)
+            readers[encoding] = Reader.from_config(side_cfg, cfg)
             readers[encoding].read(work.short[:1], concepts[:1])  # warm-up
         joint, decomposed = readers["joint"], readers["decomposed"]
         wall: dict[str, list[float]] = {"joint": [], "decomposed": []}
@@ -727,6 +735,7 @@ def bench_decomposed(model_cfg: ModelConfig, window: WindowConfig, arch: dict, m
             "mode": mode,
             "encoding": "decomposed",
             "shared_layers": k,
+            "joint_checkpoint": args.joint_checkpoint or None,
             "layers": layers,
             "notes": len(notes),
             "questions": len(concepts),
@@ -858,6 +867,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--decomposed", type=int, default=None, metavar="K",
         help="also time decomposed reading with K shared lower layers against the joint reader (torch modes)",
+    )
+    parser.add_argument(
+        "--joint-checkpoint", default="",
+        help="the joint side of --decomposed reads this checkpoint (a distilled checkpoint's teacher); default --checkpoint",
     )
     parser.add_argument(
         "--decomposed-questions", type=int, default=100, help="questions per note of the decomposed comparison"

@@ -69,3 +69,34 @@ def test_decomposed_comparison_keys_and_k0_agreement(tmp_path, capsys, monkeypat
     assert row["questions"] == 8 and row["cost_split"]["windows"] == row["windows"]
     assert row["cost_split"]["window_parts"] < row["windows"]  # questions of one length share their window parts
     assert summary["results"][0]["top1_agreement"] == 1.0  # the fp32 reader row is still there
+
+
+@pytest.mark.slow
+def test_joint_side_reads_the_named_joint_checkpoint(tiny_checkpoint, tmp_path, capsys, monkeypatch) -> None:
+    """--joint-checkpoint (a distilled checkpoint's teacher): the joint side reads it, the decomposed side --checkpoint."""
+    import shutil
+
+    from transformers import AutoModelForQuestionAnswering
+
+    flipped = tmp_path / "flipped"
+    shutil.copytree(tiny_checkpoint, flipped)
+    model = AutoModelForQuestionAnswering.from_pretrained(str(tiny_checkpoint))
+    model.qa_outputs.weight.data.neg_()  # start/end logits negated: the best span becomes a worst one
+    model.qa_outputs.bias.data.neg_()
+    model.save_pretrained(str(flipped))
+
+    def summary(joint: str) -> dict:
+        argv = [
+            "qa_throughput.py", "--quick", "--checkpoint", str(tiny_checkpoint), "--modes", "fp32",
+            "--workdir", str(tmp_path / "work"), "--decomposed", "0", "--decomposed-questions", "6",
+        ] + (["--joint-checkpoint", joint] if joint else [])
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(SystemExit) as done:
+            runpy.run_path(str(BENCH), run_name="__main__")
+        assert done.value.code == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    same, other = summary(""), summary(str(flipped))
+    assert same["decomposed_top1_agreement"] == 1.0  # K = 0 on the same weights
+    assert other["decomposed_results"][0]["joint_checkpoint"] == str(flipped)
+    assert other["decomposed_top1_agreement"] < 0.5  # the joint side read the flipped model
