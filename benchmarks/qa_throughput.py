@@ -548,6 +548,9 @@ def bench_size(size: str, modes: Sequence[str], work: Workload, workdir: Path, a
             null_threshold=-1e9,
             max_answer_tokens=MAX_ANSWER_TOKENS,
             threads=args.threads,
+            # issue 3's rows are the joint reader against the transformers recipe, also for a checkpoint that
+            # records kgqa_shared_layers (which reader.encoding=auto would read decomposed: --decomposed's rows)
+            encoding="joint",
         )
         t_load = time.perf_counter()
         reader = Reader.from_config(model_cfg, cfg)
