@@ -92,6 +92,19 @@ def test_the_reader_assembles_a_package_once_and_caches_it(packaged, tmp_path, m
     assert resolve_checkpoint(ModelConfig(path=str(out))) == first and not calls
 
 
+def test_an_assembled_directory_is_read_as_the_checkpoint_it_is(packaged, tmp_path, monkeypatch) -> None:
+    """`kgqa models assemble PKG --out DIR` keeps the manifest in DIR (provenance); DIR is a user's checkpoint."""
+    from kgqa.qa.config import ModelConfig
+    from kgqa.qa.reader import resolve_checkpoint
+
+    out, _ = packaged
+    assembled = pkg.assemble(out, tmp_path / "assembled")
+    assert (assembled / pkg.MANIFEST).is_file() and not (assembled / pkg.DELTA).exists()
+    monkeypatch.setenv("KGQA_MODEL_CACHE", str(tmp_path / "cache"))
+    assert resolve_checkpoint(ModelConfig(path=str(assembled))) == assembled
+    assert not (tmp_path / "cache").exists()  # nothing assembled again
+
+
 def test_a_refitted_calibration_reaches_the_cached_reader(trained, tmp_path, monkeypatch) -> None:
     from kgqa.qa.config import ModelConfig
     from kgqa.qa.reader import resolve_checkpoint
