@@ -191,6 +191,10 @@ def test_the_e5_preset_composes() -> None:
     assert cfg.data.window.max_seq_length == 256 and "xquad_es" in cfg.data.eval
     # the teacher's last training mix (stage 3): its new synthetic notes in, stage 2's weighted out
     assert cfg.data.train["synth_seed23"].weight > 0 and cfg.data.train["synth"].weight == 0
+    stage2 = distill_config("decomposed=e5_small_qa_stage2")  # continues stage 1's student, the same teacher
+    assert stage2.model.checkpoint.endswith("outputs/e5/small_qa_decomposed/model")
+    assert stage2.distill.teacher.endswith(".cache/e5-reader") and stage2.distill.shared_layers == 10
+    assert stage2.output_dir != cfg.output_dir and stage2.data.train.keys() == cfg.data.train.keys()
 
 
 def test_kgqa_train_distill_runs_a_preset(joint_run, tmp_path) -> None:
