@@ -18,7 +18,7 @@ from decimal import Decimal
 from kgqa.linking.normalise import fold
 from kgqa.types import Answer, Assertion, Concept, Note, Value, ValueKind, ValueStatus
 from kgqa.values import assertion as assertion_mod
-from kgqa.values import context, dates, enums, measures
+from kgqa.values import context, dates, enums, measures, timepoint
 from kgqa.values import topic as topic_mod
 
 log = logging.getLogger(__name__)
@@ -511,6 +511,9 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
     def accept(start: int, end: int) -> bool:
         # a number beside another measurement's unit or label ("72/min", "SpO2 97") is not this one
         if concept.kind in _NUMERIC_KINDS and not context.fits_context(concept, note, start, end):
+            return False
+        # a score of the scale, written at another time point ("Propuštěn … NIHSS 3" is no admission NIHSS)
+        if not timepoint.fits_time_point(concept, note, start, end):
             return False
         answer = Answer(
             note_id=note.id, concept_id=concept.id, start=start, end=end, text=note.text[start:end],

@@ -1,0 +1,107 @@
+"""Is a score written at the time point its concept asks about?
+
+A stroke note writes the same scale several times: NIHSS on admission, after 24 hours, at discharge;
+mRS before the stroke and at discharge. The reader's worst single error on the independent dev notes
+(issue 21) was the admission NIHSS answered with the 24-hour or discharge score (12 of 23): the span
+is a perfectly good NIHSS, at the wrong time. A clinician tells them apart by the words of the
+sentence the number stands in — "Propuštěn 12.11.2024 … mRS 3, NIHSS 3", "NIHSS la 24 ore 7",
+"escala NIHSS de 6 al alta" — and so does :func:`fits_time_point`:
+
+* a concept's time point is its catalogue entry's ``extra.time_point`` (admission, discharge,
+  prestroke); concepts without one are never judged;
+* the marker nearest before the span in its sentence decides (a sentence ends at a line break or at
+  ". " before a capital, unless the period closes a one- or two-letter abbreviation: "2024 г. NIHSS");
+  with none there, a marker written right after the span ("6 al alta", "5 at discharge") does;
+* a marker of another time point that rules this one out rejects the span; no marker, or a compatible
+  one, passes.
+
+The markers are stems in the seven languages, matched case-insensitively at the start of a word.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+
+from kgqa.types import Concept, Note
+
+#: time point -> word stems that mark it (a stem matches any word it starts)
+MARKERS: Mapping[str, tuple[str, ...]] = {
+    "admission": (
+        "admission", "admitted", "on arrival", "arrival", "initial", "baseline", "přijetí", "přijat", "při příjmu",
+        "vstupní", "приемане", "постъпване", "постъпил", "при приема", "εισαγωγ", "κατά την άφιξη", "ingreso",
+        "al ingreso", "przyjęci", "przy przyjęciu", "przyjęt", "internare", "la internare", "admitere",
+    ),
+    "discharge": (
+        "discharge", "at discharge", "propuštěn", "propuštění", "při propuštění", "přeložen do", "изпис",
+        "превеждане в", "преведен в", "έξοδο", "εξήλθε", "εξιτήρι", "al alta", "de alta", "alta hospitalaria", "wypis", "przy wypisie",
+        "externare", "externat", "la externare",
+    ),
+    # a later examination that is neither: "NIHSS after 24 h", "NIHSS on day 3"
+    "later": (
+        r"24\s?(?:h|hod|hodin|ч|часа|godz|ore|ώρ|ωρο|horas|hours)", r"day\s?\d", r"den\s?\d", r"ден\s?\d",
+        r"ziua\s?\d", r"dzień\s?\d", r"doba\s?\d", r"día\s?\d", r"ημέρα\s?\d", r"follow[- ]up", r"kontrol",
+    ),
+    "prestroke": (
+        "pre-stroke", "prestroke", "premorbid", "before the stroke", "před iktem", "před příhodou", "преди събитието",
+        "преди инсулта", "premórbid", "przed udarem", "înainte de accident",
+    ),
+}
+#: a concept's time point -> the marked time points that rule it out
+RULED_OUT: Mapping[str, frozenset[str]] = {
+    "admission": frozenset({"discharge", "later"}),
+    "discharge": frozenset({"admission", "later", "prestroke"}),
+    "prestroke": frozenset({"discharge", "later"}),
+}
+_SENTENCE_END = re.compile(r"\n|[.!?]\s+(?=[^\W\d_])")
+#: a period closing a one- or two-letter word is an abbreviation ("2024 г.", "Dr.", "r."), not a sentence end
+_ABBREVIATION = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,2}$")
+_TRAIL = 16  # characters after the span a trailing marker may start within ("6 al alta")
+
+
+def time_point_of(concept: Concept) -> str | None:
+    point = concept.extra.get("time_point")
+    return str(point) if point in RULED_OUT else None
+
+
+@functools.cache
+def _marker_regex() -> re.Pattern[str]:
+    parts = []
+    for point, stems in MARKERS.items():
+        body = "|".join(stem if point == "later" else re.escape(stem) for stem in stems)
+        parts.append(f"(?P<{point}>(?<!\\w)(?:{body}))")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding ``start`` begins (see the module docstring for what ends one)."""
+    begin = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        if m.group() != "\n" and _ABBREVIATION.search(text, max(0, m.start() - 3), m.start()):
+            continue
+        begin = m.end()
+    return begin
+
+
+def marked_time_point(note: Note, start: int, end: int) -> str | None:
+    """The time point the span's sentence marks nearest before it, else right after it; None if none."""
+    text = note.text
+    lead = text[_sentence_start(text, start) : start]
+    nearest = None
+    for nearest in _marker_regex().finditer(lead):
+        pass
+    if nearest is not None:
+        return nearest.lastgroup
+    trail = text[end : end + _TRAIL]
+    stop = re.search(r"[\n.;,]", trail)
+    m = _marker_regex().search(trail[: stop.start() if stop else len(trail)])
+    return m.lastgroup if m else None
+
+
+def fits_time_point(concept: Concept, note: Note, start: int, end: int) -> bool:
+    """Whether the span is not written at a time point that rules out ``concept``'s own (rules above)."""
+    own = time_point_of(concept)
+    if own is None:
+        return True
+    return marked_time_point(note, start, end) not in RULED_OUT[own]

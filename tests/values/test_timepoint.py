@@ -1,0 +1,110 @@
+"""A score is read at the time point its concept asks about (issue 21: admission vs 24 h vs discharge NIHSS).
+
+Sentences in the style of the independent notes (written for this test, in the seven languages): the
+admission NIHSS is not read from the 24-hour or discharge score, the discharge NIHSS not from the 24-hour
+one, and the right score beside them still is.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from kgqa.types import Note
+from kgqa.values.normalise import readable_spans
+from kgqa.values.timepoint import fits_time_point, marked_time_point, time_point_of
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return load_catalogue(DEFAULT_CATALOGUE)
+
+
+def _at(text: str, marked: str) -> tuple[int, int]:
+    before, rest = marked.split("[[", 1)
+    inner, after = rest.split("]]", 1)
+    pos = text.index(before + inner + after) + len(before)
+    return pos, pos + len(inner)
+
+
+EN = "Admitted at 07:10, NIHSS 14. Thrombolysis given. NIHSS on day 2 was 6. Discharged home on 12/05; NIHSS 2, mRS 1."
+CS = "Přijat v 9:20, NIHSS 11, mRS před iktem 0. Po 24 hod NIHSS 5. Propuštěn 3. 6. 2024 domů, mRS 2, NIHSS 1."
+BG = "Постъпил в 8:15 ч. NIHSS 16. NIHSS след 24 ч – 9. Изписан на 21.03.2024 г. NIHSS 4, mRS 3."
+ES = "Al ingreso NIHSS de 18. A las 24 horas NIHSS de 10. Escala NIHSS de 3 al alta, mRS 2."
+PL = "Przyjęty o 6:50. NIHSS 9. NIHSS po 24 godz. 4. Wypisany do domu 2.02.2025, NIHSS 1, mRS 1."
+RO = "Internat la 10:40, NIHSS 13. NIHSS la 24 ore 8. Externat la 04.04.2024, NIHSS 3, mRS 2."
+EL = "Εισαγωγή 09:30, NIHSS 12. NIHSS στο 24ωρο 7. Έξοδος 10/05/2024 στο σπίτι, NIHSS 2, mRS 1."
+
+CASES = [
+    # (lang, text, marked span, concept, fits)
+    ("en", EN, "07:10, NIHSS [[14]].", "nihss_score", True),
+    ("en", EN, "day 2 was [[6]].", "nihss_score", False),
+    ("en", EN, "12/05; NIHSS [[2]],", "nihss_score", False),
+    ("en", EN, "12/05; NIHSS [[2]],", "discharge_nihss_score", True),
+    ("en", EN, "day 2 was [[6]].", "discharge_nihss_score", False),
+    ("en", EN, "07:10, NIHSS [[14]].", "discharge_nihss_score", False),
+    ("en", EN, "mRS [[1]].", "discharge_mrs", True),
+    ("en", EN, "mRS [[1]].", "prestroke_mrs", False),
+    ("cs", CS, "9:20, NIHSS [[11]],", "nihss_score", True),
+    ("cs", CS, "Po 24 hod NIHSS [[5]].", "nihss_score", False),
+    ("cs", CS, "mRS 2, NIHSS [[1]].", "nihss_score", False),
+    ("cs", CS, "mRS 2, NIHSS [[1]].", "discharge_nihss_score", True),
+    ("cs", CS, "před iktem [[0]].", "prestroke_mrs", True),
+    ("cs", CS, "domů, mRS [[2]],", "prestroke_mrs", False),
+    ("bg", BG, "ч. NIHSS [[16]].", "nihss_score", True),
+    ("bg", BG, "24 ч – [[9]].", "nihss_score", False),
+    ("bg", BG, "г. NIHSS [[4]],", "nihss_score", False),  # "2024 г." is an abbreviation, not a sentence end
+    ("bg", BG, "г. NIHSS [[4]],", "discharge_nihss_score", True),
+    ("es", ES, "NIHSS de [[18]].", "nihss_score", True),
+    ("es", ES, "24 horas NIHSS de [[10]].", "nihss_score", False),
+    ("es", ES, "NIHSS de [[3]] al alta", "nihss_score", False),  # the marker after the score
+    ("es", ES, "NIHSS de [[3]] al alta", "discharge_nihss_score", True),
+    ("pl", PL, "6:50. NIHSS [[9]].", "nihss_score", True),
+    ("pl", PL, "24 godz. [[4]].", "nihss_score", False),
+    ("pl", PL, "2.02.2025, NIHSS [[1]],", "nihss_score", False),
+    ("ro", RO, "10:40, NIHSS [[13]].", "nihss_score", True),
+    ("ro", RO, "24 ore [[8]].", "nihss_score", False),
+    ("ro", RO, "04.04.2024, NIHSS [[3]],", "discharge_nihss_score", True),
+    ("el", EL, "09:30, NIHSS [[12]].", "nihss_score", True),
+    ("el", EL, "24ωρο [[7]].", "discharge_nihss_score", False),
+    ("el", EL, "σπίτι, NIHSS [[2]],", "discharge_nihss_score", True),
+    ("el", EL, "σπίτι, NIHSS [[2]],", "nihss_score", False),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "marked", "concept_id", "fits"), CASES)
+def test_time_point(catalogue, lang, text, marked, concept_id, fits) -> None:
+    note = Note(id="n", text=text, lang=lang)
+    start, end = _at(text, marked)
+    assert fits_time_point(catalogue.get(concept_id), note, start, end) is fits
+    # the reader's span filter says the same (the values stage reads the number either way)
+    assert readable_spans(catalogue.get(concept_id), note)(start, end) is fits
+
+
+def test_a_sentence_without_a_marker_passes(catalogue) -> None:
+    text = "Known hypertension. NIHSS 7, GCS 15."
+    start, end = _at(text, "NIHSS [[7]],")
+    note = Note(id="n", text=text, lang="en")
+    assert marked_time_point(note, start, end) is None
+    for concept_id in ("nihss_score", "discharge_nihss_score"):
+        assert fits_time_point(catalogue.get(concept_id), note, start, end)
+
+
+def test_the_nearest_marker_decides(catalogue) -> None:
+    """A discharge sentence that names the admission score beside its number reads as admission."""
+    text = "Discharged home on 12/05, NIHSS on admission 15, at discharge 3."
+    note = Note(id="n", text=text, lang="en")
+    start, end = _at(text, "admission [[15]],")
+    assert marked_time_point(note, start, end) == "admission"
+    assert fits_time_point(catalogue.get("nihss_score"), note, start, end)
+    start, end = _at(text, "discharge [[3]].")
+    assert not fits_time_point(catalogue.get("nihss_score"), note, start, end)
+
+
+def test_only_concepts_with_a_time_point_are_judged(catalogue) -> None:
+    assert {c.id for c in catalogue if time_point_of(c)} == {
+        "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs",
+    }
+    text = "Discharged home; GCS 15."
+    start, end = _at(text, "GCS [[15]].")
+    assert fits_time_point(catalogue.get("gcs_score"), Note(id="n", text=text, lang="en"), start, end)
