@@ -13,18 +13,12 @@ from kgqa.types import Note
 from kgqa.values.context import family_of, fits_context
 from kgqa.values.normalise import readable_spans
 
+from .spans import span_at
+
 
 @pytest.fixture(scope="module")
 def catalogue():
     return load_catalogue(DEFAULT_CATALOGUE)
-
-
-def _at(text: str, marked: str) -> tuple[int, int]:
-    """[start, end) of the ``[[...]]`` part of ``marked`` in ``text``."""
-    before, rest = marked.split("[[", 1)
-    inner, after = rest.split("]]", 1)
-    pos = text.index(before + inner + after) + len(before)
-    return pos, pos + len(inner)
 
 
 CASES = [
@@ -82,7 +76,7 @@ CASES = [
 
 @pytest.mark.parametrize("lang, text, marked, concept_id, fits", CASES)
 def test_fits_context(catalogue, lang, text, marked, concept_id, fits):
-    start, end = _at(text, marked)
+    start, end = span_at(text, marked)
     note = Note(id="n", text=text, lang=lang)
     assert fits_context(catalogue.get(concept_id), note, start, end) is fits
 
@@ -91,9 +85,9 @@ def test_the_readers_value_check_applies_it(catalogue):
     text = "Mrs K., 73, known AF. Pulse 72/min, SpO2 97 %."
     note = Note(id="n", text=text, lang="en")
     accept = readable_spans(catalogue.get("age"), note)
-    assert accept(*_at(text, "Mrs K., [[73]],"))
-    assert not accept(*_at(text, "Pulse [[72]]/min"))
-    assert not accept(*_at(text, "SpO2 [[97]] %"))
+    assert accept(*span_at(text, "Mrs K., [[73]],"))
+    assert not accept(*span_at(text, "Pulse [[72]]/min"))
+    assert not accept(*span_at(text, "SpO2 [[97]] %"))
 
 
 def test_concepts_without_a_known_family_are_not_judged(catalogue):

@@ -14,17 +14,12 @@ from kgqa.types import Note
 from kgqa.values.normalise import readable_spans
 from kgqa.values.timepoint import fits_time_point, marked_time_point, time_point_of
 
+from .spans import span_at
+
 
 @pytest.fixture(scope="module")
 def catalogue():
     return load_catalogue(DEFAULT_CATALOGUE)
-
-
-def _at(text: str, marked: str) -> tuple[int, int]:
-    before, rest = marked.split("[[", 1)
-    inner, after = rest.split("]]", 1)
-    pos = text.index(before + inner + after) + len(before)
-    return pos, pos + len(inner)
 
 
 EN = "Admitted at 07:10, NIHSS 14. Thrombolysis given. NIHSS on day 2 was 6. Discharged home on 12/05; NIHSS 2, mRS 1."
@@ -75,7 +70,7 @@ CASES = [
 @pytest.mark.parametrize(("lang", "text", "marked", "concept_id", "fits"), CASES)
 def test_time_point(catalogue, lang, text, marked, concept_id, fits) -> None:
     note = Note(id="n", text=text, lang=lang)
-    start, end = _at(text, marked)
+    start, end = span_at(text, marked)
     assert fits_time_point(catalogue.get(concept_id), note, start, end) is fits
     # the reader's span filter says the same (the values stage reads the number either way)
     assert readable_spans(catalogue.get(concept_id), note)(start, end) is fits
@@ -83,7 +78,7 @@ def test_time_point(catalogue, lang, text, marked, concept_id, fits) -> None:
 
 def test_a_sentence_without_a_marker_passes(catalogue) -> None:
     text = "Known hypertension. NIHSS 7, GCS 15."
-    start, end = _at(text, "NIHSS [[7]],")
+    start, end = span_at(text, "NIHSS [[7]],")
     note = Note(id="n", text=text, lang="en")
     assert marked_time_point(note, start, end) is None
     for concept_id in ("nihss_score", "discharge_nihss_score"):
@@ -94,10 +89,10 @@ def test_the_nearest_marker_decides(catalogue) -> None:
     """A discharge sentence that names the admission score beside its number reads as admission."""
     text = "Discharged home on 12/05, NIHSS on admission 15, at discharge 3."
     note = Note(id="n", text=text, lang="en")
-    start, end = _at(text, "admission [[15]],")
+    start, end = span_at(text, "admission [[15]],")
     assert marked_time_point(note, start, end) == "admission"
     assert fits_time_point(catalogue.get("nihss_score"), note, start, end)
-    start, end = _at(text, "discharge [[3]].")
+    start, end = span_at(text, "discharge [[3]].")
     assert not fits_time_point(catalogue.get("nihss_score"), note, start, end)
 
 
@@ -106,5 +101,5 @@ def test_only_concepts_with_a_time_point_are_judged(catalogue) -> None:
         "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs",
     }
     text = "Discharged home; GCS 15."
-    start, end = _at(text, "GCS [[15]].")
+    start, end = span_at(text, "GCS [[15]].")
     assert fits_time_point(catalogue.get("gcs_score"), Note(id="n", text=text, lang="en"), start, end)

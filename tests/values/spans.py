@@ -1,0 +1,9 @@
+"""Test helper: a span marked inside a quoted piece of a note."""
+
+
+def span_at(text: str, marked: str) -> tuple[int, int]:
+    """[start, end) in ``text`` of the ``[[...]]`` part of ``marked`` (a piece of ``text`` with the span in brackets)."""
+    before, rest = marked.split("[[", 1)
+    inner, after = rest.split("]]", 1)
+    pos = text.index(before + inner + after) + len(before)
+    return pos, pos + len(inner)
