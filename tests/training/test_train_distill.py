@@ -195,6 +195,9 @@ def test_the_e5_preset_composes() -> None:
     assert stage2.model.checkpoint.endswith("outputs/e5/small_qa_decomposed/model")
     assert stage2.distill.teacher.endswith(".cache/e5-reader") and stage2.distill.shared_layers == 10
     assert stage2.output_dir != cfg.output_dir and stage2.data.train.keys() == cfg.data.train.keys()
+    stage3 = distill_config("decomposed=e5_small_qa_stage3")  # and stage 3 stage 2's
+    assert stage3.model.checkpoint.endswith("outputs/e5/small_qa_decomposed2/model")
+    assert stage3.trainer.learning_rate == stage2.trainer.learning_rate and stage3.output_dir != stage2.output_dir
 
 
 def test_kgqa_train_distill_runs_a_preset(joint_run, tmp_path) -> None:
