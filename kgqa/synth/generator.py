@@ -105,7 +105,7 @@ class _NoteWriter:
 
     def pick(self, group: str) -> str | None:
         """A phrasing of ``group`` whose slots the case can fill, preferring the most complete ones."""
-        options = split_options(self.lex.groups[group], self.split, self.lex.train_only.get(group, ()))
+        options = split_options(self.lex.groups.get(group, ()), self.split, self.lex.train_only.get(group, ()))
         fillable = [p for p in options if all(s in DISTRACTOR_SLOTS or s in self.case.values for s in slots(p))]
         if not fillable:
             return None
@@ -113,7 +113,7 @@ class _NoteWriter:
         # not always the most complete: partial mentions (drug without dose…) happen in real notes
         candidates = fillable if self.rng.random() < 0.2 else [p for p in fillable if len(slots(p)) == most]
         phrasing = self.rng.choice(candidates)
-        self.phrasings.append(self._phrasing_id(group, self.lex.groups[group], phrasing))
+        self.phrasings.append(self._phrasing_id(group, self.lex.groups.get(group, ()), phrasing))
         return phrasing
 
     def choose(self, options: Sequence[str], what: str) -> str:
@@ -133,6 +133,7 @@ class _NoteWriter:
     def sentences(self, section: str) -> list[Callable[[], None]]:
         v = self.case.values
         out: list[Callable[[], None]] = []
+        dtn_written = False
         for group in SECTION_GROUPS[section]:
             if group == "risk_list":
                 out.extend(self._risk_sentences())
@@ -143,11 +144,16 @@ class _NoteWriter:
                 concept = {"previous_stroke": "risk_previous_stroke", "ivt": "thrombolysis",
                            "evt": "thrombectomy"}[group]
                 if v[concept] and self.rng.random() < P_MENTION:
-                    out.append(self._phrasing_writer(group + "_pos"))
+                    if group == "ivt" and self._dtn_inside_ivt():
+                        # "IVT with alteplase (DNT 33 min)": the interval written inside the lysis sentence
+                        out.append(self._phrasing_writer("ivt_pos_dtn"))
+                        dtn_written = True
+                    else:
+                        out.append(self._phrasing_writer(group + "_pos"))
                 elif not v[concept] and self.rng.random() < P_NEGATED[concept]:
                     out.append(self._phrasing_writer(group + "_neg"))
             elif group == "dtn":
-                if "door_to_needle" in v and self.rng.random() < 0.6:
+                if "door_to_needle" in v and not dtn_written and self.rng.random() < 0.6:
                     out.append(self._phrasing_writer(group))
             elif self.rng.random() < P_MENTION:
                 out.append(self._phrasing_writer(group))
@@ -156,6 +162,16 @@ class _NoteWriter:
             filler = self.rng.choice(fillers)
             out.insert(self.rng.randint(0, len(out)), lambda f=filler: self.out.write(f))
         return out
+
+    def _dtn_inside_ivt(self) -> bool:
+        """Whether this (training) note writes its door-to-needle time inside the thrombolysis sentence.
+
+        Train-only phrasings (``ivt_pos_dtn``); the random draw happens only for training notes, so
+        held-out notes of a seed stay exactly what they were.
+        """
+        if self.split != "train" or "ivt_pos_dtn" not in self.lex.train_only:
+            return False
+        return "door_to_needle" in self.case.values and self.rng.random() < 0.5
 
     def _phrasing_writer(self, group: str) -> Callable[[], None]:
         phrasing = self.pick(group)

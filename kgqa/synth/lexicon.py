@@ -5,13 +5,18 @@ is the *held-out* part, used only for held-out notes, so scores on those notes m
 the reader copes with phrasings it never saw in training.
 
 ``Lexicon.train_only`` adds alternatives that only training notes use (more phrasings to learn
-from, while the held-out ones — and so every held-out note — stay exactly as they were).
+from, while the held-out ones — and so every held-out note — stay exactly as they were), and
+whole groups only training notes write (:data:`TRAIN_ONLY_GROUPS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+#: groups only ``train_only`` has -> the groups whose slots and evidence each of its phrasings combines
+#: ("IVT with alteplase (DNT 33 min)": a thrombolysis sentence that also writes the door-to-needle time)
+TRAIN_ONLY_GROUPS: Mapping[str, tuple[str, ...]] = {"ivt_pos_dtn": ("ivt_pos", "dtn")}
 
 #: The two template splits. "train" notes never use a held-out phrasing and vice versa.
 SPLITS = ("train", "heldout")

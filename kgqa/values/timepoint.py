@@ -20,6 +20,7 @@ The markers are stems in the seven languages, matched case-insensitively at the 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Mapping
@@ -74,14 +75,26 @@ def _marker_regex() -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-def _sentence_start(text: str, start: int) -> int:
-    """Where the sentence holding ``start`` begins (see the module docstring for what ends one)."""
-    begin = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        if m.group() != "\n" and _ABBREVIATION.search(text, max(0, m.start() - 3), m.start()):
+@functools.lru_cache(maxsize=32)
+def _sentence_starts(text: str) -> tuple[int, ...]:
+    """Every offset a sentence of ``text`` begins at, ascending (see the module docstring for what ends one).
+
+    Computed once per note text: the reader judges every candidate span of every time-pointed
+    question against the same note, and rescanning the note from its start for each one was quadratic.
+    """
+    starts = [0]
+    for m in _SENTENCE_END.finditer(text):
+        # a line break always ends a sentence, even after an abbreviation-like word ("mmol/l.\nCT")
+        if "\n" not in m.group() and _ABBREVIATION.search(text, max(0, m.start() - 3), m.start()):
             continue
-        begin = m.end()
-    return begin
+        starts.append(m.end())
+    return tuple(starts)
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding ``start`` begins: the last sentence start at or before it."""
+    starts = _sentence_starts(text)
+    return starts[bisect.bisect_right(starts, start) - 1]
 
 
 def marked_time_point(note: Note, start: int, end: int) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 from kgqa.evaluation.gold import GoldNote, read_gold_jsonl, write_gold_jsonl
 from kgqa.synth.generator import DISTRACTOR_SLOTS, SECTION_ORDERS, generate_corpus, generate_note
 from kgqa.synth.languages import LEXICONS, lexicon_for
-from kgqa.synth.lexicon import split_options
+from kgqa.synth.lexicon import TRAIN_ONLY_GROUPS, split_options
 from kgqa.synth.squad import GOLD_CONCEPTS
 from kgqa.synth.templates import TextBuilder, parse, slots
 from kgqa.types import LANGUAGES
@@ -38,8 +38,17 @@ TRAIN_ONLY_LISTS = ("risk_intro", "risk_negated", "drugs_intro")
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_train_only_alternatives_are_well_formed(lang):
     lex = lexicon_for(lang)
-    assert set(lex.train_only) <= set(lex.groups) | set(TRAIN_ONLY_LISTS)
+    assert set(lex.train_only) <= set(lex.groups) | set(TRAIN_ONLY_LISTS) | set(TRAIN_ONLY_GROUPS)
     for what, extra in lex.train_only.items():
+        if what in TRAIN_ONLY_GROUPS:
+            # slots and evidence of the groups it combines, and nothing else
+            combined = [o for g in TRAIN_ONLY_GROUPS[what] for o in lex.groups[g]]
+            for option in extra:
+                assert set(slots(option)) <= {s for o in combined for s in slots(o)}, (lang, what, option)
+                assert {p.concept for p in parse(option) if p.words} == {"thrombolysis"}, (lang, what, option)
+                assert "door_to_needle" in slots(option), (lang, what, option)
+            assert not split_options((), "heldout", extra)
+            continue
         options = lex.groups[what] if what in lex.groups else getattr(lex, what)
         assert len(set(extra)) == len(extra), (lang, what)
         for option in extra:
@@ -66,6 +75,22 @@ def test_training_notes_use_train_only_phrasings(corpus):
     # every language's training notes draw on them; held-out notes never do
     assert {p.split(".")[0] for p in used} == set(LANGUAGES)
     assert not any(train_only(p) for g in corpus if g.split == "heldout" for p in g.phrasings)
+
+
+def test_some_training_notes_write_the_door_to_needle_time_inside_the_lysis_sentence():
+    """ "IVT with alteplase (DNT 33 min)": one door-to-needle span per note, in the thrombolysis sentence."""
+    golds = [generate_note(lang, i, split="train", seed=5) for lang in LANGUAGES for i in range(12)]
+    inside = [g for g in golds if any(".ivt_pos_dtn." in p for p in g.phrasings)]
+    assert {g.note.lang for g in inside} == set(LANGUAGES)
+    for gold in inside:
+        dtn = [a for a in gold.annotations if a.concept_id == "door_to_needle"]
+        lysis = [a for a in gold.annotations if a.concept_id == "thrombolysis"]
+        assert len(dtn) == 1 and len(lysis) == 1, gold.note.id
+        # the separate door-to-needle sentence is not written as well
+        assert not any(p.split(".")[1] == "dtn" for p in gold.phrasings), gold.note.id
+        line_start = gold.note.text.rfind("\n", 0, dtn[0].start) + 1
+        assert line_start <= lysis[0].start < dtn[0].start, gold.note.id
+        assert str(dtn[0].value) == dtn[0].text
 
 
 def test_gold_offsets_always_slice_to_the_gold_text(corpus):

@@ -62,6 +62,9 @@ def test_every_preset_composes(preset):
         ("e5_calibrate_independent", "data.eval.independent_dev.lang", "mul"),
         ("e5_small_qa_stage3", "data.train.synth.weight", 0.0),
         ("e5_small_qa_stage3", "data.train.synth_seed23.weight", 0.4),
+        ("e5_small_qa_stage4", "data.train.synth_seed23.weight", 0.0),
+        ("e5_small_qa_stage4", "data.train.synth_seed31.weight", 0.2),
+        ("e5_small_qa_stage4", "data.train.squad_es_v1.weight", 1.0),
     ],
 )
 def test_presets_pin_their_values(preset, key, expected):

@@ -103,3 +103,31 @@ def test_only_concepts_with_a_time_point_are_judged(catalogue) -> None:
     text = "Discharged home; GCS 15."
     start, end = span_at(text, "GCS [[15]].")
     assert fits_time_point(catalogue.get("gcs_score"), Note(id="n", text=text, lang="en"), start, end)
+
+
+def test_a_line_break_ends_a_sentence_even_after_a_short_word() -> None:
+    """ "mmol/l." closes a two-letter word, but the line break after it still ends the sentence."""
+    text = "Propuštěn domů, glykémie 6,1 mmol/l.\nNIHSS 8 při přijetí."
+    start, end = span_at(text, "NIHSS [[8]] při")
+    note = Note(id="n", text=text, lang="cs")
+    # the discharge word of the line before is not this sentence's marker; the one after the score is
+    assert marked_time_point(note, start, end) == "admission"
+
+
+def test_sentence_starts_match_a_rescan_of_each_prefix() -> None:
+    """The per-note boundaries (computed once, bisected) agree with scanning the text up to each offset."""
+    from kgqa.values.timepoint import _ABBREVIATION, _SENTENCE_END, _sentence_start
+
+    text = f"{EN}\n{CS}\n{BG}\nGlu 5,1 mmol/l.\nCT 3,0 mmol/l. NIHSS 4. Dr. Novák: mRS 2.\n{EL}"
+
+    def rescan(offset: int) -> int:
+        begin = 0
+        for m in _SENTENCE_END.finditer(text):
+            if m.end() > offset:
+                break
+            if "\n" not in m.group() and _ABBREVIATION.search(text, max(0, m.start() - 3), m.start()):
+                continue
+            begin = m.end()
+        return begin
+
+    assert [_sentence_start(text, i) for i in range(len(text) + 1)] == [rescan(i) for i in range(len(text) + 1)]

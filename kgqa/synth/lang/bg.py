@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Пациентът е изписан {discharge_destination}.", "Изписване - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|Проведена ИВТ>> с {ivt_drug} (door-to-needle {door_to_needle} мин).',
+                        '<<thrombolysis|Тромболиза>> с {ivt_drug} {ivt_drug_dose} mg в {bolus_timestamp}, DNT {door_to_needle} мин.',
+                        '<<thrombolysis|Венозна тромболиза>> ({ivt_drug}; време врата-игла {door_to_needle} минути).',
+                        '<<thrombolysis|ИВТ>> с {ivt_drug} - DNT {door_to_needle} мин.'),
         "age_sex": ("{sex}/{age} г.", "Болен/а: {sex}, {age} год.", "Пациент ({sex}) на {age}-годишна възраст.",
                     "{age} г., {sex}, постъпва по спешност.", "Данни за пациента: {sex}, {age} г.",
                     "{sex} ({age} г.) с остро възникнал неврологичен дефицит."),

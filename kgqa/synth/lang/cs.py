@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Pacient propuštěn {discharge_destination}.", "Překlad/propuštění - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|IVT>> {ivt_drug} zahájena v {bolus_timestamp}, DNT {door_to_needle} min.',
+                        '<<thrombolysis|Podána i.v. trombolýza>> ({ivt_drug} {ivt_drug_dose} mg; door-to-needle {door_to_needle} min).',
+                        '<<thrombolysis|Trombolýza>> {ivt_drug} (DNT {door_to_needle} min).',
+                        '<<thrombolysis|Systémová trombolýza>> {ivt_drug}, čas door-to-needle {door_to_needle} minut.'),
         "age_sex": ("{sex}, {age} r.", "{sex} ({age} let).", "{sex}/{age} let.",
                     "Pacient(ka) ve věku {age} let, {sex}.", "{age} r., {sex}.", "Identifikace: {sex}, {age} let."),
         "admission_date": ("Přijat/a {admission_date}.", "Den přijetí: {admission_date}.",

@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Ο ασθενής εξήλθε {discharge_destination}.", "Έξοδος - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|Έγινε ενδοφλέβια θρομβόλυση>> με {ivt_drug} (door-to-needle {door_to_needle} λεπτά).',
+                        '<<thrombolysis|Θρομβόλυση>> με {ivt_drug} {ivt_drug_dose} mg στις {bolus_timestamp}, DNT {door_to_needle} λεπτά.',
+                        '<<thrombolysis|ΕΦ θρομβόλυση>> ({ivt_drug}· χρόνος πόρτας-βελόνας {door_to_needle} λεπτά).',
+                        '<<thrombolysis|IVT>> με {ivt_drug} (DNT {door_to_needle} min).'),
         "age_sex": ("{sex} ({age} ετών).", "Ασθενής {age} ετών, {sex}.", "Στοιχεία ασθενούς: {sex}, {age} ετών.",
                     "{sex} ηλικίας {age} ετών με οξεία νευρολογική σημειολογία.",
                     "Πρόκειται για ασθενή ({sex}) ηλικίας {age} ετών.", "{sex} {age} ετών, δεξιόχειρας."),

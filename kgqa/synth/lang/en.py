@@ -82,6 +82,11 @@ LEXICON = Lexicon(
                         "The patient was discharged {discharge_destination}.", "Disposition - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|IVT>> with {ivt_drug} at {bolus_timestamp} (door-to-needle {door_to_needle} minutes).',
+                        '<<thrombolysis|Thrombolysed>> with {ivt_drug} {ivt_drug_dose} mg (DNT {door_to_needle} min).',
+                        '<<thrombolysis|IV lysis>> ({ivt_drug}), DTN {door_to_needle} min.',
+                        '{ivt_drug} {ivt_drug_dose} mg IV at {bolus_timestamp}: <<thrombolysis|thrombolysis>>, door-to-needle time {door_to_needle} min.'),
         "age_sex": ("{age} yo {sex}.", "We admitted a {age}-year-old {sex} to the stroke unit.",
                     "Pt is a {age} y.o. {sex}.", "Identification: {age}-year-old {sex}.", "{age}y {sex}.",
                     "The patient is a {sex} of {age} years."),

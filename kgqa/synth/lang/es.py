@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Se decide alta {discharge_destination}.", "Destino - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|Se realiza trombólisis iv>> con {ivt_drug} (tiempo puerta-aguja {door_to_needle} min).',
+                        '<<thrombolysis|Fibrinólisis>> con {ivt_drug} {ivt_drug_dose} mg a las {bolus_timestamp}, DNT {door_to_needle} min.',
+                        '<<thrombolysis|TIV>> ({ivt_drug}; door-to-needle {door_to_needle} minutos).',
+                        "<<thrombolysis|Trombólisis intravenosa>> con {ivt_drug}, puerta-aguja {door_to_needle}'."),
         "age_sex": ("Se trata de {sex} de {age} años.", "{sex}, {age} años.",
                     "{sex} de {age} años, sin alergias medicamentosas conocidas.",
                     "{sex} de {age} años que acude a urgencias por focalidad neurológica aguda.",

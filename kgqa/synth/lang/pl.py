@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Pacjent został wypisany {discharge_destination}.", "Wypis - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|Leczenie trombolityczne>> {ivt_drug} (DNT {door_to_needle} min).',
+                        '<<thrombolysis|rtPA iv.>> o {bolus_timestamp} (door-to-needle {door_to_needle} min).',
+                        '<<thrombolysis|Tromboliza dożylna>> {ivt_drug} {ivt_drug_dose} mg, czas door-to-needle {door_to_needle} minut.',
+                        '<<thrombolysis|IVT>> {ivt_drug}; DNT {door_to_needle} min.'),
         "age_sex": ("{sex} lat {age} z nagłym deficytem neurologicznym.", "Dane pacjenta: {sex}, {age} l.",
                     "{sex}, {age} r.ż.", "{sex}/{age} l.", "Osoba w wieku {age} lat ({sex}), przekazana z SOR.",
                     "Dotyczy: {sex} lat {age}."),

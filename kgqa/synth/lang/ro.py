@@ -81,6 +81,11 @@ LEXICON = Lexicon(
                         "Pacientul a fost externat {discharge_destination}.", "Externare - {discharge_destination}."),
     },
     train_only={
+        # the door-to-needle time inside the thrombolysis sentence, as most real notes write it
+        "ivt_pos_dtn": ('<<thrombolysis|S-a efectuat tromboliză i.v.>> cu {ivt_drug} (door-to-needle {door_to_needle} min).',
+                        '<<thrombolysis|Tromboliză>> cu {ivt_drug} {ivt_drug_dose} mg la {bolus_timestamp}, DNT {door_to_needle} min.',
+                        '<<thrombolysis|Trombolizat>> cu {ivt_drug} (timp ușă-ac {door_to_needle} minute).',
+                        '<<thrombolysis|Tromboliza IV>>: {ivt_drug}, DNT {door_to_needle} min.'),
         "age_sex": ("Pacient(ă) în vârstă de {age} ani ({sex}).", "{age} ani, {sex}.",
                     "{sex}, {age} ani, adus de familie pentru tulburări de vorbire instalate brusc.",
                     "Bolnav(ă) de {age} ani ({sex}), prezentat(ă) pentru hemipareză acută.",
