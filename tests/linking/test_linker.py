@@ -3,11 +3,13 @@ dropped diacritics, Greek and Cyrillic; enumeration members; scope restriction; 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kgqa.errors import ConfigError
 from kgqa.linking import Label, Linker, LinkerConfig, Term
-from kgqa.types import EnumMember, ValueKind
+from kgqa.types import Cardinality, EnumMember, ValueKind
 
 from .conftest import concept, make_cfg
 
@@ -181,6 +183,17 @@ def test_related_synonyms_score_below_exact_names(linker):
 def test_link_many_matches_link(linker):
     texts = ["Xarelto 20 mg", "Plavix", "Xarelto 20 mg", "nothing here at all", "Eliqis"]
     assert linker.link_many(texts, DRUG, "en") == [linker.link(t, DRUG, "en") for t in texts]
+
+
+def test_link_many_splits_drug_lists_as_link_does(linker):
+    """A discharge list answers with every drug it names, whether its span is linked alone or in a batch."""
+    drugs = replace(DRUG, cardinality=Cardinality.MANY)
+    texts = ["Xarelto 20 mg, Plavix 75mg a Atoris", "Plavix", "Eliqis 5 mg; Xarelto 20 mg", "Xarelto 20 mg, Plavix 75mg a Atoris"]
+    many = linker.link_many(texts, drugs, "cs")
+    assert many == [linker.link(t, drugs, "cs") for t in texts]
+    assert [link.term_id for link in many[0]] == ["ATC:B01AF01", "ATC:B01AC04", "ATC:C10AA05"]
+    assert [link.term_id for link in many[2]] == ["ATC:B01AF02", "ATC:B01AF01"]
+    assert len(many[1]) >= 1 and many[1][0].term_id == "ATC:B01AC04"
 
 
 @pytest.mark.parametrize("candidates", ["ngram", "brute"])
