@@ -9,8 +9,8 @@ sentence the number stands in — "Propuštěn 12.11.2024 … mRS 3, NIHSS 3", "
 
 * a concept's time point is its catalogue entry's ``extra.time_point`` (admission, discharge,
   prestroke); concepts without one are never judged;
-* the marker nearest before the span in its sentence decides (a sentence ends at a line break or at
-  ". " before a capital, unless the period closes a one- or two-letter abbreviation: "2024 г. NIHSS");
+* the marker nearest before the span in its sentence decides (a sentence ends at every line break, and at
+  ". " before a capital unless the period closes a one- or two-letter abbreviation: "2024 г. NIHSS");
   with none there, a marker written right after the span ("6 al alta", "5 at discharge") does;
 * a marker of another time point that rules this one out rejects the span; no marker, or a compatible
   one, passes.
