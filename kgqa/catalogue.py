@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -722,20 +721,15 @@ def vocabulary_graph(catalogue: Catalogue):  # -> rdflib.Graph
     return g
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kgqa.catalogue vocab [CATALOGUE] [OUT]``: write the SKOS vocabulary (default: ontologies/resq-vocab.ttl)."""
+def write_vocabulary(catalogue_path: Path | None = None, out: Path | None = None) -> tuple[Path, int]:
+    """Write the SKOS vocabulary of a catalogue (default: the shipped one, to ontologies/resq-vocab.ttl);
+    returns the file written and its triple count. ``python -m kgqa.catalogue vocab`` runs it."""
     from kgqa import PROJECT_ROOT
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] != "vocab":
-        print("usage: python -m kgqa.catalogue vocab [CATALOGUE.yaml] [OUT.ttl]", file=sys.stderr)
-        return 2
-    cat_path = Path(args[1]) if len(args) > 1 else DEFAULT_CATALOGUE
-    out = Path(args[2]) if len(args) > 2 else PROJECT_ROOT / "ontologies" / "resq-vocab.ttl"
-    graph = vocabulary_graph(load_catalogue(cat_path))
+    out = out or PROJECT_ROOT / "ontologies" / "resq-vocab.ttl"
+    graph = vocabulary_graph(load_catalogue(catalogue_path or DEFAULT_CATALOGUE))
     out.write_text(VOCAB_HEADER + graph.serialize(format="turtle"), encoding="utf-8")
-    print(f"wrote {len(graph)} triples to {out}", file=sys.stderr)
-    return 0
+    return out, len(graph)
 
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "resources" / "catalogue" / "resq.yaml"
@@ -746,4 +740,6 @@ VOCAB_HEADER = (
 )
 
 if __name__ == "__main__":
+    from kgqa.commands.vocab import main  # the command line lives in the CLI layer
+
     raise SystemExit(main())

@@ -115,34 +115,26 @@ class Linker:
         return self.link_many([text], concept, lang)[0]
 
     def link_many(self, texts: Sequence[str], concept: Concept, lang: str) -> list[tuple[Link, ...]]:
-        """:meth:`link` for many spans of one concept: repeated spans are linked once, and the spans (or,
-        for a drug list, every item of every span) in one batch of :meth:`link_keys`."""
+        """:meth:`link` for many spans of one concept: repeated spans are linked once, and every span (for a
+        drug list, every item of every span) in one batch of :meth:`link_keys`."""
         unique = list(dict.fromkeys(texts))
+        lists: dict[str, list[str]] = {}
         if concept.kind is ValueKind.DRUG and concept.is_list:
-            items = {t: split_items(t) for t in unique}
-            listed = [t for t in unique if len(items[t]) > 1]
-            single = [t for t in unique if len(items[t]) <= 1]
-            item_links = dict(zip(*self._link_spans(list(dict.fromkeys(i for t in listed for i in items[t])), concept, lang)))
-            done = dict(zip(*self._link_spans(single, concept, lang)))
-            for t in listed:
-                seen: dict[str, Link] = {}
-                for item in items[t]:
-                    links = item_links[item]
-                    if links and links[0].iri not in seen:
-                        seen[links[0].iri] = links[0]
-                done[t] = tuple(seen.values())
-        else:
-            done = dict(zip(*self._link_spans(unique, concept, lang)))
-        return [done[t] for t in texts]
-
-    def _link_spans(
-        self, texts: list[str], concept: Concept, lang: str
-    ) -> tuple[list[str], list[tuple[Link, ...]]]:
-        """``texts`` and their links (no list splitting): the concept's members, else its scope."""
-        queries = [self._query(t, concept) for t in texts]
+            lists = {t: items for t in unique if len(items := split_items(t)) > 1}
+        spans = list(dict.fromkeys(s for t in unique for s in lists.get(t, (t,))))
+        queries = [self._query(s, concept) for s in spans]
         if concept.members:
-            return texts, self._member_linker(concept).link_keys(queries, lang, ())
-        return texts, self.link_keys(queries, lang, self._scope_items(concept))
+            linked = dict(zip(spans, self._member_linker(concept).link_keys(queries, lang, ())))
+        else:
+            linked = dict(zip(spans, self.link_keys(queries, lang, self._scope_items(concept))))
+        for t, items in lists.items():
+            seen: dict[str, Link] = {}
+            for item in items:  # the best link of every item, in the order written
+                links = linked[item]
+                if links and links[0].iri not in seen:
+                    seen[links[0].iri] = links[0]
+            linked[t] = tuple(seen.values())
+        return [linked[t] for t in texts]
 
     def link_key(self, text: str, lang: str, scope_items: tuple[str, ...]) -> tuple[Link, ...]:
         """Link already-prepared text within a scope (source names / branches); the core of :meth:`link`."""

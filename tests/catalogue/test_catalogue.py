@@ -215,6 +215,16 @@ def test_committed_vocabulary_matches_the_catalogue(catalogue):
         )
 
 
+def test_the_vocab_command_writes_the_committed_file(tmp_path, capsys):
+    from kgqa.commands.vocab import main
+
+    out = tmp_path / "vocab.ttl"
+    assert main(["vocab", str(DEFAULT_CATALOGUE), str(out)]) == 0
+    assert out.read_bytes() == (PROJECT_ROOT / "ontologies" / "resq-vocab.ttl").read_bytes()
+    assert f"to {out}" in capsys.readouterr().err
+    assert main([]) == 2 and "usage" in capsys.readouterr().err
+
+
 def test_every_member_iri_is_a_skos_concept_of_the_vocabulary(catalogue):
     from rdflib import Graph, URIRef
     from rdflib.namespace import RDF, SKOS
