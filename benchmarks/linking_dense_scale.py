@@ -16,6 +16,8 @@ Figures (wall seconds unless named ``cpu``; the machine and its load are reporte
                tiled to the full label count (same size and shape: load time depends on nothing else);
   search     — exact inner-product top-20 over the full matrix, one query at a time (the pipeline's ``link``)
                and batched by 64 (``link_many``);
+  static     — the same label build, load and linking with the static encoder distilled from e5
+               (``linker=fused_static``, kgqa/linking/static.py);
   linking    — CodiEsp test mentions (../shared/data/codiesp, if present; else kgqa's multilingual dev set)
                through the ``comorbidities`` route with ``linker=fused`` (dense sources resq, drugs,
                conditions), ``link`` per mention: distinct mentions per CPU and wall second with the
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-sample", type=int, default=2048, help="labels both engines embed for the build ratio")
     ap.add_argument("--mentions", type=int, default=300, help="mentions linked per way of calling")
     ap.add_argument("--slow-mentions", type=int, default=40, help="mentions linked with two encoder threads")
+    ap.add_argument("--cache-dir", type=Path, default=None,
+                    help="keep the label index here (default: a temporary folder, removed at the end)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     rng = random.Random(0)
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         "engines_cosine_mean": round(float(agree.mean()), 6),
     })
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp)
+        cache = args.cache_dir or Path(tmp)
+        cache.mkdir(parents=True, exist_ok=True)
         if args.quick:
             out["build_full_s_extrapolated"] = round(len(texts) / out["build_torch_labels_per_s"], 1)
             tiled = np.resize(vt, (len(texts), vt.shape[1])).astype(np.float32)
@@ -184,8 +189,36 @@ def main(argv: list[str] | None = None) -> int:
             _, mw, mc = clocked(lambda many=many, part=part: many.link_many(part, com, "es"))
             out["link_many_distinct_per_s"] = round(d / mw, 1)
             out["link_many_distinct_per_cpu_s"] = round(d / mc, 1)
+    # ---- the static encoder (conf/linker/fused_static.yaml): the same label set and the same mentions
+    from linking_multilingual import dense_settings
+
+    from kgqa.linking.dense import get_encoder
+
+    static_enc, ready_s, _ = clocked(lambda: get_encoder("e5-static"))  # the table is distilled on first use, then cached
+    out["static_encoder_ready_s"] = round(ready_s, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        _, sb_wall, sb_cpu = clocked(lambda: DenseIndex.build(index, None, static_enc, Path(tmp)))
+        out.update({"static_build_full_s": round(sb_wall, 1), "static_build_full_cpu_s": round(sb_cpu, 1),
+                    "static_build_labels_per_s": round(len(texts) / sb_wall, 1)})
+        _, sl_wall, _ = clocked(lambda: DenseIndex.build(index, None, static_enc, Path(tmp)))
+        out["static_load_s"] = round(sl_wall, 3)
+    static_cfg = replace(base, **dense_settings("e5-static"))
+    lk = Linker.from_config(static_cfg)
+    lk.link("calentamiento", com, "es")
+    enc0 = lk.dense.encoded
+    _, w, c = clocked(per_mention(lk, ms))
+    d = len(set(ms))
+    out["link_static_distinct_per_s"] = round(d / w, 1)
+    out["link_static_distinct_per_cpu_s"] = round(d / c, 1)
+    out["link_static_encoded_share"] = round((lk.dense.encoded - enc0) / d, 3)
+    many = Linker.from_config(static_cfg)
+    _, mw, mc = clocked(lambda: many.link_many(ms, com, "es"))
+    out["link_many_static_distinct_per_s"] = round(d / mw, 1)
+    out["link_many_static_distinct_per_cpu_s"] = round(d / mc, 1)
+
     out["link_speedup_one_vs_two_threads"] = round(out["link_one_thread_distinct_per_s"] / out["link_two_threads_distinct_per_s"], 1)
     out["distinct_mentions_per_s"] = max(out["link_one_thread_distinct_per_s"], out["link_many_distinct_per_s"])
+    out["distinct_mentions_per_s_static"] = max(out["link_static_distinct_per_s"], out["link_many_static_distinct_per_s"])
     out["load_average_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
     return 0

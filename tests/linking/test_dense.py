@@ -4,6 +4,7 @@ stage links."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -261,6 +262,7 @@ def test_index_build_uses_the_idle_cores_then_restores_the_link_time_threads(mon
     import kgqa.linking.dense as dense_mod
 
     monkeypatch.setattr(dense_mod, "usable_cores", lambda: 4)
+    monkeypatch.setattr(dense_mod, "others_busy_cores", lambda: None)  # no /proc/stat: the load average decides
     monkeypatch.setattr(dense_mod.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
     index = TermIndex.build(terms().items())
     enc = _CountingEncoder()
@@ -269,6 +271,18 @@ def test_index_build_uses_the_idle_cores_then_restores_the_link_time_threads(mon
     monkeypatch.setattr(dense_mod.os, "getloadavg", lambda: (3.4, 0.0, 0.0))  # 3 busy cores of 4: one is left
     DenseIndex.build(index, None, enc)
     assert enc.seen_threads == [4, 1] and enc.threads == 1
+    monkeypatch.setattr(dense_mod, "others_busy_cores", lambda: 1.2)  # sampled now: it wins over the load average
+    DenseIndex.build(index, None, enc)
+    assert enc.seen_threads == [4, 1, 3] and enc.threads == 1
+
+
+def test_busy_cores_of_other_processes_exclude_this_ones_own_work():
+    from kgqa.linking.dense import others_busy_cores
+
+    busy = others_busy_cores(0.05)
+    if busy is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= busy <= (os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- the real encoder's engines
