@@ -5,6 +5,10 @@ Data: ../shared/data/codiesp (CodiEsp v4, CC BY 4.0). Gold = the DIAGNOSTICO row
 plus ICD-10-CM FY2026 names (ontologies/icd10cm: descriptions, inclusion terms, MONDO names).
 Settings are tuned on ``dev`` only; ``test`` is held out and only reported.
 
+With ``--dense e5`` (or ``e5-static``) kgqa's linker is also run fused with the dense stage over the same
+dictionary (every ICD-10-CM name and train synonym embedded: 114k texts; ~15 minutes on 2 idle cores for
+e5 the first time, seconds for the static table; cached), settings chosen on dev (``TUNED_DENSE``).
+
 Baselines over the same dictionary:
   exact — a case-folded dictionary (text.casefold() → most frequent code);
   naive — ``rapidfuzz.process.extractOne(mention, all keys, scorer=WRatio)`` per mention.
@@ -22,6 +26,7 @@ reported) and without. The last line of output is one JSON object.
 
     python benchmarks/linking_codiesp.py --quick
     python benchmarks/linking_codiesp.py
+    python benchmarks/linking_codiesp.py --quick --dense e5
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ IRI = "http://purl.bioontology.org/ontology/ICD10CM/"
 TUNED = {"nil_threshold": 0.5, "scorer": "token_sort_ratio", "top_k": 5, "count_prior": 0.02, "subspan_base": 0.5,
          "word_weight": 0.5, "word_floor": 0.95, "descendant_backoff": 0.3, "max_candidates": 100, "word_candidates": 50,
          "block_budget": 2000, "unspecified_backoff": True, "other_language_factor": 1.0}
+
+
+#: the dense stage's settings over that dictionary, per encoder, chosen on dev (docs/linking.md)
+TUNED_DENSE = {
+    "e5": {"dense_low": 0.80, "dense_high": 0.90, "dense_margin": 0.01, "dense_skip": 1.01, "fuse_agree": 0.5},
+}
 
 
 def read_mentions(path: Path) -> list[tuple[str, str]]:
@@ -113,14 +124,15 @@ def evaluate(predict: Callable[[list[str]], list[list[str]]] | Callable[[], Call
 def pipeline_routes(dev, test, quick: bool, sample: int, rng: random.Random) -> dict:
     """CodiEsp and kgqa's multilingual dev set linked as ``kgqa run`` links them: the catalogue's
     ``comorbidities`` concept (its scope) with the linker configs of conf/linker (default, full, fused)."""
-    from linking_multilingual import DENSE_SOURCES, FULL_SOURCES, evaluate_dev
+    from linking_multilingual import DENSE_SOURCES, FULL_SOURCES, dense_settings, evaluate_dev
 
     comorbidities = next(c for c in load_catalogue(DEFAULT_CATALOGUE).concepts if c.id == "comorbidities")
     base = LinkerConfig(ontology_dir=str(ROOT / "ontologies"))
-    configs = {  # conf/linker/default.yaml, full.yaml, fused.yaml
+    configs = {  # conf/linker/default.yaml, full.yaml, fused.yaml, fused_static.yaml
         "default": base,
         "full": replace(base, sources=FULL_SOURCES, descendant_backoff=0.3, unspecified_backoff=True),
         "fused": replace(base, mode="fused", dense_sources=DENSE_SOURCES),
+        "fused_static": replace(base, mode="fused", dense_sources=DENSE_SOURCES, **dense_settings("e5-static")),
     }
     out: dict = {}
     for name, cfg in configs.items():
@@ -128,7 +140,7 @@ def pipeline_routes(dev, test, quick: bool, sample: int, rng: random.Random) -> 
         lk = Linker.from_config(cfg)
         log.info("pipeline linker %s ready in %.1fs (%d names)", name, time.perf_counter() - t0, lk.index.n_labels)
         for split, gold in (("dev", dev), ("test", test)):
-            if name == "fused" and split == "dev":
+            if name.startswith("fused") and split == "dev":
                 continue
             g = gold
             if name == "fused" and quick:  # the encoder runs for most mentions here: a sample in --quick mode
@@ -142,7 +154,7 @@ def pipeline_routes(dev, test, quick: bool, sample: int, rng: random.Random) -> 
             out[f"{key}_{split}_acc1"] = round(acc, 4)
             out[f"{key}_{split}_nil_rate"] = round(sum(not p for p in preds) / len(g), 4)
             out[f"{key}_{split}_distinct_mentions_per_s"] = round(distinct / max(cpu, 1e-9), 1)
-            if name == "fused":
+            if name.startswith("fused"):
                 out[f"{key}_{split}_n"] = len(g)
             log.info("comorbidities route, linker=%s, %s: acc@1 %.3f, NIL %.3f, %.0f distinct mentions/CPU s", name, split,
                      acc, out[f"{key}_{split}_nil_rate"], out[f"{key}_{split}_distinct_mentions_per_s"])
@@ -159,6 +171,7 @@ def pipeline_routes(dev, test, quick: bool, sample: int, rng: random.Random) -> 
     # end to end with the dense stage on, as the pipeline calls it: distinct mentions of the CodiEsp test
     # sample and the multilingual set through their routes, per CPU second
     out["distinct_mentions_per_s"] = out["comorbidities_route_fused_test_distinct_mentions_per_s"]
+    out["distinct_mentions_per_s_static"] = out["comorbidities_route_fused_static_test_distinct_mentions_per_s"]
     return out
 
 
@@ -169,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=300, help="mentions the slow baselines see in --quick mode")
     ap.add_argument("--workers", type=int, default=1, help="rapidfuzz threads per cdist call")
     ap.add_argument("--repeat", type=int, default=3, help="timed repetitions of kgqa's runs; the fastest gives the rate")
+    ap.add_argument("--dense", default="none", choices=["none", *TUNED_DENSE],
+                    help="also link fused with this dense encoder over the whole dictionary (cached; e5: ~15 min once)")
     ap.add_argument("--processes", type=int, default=2, help="processes sharing link_many in the parallel run (this machine has 2 cores)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -272,6 +287,23 @@ def main(argv: list[str] | None = None) -> int:
     log.info("link() per mention: %.0f mentions/s with the memo (hit rate %.2f), %.0f without",
              results["loop_memo"]["mentions_per_s"], results["loop_memo"]["memo_hit_rate"], results["loop_no_memo"]["mentions_per_s"])
 
+    dense_figures: dict = {}
+    if args.dense != "none":
+        from kgqa.linking.cache import default_cache_dir
+
+        dcfg = replace(cfg, mode="fused", encoder=args.dense, dense_sources=["icd10cm", "codiesp-train"], **TUNED_DENSE[args.dense])
+        t0 = time.perf_counter()
+        stage = Linker(index, dcfg, cache_dir=default_cache_dir()).dense  # label vectors: built once, then read back
+        dense_figures["dense_index_ready_s"] = round(time.perf_counter() - t0, 1)
+        for split, gold in (("dev", dev), ("test", test)):
+            r = evaluate(kgqa_predict(Linker(index, dcfg, dense=stage)), gold)
+            log.info("kgqa fused (%s) %s acc@1 %.4f acc@5 %.4f NIL %.4f  %.0f mentions/s", args.dense, split, r["acc1"],
+                     r["acc5"], r["nil_rate"], r["mentions_per_s"])
+            dense_figures.update({f"dense_{split}_acc1": round(r["acc1"], 4), f"dense_{split}_acc5": round(r["acc5"], 4),
+                                  f"dense_{split}_nil_rate": round(r["nil_rate"], 4),
+                                  f"dense_{split}_mentions_per_s": round(r["mentions_per_s"], 1)})
+        dense_figures.update({"dense_encoder": args.dense, "dense_settings": TUNED_DENSE[args.dense]})
+
     routes = pipeline_routes(dev, test, args.quick, args.sample, rng)
 
     kd, nd = results["kgqa_dev"], results["naive_dev"]
@@ -307,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "index_labels": linker.index.n_labels,
         "index_keys": len(linker.index.keys),
         **routes,
+        **dense_figures,
         "settings": TUNED,
         "quick": args.quick,
         "repeat": args.repeat,

@@ -18,6 +18,8 @@ Figures (wall seconds unless named ``cpu``; the machine and its load are reporte
                and batched by 64 (``link_many``);
   static     — the same label build, load and linking with the static encoder distilled from e5
                (``linker=fused_static``, kgqa/linking/static.py);
+  ann        — faiss HNSW against exact search over the static encoder's vectors of the full label set
+               (where faiss is installed; it is not a kgqa dependency);
   linking    — CodiEsp test mentions (../shared/data/codiesp, if present; else kgqa's multilingual dev set)
                through the ``comorbidities`` route with ``linker=fused`` (dense sources resq, drugs,
                conditions), ``link`` per mention: distinct mentions per CPU and wall second with the
@@ -86,6 +88,39 @@ def mentions(sample: int, rng: random.Random) -> tuple[str, list[str]]:
     from linking_multilingual import read_dev
 
     return "multilingual_dev", [r["mention"] for r in read_dev()][:sample]
+
+
+def ann_figures(vectors: np.ndarray, queries: np.ndarray, k: int = 20) -> dict:
+    """Approximate search (faiss HNSW, inner product) against exact search (one matrix product) over the same
+    label vectors: build time, ms per query (one at a time and batched) and agreement with the exact top-k.
+    faiss is not a kgqa dependency: measured only where it is installed (``pip install faiss-cpu``)."""
+    try:
+        import faiss
+    except ImportError:
+        return {"ann": "faiss not installed"}
+    out: dict = {"ann": f"faiss {faiss.__version__} IndexHNSWFlat M=32 efConstruction=80 efSearch=64"}
+    faiss.omp_set_num_threads(build_threads())
+    hnsw = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = 80
+    _, b_wall, _ = clocked(lambda: hnsw.add(np.ascontiguousarray(vectors, dtype=np.float32)))
+    hnsw.hnsw.efSearch = 64
+    faiss.omp_set_num_threads(1)  # link time: one thread, as the encoder
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    exact = np.argsort(-(q @ vectors.T), axis=1)[:, :k]
+    _, one_wall, _ = clocked(lambda: [hnsw.search(q[i : i + 1], k) for i in range(len(q))])
+    (_, approx), batch_wall, _ = clocked(lambda: hnsw.search(q, k))
+    _, exact_one_wall, _ = clocked(lambda: [np.argpartition(-(q[i] @ vectors.T), k)[:k] for i in range(len(q))])
+    out.update({
+        "ann_labels": len(vectors),
+        "ann_build_s": round(b_wall, 1),
+        "ann_ms_per_query_single": round(1000 * one_wall / len(q), 3),
+        "ann_ms_per_query_batched": round(1000 * batch_wall / len(q), 3),
+        "exact_ms_per_query_single": round(1000 * exact_one_wall / len(q), 3),
+        "ann_speedup_single": round(exact_one_wall / one_wall, 1),
+        "ann_top1_agreement": round(float(np.mean(approx[:, 0] == exact[:, 0])), 4),
+        "ann_recall_at_k": round(float(np.mean([len(set(a) & set(e)) / k for a, e in zip(approx.tolist(), exact.tolist())])), 4),
+    })
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     static_enc, ready_s, _ = clocked(lambda: get_encoder("e5-static"))  # the table is distilled on first use, then cached
     out["static_encoder_ready_s"] = round(ready_s, 1)
     with tempfile.TemporaryDirectory() as tmp:
-        _, sb_wall, sb_cpu = clocked(lambda: DenseIndex.build(index, None, static_enc, Path(tmp)))
+        sbuilt, sb_wall, sb_cpu = clocked(lambda: DenseIndex.build(index, None, static_enc, Path(tmp)))
         out.update({"static_build_full_s": round(sb_wall, 1), "static_build_full_cpu_s": round(sb_cpu, 1),
                     "static_build_labels_per_s": round(len(texts) / sb_wall, 1)})
         _, sl_wall, _ = clocked(lambda: DenseIndex.build(index, None, static_enc, Path(tmp)))
         out["static_load_s"] = round(sl_wall, 3)
+    out.update(ann_figures(sbuilt.vectors, static_enc.queries(ms[:256])))
     static_cfg = replace(base, **dense_settings("e5-static"))
     lk = Linker.from_config(static_cfg)
     lk.link("calentamiento", com, "es")
