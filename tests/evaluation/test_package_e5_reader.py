@@ -52,6 +52,10 @@ def test_card_has_dev_and_test_apart_squad_oos_and_attribution():
     one_stage = script.render_card(manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 400, {}, {}, {},
                                    stages=[("e5_small_qa", 400)])  # fmt: skip
     assert "400 steps of 12 windows of ≤ 256 tokens — a fraction" in one_stage
+    assert "model soup" not in one_stage
+    souped = script.render_card(manifest, "---\nx: 1\n---\n# t\n\nx\n", 30.5, 3, 400, {}, {}, {},
+                                recipe="Its weights are the mean of two stages (a model soup).")
+    assert "training.\n\nIts weights are the mean of two stages (a model soup).\n\nAsk it with 256-token windows" in souped
 
 
 def test_earlier_stages_are_read_from_their_runs(tmp_path):
