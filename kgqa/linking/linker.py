@@ -196,7 +196,8 @@ class Linker:
                     latin = transliterate(key)
                     h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
                 hits[i] = h
-            if self.dense is not None and (not hits[i] or hits[i][0].score < cfg.dense_skip):
+            # a stage handed to a lexical linker (a shared one, as benchmarks pass) stays unused: the mode decides
+            if self.dense is not None and cfg.mode != "lexical" and (not hits[i] or hits[i][0].score < cfg.dense_skip):
                 dense_todo.append(i)
         if dense_todo:
             self._add_dense(dense_todo, texts, hits, lang, scope, scope_items)

@@ -225,6 +225,16 @@ def test_no_encoder_call_for_a_scope_without_embedded_labels():
     assert lk.dense.encoded == 1
 
 
+def test_a_lexical_linker_leaves_a_dense_stage_it_is_handed_unused():
+    fused = Linker.from_terms(terms(), cfg(mode="fused"))
+    lexical = Linker(fused.index, cfg(mode="lexical"), dense=fused.dense)  # one stage shared, as benchmarks do
+    before = fused.dense.encoded
+    assert lexical.link("hrt falur", TEXT, "en") == Linker(fused.index, cfg(mode="lexical")).link("hrt falur", TEXT, "en")
+    assert fused.dense.encoded == before
+    fused.link("hrt falur", TEXT, "en")
+    assert fused.dense.encoded == before + 1
+
+
 def test_scoped_search_equals_brute_force_and_gathers_the_scope_once():
     index = TermIndex.build(terms().items())
     enc = RandomEncoder(dim=16)
