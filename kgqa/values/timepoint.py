@@ -45,8 +45,10 @@ MARKERS: Mapping[str, tuple[str, ...]] = {
         r"ziua\s?\d", r"dzień\s?\d", r"doba\s?\d", r"día\s?\d", r"ημέρα\s?\d", r"follow[- ]up", r"kontrol",
     ),
     "prestroke": (
-        "pre-stroke", "prestroke", "premorbid", "before the stroke", "před iktem", "před příhodou", "преди събитието",
-        "преди инсулта", "premórbid", "przed udarem", "înainte de accident",
+        "pre-stroke", "prestroke", "premorbid", "before the stroke", "before stroke", "před iktem", "před příhodou",
+        "před cmp", "преди събитието", "преди инсулт", "premórbid", "situación basal", "basal previa", "previa al ictus",
+        "antes del ictus", "przed udarem", "przed zachorowaniem", "înainte de accident", "înainte de avc",
+        "πριν το αεε", "πριν από το αεε", "προ του αεε",
     ),
 }
 #: a concept's time point -> the marked time points that rule it out

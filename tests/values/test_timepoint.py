@@ -67,6 +67,24 @@ CASES = [
 ]
 
 
+# the functional status before the stroke, written as "baseline" or "before the stroke", next to the discharge one:
+# neither mRS may answer for the other (the reader answered discharge mRS with the baseline one at confidence 0.99)
+PRE = [
+    ("es", "Situación basal: mRS [[3]].\nEstado funcional al alta: mRS 4."),
+    ("es", "Situación basal previa independiente (mRS [[0]]). Al alta mRS 2."),
+    ("ro", "Înainte de AVC independent, mRS [[1]].\nStatus funcțional la externare: mRS 4."),
+    ("el", "Πριν το ΑΕΕ αυτοεξυπηρετούμενος, mRS [[0]].\nΚατά την έξοδο mRS 2."),
+    ("bg", "Преди инсулт самостоятелен, mRS [[1]]. При изписването mRS 3."),
+    ("cs", "Před CMP soběstačný, mRS [[0]]. Při propuštění mRS 2."),
+    ("pl", "Przed zachorowaniem samodzielny, mRS [[1]]. Przy wypisie mRS 3."),
+    ("en", "Independent before stroke, mRS [[0]]. At discharge mRS 2."),
+]
+for _lang, _bracketed in PRE:
+    _text = _bracketed.replace("[[", "").replace("]]", "")
+    _marked = _bracketed[_bracketed.index("[[") - 4 : _bracketed.index("]]") + 3]
+    CASES += [(_lang, _text, _marked, "prestroke_mrs", True), (_lang, _text, _marked, "discharge_mrs", False)]
+
+
 @pytest.mark.parametrize(("lang", "text", "marked", "concept_id", "fits"), CASES)
 def test_time_point(catalogue, lang, text, marked, concept_id, fits) -> None:
     note = Note(id="n", text=text, lang=lang)
