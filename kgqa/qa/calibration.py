@@ -185,6 +185,31 @@ def best_null_threshold(examples: Sequence[CalibrationExample]) -> float:
     return float(best_cut)
 
 
+def shrink_thresholds(calibration: Calibration, positives: Mapping[str, int], prior: float,
+                      lower_only: bool = False) -> Calibration:
+    """Each concept's own null threshold pulled toward the default by how few positives it was fitted on:
+    ``(n * own + prior * default) / (n + prior)`` with ``n`` the concept's answerable dev examples.
+
+    Why: :func:`best_null_threshold` on a concept with a handful of positives is set by one or two high-margin
+    wrong answers (cholesterol's 8.4 on 7 dev notes turned away most right answers elsewhere); ``prior`` is how
+    many positives a concept needs before its own threshold counts as much as the default. With
+    ``lower_only`` only thresholds above the default move (a low one was set by right answers at low margins,
+    not by a wrong one). Confidence scaling is unchanged; a concept without a threshold of its own keeps the
+    default.
+    """
+    if prior < 0:
+        raise ValueError(f"prior must be >= 0, got {prior}")
+    if calibration.default_null_threshold is None or prior == 0:
+        return calibration
+    default = float(calibration.default_null_threshold)
+    shrunk = {}
+    for concept_id, own in calibration.null_thresholds.items():
+        n = max(0, int(positives.get(concept_id, 0)))
+        keep = lower_only and float(own) <= default
+        shrunk[concept_id] = float(own) if keep else (n * float(own) + prior * default) / (n + prior)
+    return replace(calibration, null_thresholds=shrunk)
+
+
 def fit_calibration(
     examples: Iterable[CalibrationExample], *, min_examples_per_concept: int = 20
 ) -> Calibration:

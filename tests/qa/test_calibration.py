@@ -17,6 +17,7 @@ from kgqa.qa.calibration import (
     fit_calibration,
     load_calibration,
     resolve_null_threshold,
+    shrink_thresholds,
 )
 
 
@@ -168,3 +169,37 @@ def test_threshold_sweep_matches_brute_force(rows) -> None:
     t = best_null_threshold(examples)
     if best is not None:
         assert score(t) == best
+
+
+def test_thresholds_shrink_toward_the_default_by_how_few_positives_they_were_fitted_on(tmp_path) -> None:
+    cal = Calibration(temperature=2.0, bias=0.1, null_thresholds={"few": 8.0, "many": 8.0, "none": 8.0, "low": -3.0},
+                      default_null_threshold=-2.0, relative_to_threshold=True)
+    out = shrink_thresholds(cal, {"few": 5, "many": 95, "low": 10}, prior=5)
+    assert out.null_thresholds["few"] == pytest.approx((5 * 8 + 5 * -2) / 10)  # halfway: n == prior
+    assert out.null_thresholds["many"] == pytest.approx((95 * 8 + 5 * -2) / 100)  # nearly its own
+    assert out.null_thresholds["none"] == pytest.approx(-2.0)  # no positive: the default
+    assert out.null_thresholds["low"] == pytest.approx((10 * -3 + 5 * -2) / 15)  # pulled up as well as down
+    assert (out.temperature, out.bias, out.default_null_threshold) == (2.0, 0.1, -2.0)
+    lowered = shrink_thresholds(cal, {"few": 5, "low": 10}, prior=5, lower_only=True)
+    assert lowered.null_thresholds["low"] == -3.0 and lowered.null_thresholds["few"] == pytest.approx(3.0)
+    assert shrink_thresholds(cal, {}, prior=0) == cal
+    with pytest.raises(ValueError, match="prior"):
+        shrink_thresholds(cal, {}, prior=-1)
+    # the script counts a gold file's positives per concept and writes a loadable calibration
+    import importlib.util
+    from pathlib import Path
+
+    path = cal.save(tmp_path / "cal.json")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps({"note": {"id": str(i)}, "annotations": [{"concept": "few"}, {"concept": "few"}]})
+                              for i in range(5)) + "\n")
+    spec = importlib.util.spec_from_file_location("shrink", Path(__file__).parents[2] / "scripts" / "shrink_calibration.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main([str(path), str(gold), "--prior", "5", "--out", str(tmp_path / "out.json")]) == 0
+    loaded = load_calibration(tmp_path / "out.json")
+    assert loaded.null_thresholds["few"] == pytest.approx(3.0)  # 5 notes, each counted once
+    assert loaded.null_thresholds["many"] == pytest.approx(-2.0)
+    gold.write_text("not json\n")
+    with pytest.raises(SystemExit, match="gold.jsonl:1"):
+        script.main([str(path), str(gold), "--out", str(tmp_path / "x.json")])
