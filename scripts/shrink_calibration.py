@@ -20,17 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def positives_per_concept(gold: Path) -> Counter:
+    from kgqa.errors import KgqaError
+    from kgqa.evaluation.gold import read_gold_jsonl
+
     counts: Counter = Counter()
-    with gold.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                concepts = {a["concept"] for a in record["annotations"]}
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise SystemExit(f"{gold}:{line_no}: not a gold record ({exc})") from None
-            counts.update(concepts)
+    try:
+        for note in read_gold_jsonl(gold):
+            counts.update({a.concept_id for a in note.annotations})
+    except KgqaError as exc:  # names the file and line
+        raise SystemExit(str(exc)) from None
     return counts
 
 

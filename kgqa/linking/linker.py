@@ -69,8 +69,9 @@ class Linker:
         # per-term / per-entry strings of the Link records, as lists (numpy scalar access is slow in the hot loop)
         self._term_source_name = [index.sources[s] for s in index.term_source.tolist()]
         self._entry_lang_code = [LANG_CODES[i] or None for i in index.entry_lang.tolist()]
-        #: the dense stage (None in lexical mode): label embeddings of ``dense_sources``, cached in ``cache_dir``
-        self.dense = dense
+        #: the dense stage (None in lexical mode, even when one is handed in — benchmarks share a stage between
+        #: linkers of several modes): label embeddings of ``dense_sources``, cached in ``cache_dir``
+        self.dense = dense if self.cfg.mode != "lexical" else None
         if self.dense is None and self.cfg.mode != "lexical":
             encoder = get_encoder(self.cfg.encoder, self.cfg.dense_threads, cache_dir)
             mask = index.scope_mask(tuple(self.cfg.dense_sources)) if self.cfg.dense_sources else None
@@ -196,8 +197,7 @@ class Linker:
                     latin = transliterate(key)
                     h = _merge(h, self.matcher.exact(latin, lang, scope) or self.matcher.fuzzy(latin, lang, scope, k))
                 hits[i] = h
-            # a stage handed to a lexical linker (a shared one, as benchmarks pass) stays unused: the mode decides
-            if self.dense is not None and cfg.mode != "lexical" and (not hits[i] or hits[i][0].score < cfg.dense_skip):
+            if self.dense is not None and (not hits[i] or hits[i][0].score < cfg.dense_skip):
                 dense_todo.append(i)
         if dense_todo:
             self._add_dense(dense_todo, texts, hits, lang, scope, scope_items)

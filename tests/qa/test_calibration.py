@@ -191,8 +191,12 @@ def test_thresholds_shrink_toward_the_default_by_how_few_positives_they_were_fit
 
     path = cal.save(tmp_path / "cal.json")
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("\n".join(json.dumps({"note": {"id": str(i)}, "annotations": [{"concept": "few"}, {"concept": "few"}]})
-                              for i in range(5)) + "\n")
+    from kgqa.evaluation.gold import GoldAnnotation, GoldNote, write_gold_jsonl
+    from kgqa.types import Note
+
+    write_gold_jsonl([GoldNote(Note(id=str(i), text="LDL 3", lang="en"),
+                               (GoldAnnotation("few", 4, 5, "3", 3), GoldAnnotation("few", 0, 3, "LDL", "LDL")))
+                      for i in range(5)], gold)
     spec = importlib.util.spec_from_file_location("shrink", Path(__file__).parents[2] / "scripts" / "shrink_calibration.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
