@@ -5,7 +5,8 @@ figure needs the run's facts scored again on that subset, with the concepts the 
 
     python eval/subset_scores.py eval/independent.dev.gold.jsonl outputs/eval/independent-dev
 
-prints one JSON line: {"all": F1, "hand-written": F1, "codiesp": F1, "hand-written/<lang>": F1, ...}.
+prints one JSON line: {"all": F1, "hand-written": F1, "codiesp": F1, "hand-written/<lang>": F1, ...,
+"prescriptions_precision": P, "prescriptions_recall": R} (the last two: the yes/no discharge drug concepts).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from kgqa.evaluation.gold import read_gold_jsonl
 from kgqa.evaluation.scoring import score
 from kgqa.records_io import read_facts_jsonl
+from kgqa.types import ValueKind
 
 
 def subset_f1(gold_path: Path, run_dir: Path, catalogue_path: Path) -> dict[str, float | None]:
@@ -35,10 +37,16 @@ def subset_f1(gold_path: Path, run_dir: Path, catalogue_path: Path) -> dict[str,
         subsets[origin] = [g for g in golds if g.note.metadata.get("origin") == origin]
     for lang in sorted({g.note.lang for g in subsets["hand-written"]}):
         subsets[f"hand-written/{lang}"] = [g for g in subsets["hand-written"] if g.note.lang == lang]
-    out = {}
+    out: dict[str, float | None] = {}
     for name, sub in subsets.items():
         f1 = score(sub, facts, concepts).micro_f1() if sub else None
         out[name] = None if f1 is None else round(f1, 3)
+    # discharge prescriptions (issue 23's target): the yes/no drug concepts of the discharge medication group
+    drugs = [c for c in concepts if c.group == "discharge_medication" and c.kind is ValueKind.BOOLEAN]
+    if drugs:
+        m = score(golds, facts, drugs).metrics(("overall",))["value"]
+        for key in ("precision", "recall"):
+            out[f"prescriptions_{key}"] = None if m[key] is None else round(m[key], 3)
     return out
 
 

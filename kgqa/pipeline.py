@@ -82,6 +82,9 @@ class Pipeline:
     #: ask the reader note by note: a note's answers then never depend on which other notes shared its
     #: batches (padding changes float rounding), so any partitioning of the input gives identical output
     read_per_note: bool = True
+    #: grow a drug list's answer over the whole enumeration a found drug sits in (``linker.complete_lists``;
+    #: :mod:`kgqa.linking.completion`)
+    complete_lists: bool = True
 
     def __post_init__(self) -> None:
         self.concepts: tuple[Concept, ...] = tuple(self.catalogue)
@@ -90,19 +93,34 @@ class Pipeline:
     # ------------------------------------------------------------------ stages per note
 
     def facts_for(self, note: Note, answers: Sequence[Answer]) -> list[Fact]:
-        facts = []
-        for answer in answers:
-            answer.check_against(note)  # offsets are the truth: never let a shifted span through
-            concept = self._by_id[answer.concept_id]
-            value = self.normalise(answer, concept, note)
-            links: tuple[Link, ...] = ()
-            if self.linker is not None and concept.kind in LINKED_KINDS and value.member_iri is None:
-                links = self.linker.link(answer.text, concept, note.lang)
-                value = resolve_enum(value, links, concept)
-            facts.append(Fact(note_id=note.id, concept_id=concept.id, value=value, answer=answer, links=links))
+        facts = [self._fact(note, answer) for answer in answers]
+        if self.complete_lists and self.linker is not None:
+            facts = self._complete_lists(note, facts)
         if self.derive is not None:
             facts.extend(self.derive(facts, self.catalogue, note))
         return facts
+
+    def _fact(self, note: Note, answer: Answer) -> Fact:
+        answer.check_against(note)  # offsets are the truth: never let a shifted span through
+        concept = self._by_id[answer.concept_id]
+        value = self.normalise(answer, concept, note)
+        links: tuple[Link, ...] = ()
+        if self.linker is not None and concept.kind in LINKED_KINDS and value.member_iri is None:
+            links = self.linker.link(answer.text, concept, note.lang)
+            value = resolve_enum(value, links, concept)
+        return Fact(note_id=note.id, concept_id=concept.id, value=value, answer=answer, links=links)
+
+    def _complete_lists(self, note: Note, facts: list[Fact]) -> list[Fact]:
+        from kgqa.linking.completion import complete_lists
+
+        linker = self.linker
+        assert linker is not None
+        added, replaced = complete_lists(
+            note, facts, self.concepts, lambda concept: lambda text: linker.link(text, concept, note.lang)
+        )
+        if not added:
+            return facts
+        return [f for f in facts if f.answer not in replaced] + [self._fact(note, a) for a in added]
 
     def _read(self, notes: Sequence[Note], errors: list[NoteError]) -> dict[str, list[Answer]]:
         if self.read_per_note and len(notes) > 1:

@@ -40,7 +40,8 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--run", type=Path, default=None, metavar="RUN_DIR",
                    help="score the facts of this finished `kgqa run` (its facts.jsonl) instead of running the reader")
     p.add_argument("--concepts", choices=("gold", "all"), default="gold",
-                   help="gold: the catalogue concepts annotated somewhere in the gold file (default); "
+                   help="gold: the catalogue concepts annotated somewhere in the gold file, asked with the concepts "
+                        "they are derived from (default); "
                         "all: every concept of the configured catalogue")
     args, rest = p.parse_known_args(list(argv))
     unknown = [a for a in rest if "=" not in a]
@@ -142,6 +143,7 @@ def main(argv: Sequence[str]) -> int:
     from kgqa.evaluation.report import render, summary_line
     from kgqa.evaluation.scoring import report_dict, score
     from kgqa.records_io import write_facts_jsonl
+    from kgqa.values.derive import derivation_sources
 
     try:
         cfg = compose_run_config(overrides)
@@ -163,10 +165,13 @@ def main(argv: Sequence[str]) -> int:
                 if cfg.catalogue.concepts or cfg.catalogue.groups else catalogue
             concept_ids = list(sel.ids)
         concepts = [catalogue.get(cid) for cid in concept_ids]
+        # what `kgqa run` would derive a scored concept from is asked too (a discharge drug list for the
+        # prescription categories, two times for door-to-needle), and scored only through what it derives
+        asked = concept_ids + derivation_sources(catalogue, concept_ids)
         if args.run is not None:
-            facts, errors, model = facts_of_run(args.run, golds, concept_ids)
+            facts, errors, model = facts_of_run(args.run, golds, asked)
         else:
-            facts, errors, pipeline = extract(cfg, golds, concept_ids)
+            facts, errors, pipeline = extract(cfg, golds, asked)
             model = {"path": pipeline.reader.model_info.path, "sha256": pipeline.reader.model_info.sha256}
     except KgqaError as exc:
         print(f"kgqa eval: {exc}", file=sys.stderr)
@@ -185,6 +190,7 @@ def main(argv: Sequence[str]) -> int:
     report["model"] = model
     report["gold"] = str(args.gold)
     report["concepts"] = concept_ids
+    report["asked"] = asked
     report["errors"] = [{"note": e.note_id, "stage": e.stage, "reason": e.reason} for e in errors]
 
     out = args.out or Path("outputs") / "eval" / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")

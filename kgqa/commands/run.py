@@ -436,6 +436,7 @@ def build_pipeline(cfg: RunConfig, *, with_reader: bool = True):
         builder=builder,
         derive=derive,
         read_per_note=cfg.runner.read_per_note,
+        complete_lists=cfg.linker.complete_lists,
     )
 
 

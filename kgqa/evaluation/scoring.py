@@ -14,9 +14,13 @@ For every (note, concept) in scope the scorer compares the reader's facts with t
   share whose member/best link IRI is the gold member's IRI;
 * **null decision** — the share of (note, concept) pairs where "the note answers it" was decided right.
 
-Derived facts (no answer span, e.g. door-to-needle computed from two times) are not scored: gold
-annotations mark what the text says, and the reader is what is evaluated. Each prediction is
-matched at most once (greedy in text order), so a duplicate answer is a false positive.
+Derived facts (no answer span: a prescription category from a drug linked in the discharge list,
+door-to-needle from two times) count in the **value** figures only, as ``kgqa run`` writes them: such a fact
+is grounded when the answer span of a fact it was derived from (same note, a ``derived_from`` concept)
+overlaps the gold span, so "statin at discharge" derived from a list holding "atorvastatin 40 mg" matches
+the gold annotation of that mention, and one derived from another part of the note does not. Span, null
+and calibration figures stay the reader's own. Each prediction is matched at most once (greedy in text
+order), so a duplicate answer is a false positive.
 """
 
 from __future__ import annotations
@@ -151,8 +155,16 @@ def _match(golds: Sequence[GoldAnnotation], preds: Sequence[Fact], same) -> list
     return pairs
 
 
-def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: Concept) -> tuple[Counts, list[tuple[float, bool]]]:
-    """Counts for one (note, concept), plus (confidence, correct) per predicted span for calibration."""
+def score_pair(
+    golds: Sequence[GoldAnnotation],
+    facts: Sequence[Fact],
+    concept: Concept,
+    evidence: Mapping[str, Sequence[Fact]] | None = None,
+) -> tuple[Counts, list[tuple[float, bool]]]:
+    """Counts for one (note, concept), plus (confidence, correct) per predicted span for calibration.
+
+    ``evidence``: the note's facts by concept id, where derived facts find the spans they were derived
+    from (without it, derived facts are not scored)."""
     spans = sorted((f for f in facts if f.answer is not None), key=lambda f: f.answer.start)  # type: ignore[union-attr]
     golds = sorted(golds, key=lambda a: a.start)
     c = Counts(gold=len(golds), span_pred=len(spans))
@@ -160,8 +172,16 @@ def score_pair(golds: Sequence[GoldAnnotation], facts: Sequence[Fact], concept: 
     overlap = _match(golds, spans, _overlaps)
     c.overlap_tp = len(overlap)
     valued = [f for f in spans if f.value.ok]
-    c.value_pred = len(valued)
-    c.value_tp = len(_match(golds, valued, lambda g, f: _overlaps(g, f) and values_equal(g.value, f.value, concept)))
+    derived = [f for f in facts if f.answer is None and f.value.ok] if evidence is not None else []
+    c.value_pred = len(valued) + len(derived)
+
+    def grounded(g: GoldAnnotation, f: Fact) -> bool:
+        if f.answer is not None:
+            return _overlaps(g, f)
+        return any(s.answer is not None and _overlaps(g, s)
+                   for src in f.derived_from for s in (evidence or {}).get(src, ()))
+
+    c.value_tp = len(_match(golds, valued + derived, lambda g, f: grounded(g, f) and values_equal(g.value, f.value, concept)))
     for g, f in overlap:
         c.value_checked += 1
         c.value_correct += values_equal(g.value, f.value, concept)
@@ -216,7 +236,8 @@ def score(
         for f in facts_by_note.get(gold.note.id, ()):
             by_concept[f.concept_id].append(f)
         for concept in concepts:
-            counts, calibration = score_pair(gold.for_concept(concept.id), by_concept.get(concept.id, ()), concept)
+            counts, calibration = score_pair(gold.for_concept(concept.id), by_concept.get(concept.id, ()), concept,
+                                             evidence=by_concept)
             out.calibration.extend(calibration)
             out.calibration_by_lang[lang].extend(calibration)
             for key in (("overall",), ("lang", lang), ("group", concept.group), ("concept", concept.id),

@@ -95,3 +95,7 @@ class LinkerConfig:
     #: spans whose key has at most this many characters link by an exact name only (no fuzzy, acronym,
     #: sub-span or dense guess: "HTA" must not become "humerus trochlea aplasia")
     short_exact_only: int = 3
+    #: a drug the reader found in a list (the list concept's answer, or a prescription question answered
+    #: "yes") grows into an answer of the list concept over every drug of its enumeration
+    #: (kgqa.linking.completion; the pipeline applies it)
+    complete_lists: bool = True

@@ -29,3 +29,23 @@ def split_items(text: str) -> list[str]:
     """Non-empty items of a list span, in the order written (one item when nothing separates them)."""
     parts = [_BULLET.sub("", p).strip(" .:") for p in _SPLIT.split(text)]
     return [p for p in parts if any(c.isalpha() for c in p)]
+
+
+def item_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Offsets of the items :func:`split_items` finds in ``text[start:end]``, as ``(start, end)`` into ``text``
+    (the same items: ``[text[s:e] for s, e in item_spans(t)] == split_items(t)``)."""
+    end = len(text) if end is None else end
+    region = text[start:end]
+    cuts = [0, *(x for m in _SPLIT.finditer(region) for x in (m.start(), m.end())), len(region)]
+    spans = []
+    for a, b in zip(cuts[::2], cuts[1::2]):
+        part = region[a:b]
+        bullet = _BULLET.match(part)
+        a += bullet.end() if bullet else 0
+        piece = region[a:b]
+        lead = len(piece) - len(piece.lstrip(" .:"))
+        trail = len(piece) - len(piece.rstrip(" .:"))
+        a, b = a + lead, b - trail
+        if a < b and any(c.isalpha() for c in region[a:b]):
+            spans.append((start + a, start + b))
+    return spans

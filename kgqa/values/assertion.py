@@ -653,6 +653,15 @@ def _per_item_negation(text: str, pre_start: int, start: int, cues: list[Cue]) -
     return openers >= 2
 
 
+def without_cues(text: str, lang: str, topic: str | None = None) -> str:
+    """``text`` with its assertion cues blanked out: what a negated span says *about* ("brak LVO" → "LVO")."""
+    langs = (lang, "en") if lang != "en" else ("en",)
+    chars = list(text)
+    for c in _cues_in(text, 0, langs, topic):
+        chars[c.start : c.end] = " " * (c.end - c.start)
+    return "".join(chars)
+
+
 def detect(
     text: str, start: int, end: int, lang: str, topic: str | None = None
 ) -> tuple[Assertion, Cue | None]:

@@ -83,6 +83,31 @@ def derive(facts: Sequence[Fact], catalogue: Iterable[Concept], note: Note) -> l
     return out
 
 
+def derivation_sources(catalogue: Iterable[Concept], concept_ids: Iterable[str]) -> list[str]:
+    """The concepts whose facts can derive one of ``concept_ids`` (not themselves among them), in catalogue
+    order: the two times of a door-to-X duration, the score of a band, and the drug lists of a prescription
+    concept's group (``discharge_statin`` ← ``discharge_other_drugs``). ``kgqa eval`` asks them too, so the
+    facts it scores are the facts ``kgqa run`` writes."""
+    concepts = list(catalogue)
+    by_id = {c.id: c for c in concepts}
+    wanted = set(concept_ids)
+    sources: set[str] = set()
+    for cid in wanted:
+        concept = by_id.get(cid)
+        if concept is None:
+            continue
+        rule: Any = concept.extra.get("derive")
+        if rule:
+            sources.update(str(s) for s in rule.get("from", ()))
+        band_rule: Any = concept.extra.get("derive_from_score")
+        if band_rule:
+            sources.add(str(band_rule.get("concept")))
+        prefix = PRESCRIPTION_GROUPS.get(concept.group)
+        if prefix is not None and cid.startswith(prefix) and concept.kind is not ValueKind.DRUG:
+            sources.update(c.id for c in concepts if c.group == concept.group and c.kind is ValueKind.DRUG)
+    return [c.id for c in concepts if c.id in sources and c.id not in wanted]
+
+
 #: drug concept group -> prefix of the RES-Q prescription concepts its drugs answer
 PRESCRIPTION_GROUPS = {"discharge_medication": "discharge_", "prestroke_medication": "before_onset_"}
 

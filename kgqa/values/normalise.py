@@ -432,11 +432,22 @@ def _assertion(answer: Answer, concept: Concept, note: Note) -> tuple[Assertion,
     return status, cue_inside
 
 
+def _negates_something_else(ctx: _Ctx) -> bool:
+    """Whether a negated span that does not name its concept's topic names something else: "nie pali"
+    (does not smoke), "brak LVO" and "fără mismatch" deny nothing about antidiabetics or warfarin, where
+    "nepodána" or "no" alone answer the question asked. Words of 3+ letters that are neither cues nor
+    the scaffolding every question shares count as something else."""
+    rest = enums.fold(assertion_mod.without_cues(ctx.text, ctx.lang, assertion_topic(ctx.concept))).split()
+    return any(len(w) >= 3 and w.isalpha() and w not in topic_mod.GENERIC for w in rest)
+
+
 def _stated(ctx: _Ctx, negation_inside: bool) -> bool | None:
     """Whether a yes/no span states its concept: True, False (a reason for not doing it), None (nothing)."""
-    if negation_inside or topic_mod.is_yes_no(ctx.text, ctx.lang):
+    if topic_mod.is_yes_no(ctx.text, ctx.lang):
         return True
     if topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept):
+        return True
+    if negation_inside and not _negates_something_else(ctx):
         return True
     if assertion_topic(ctx.concept) in ("procedure", "medication") and topic_mod.gives_reason(ctx.text, ctx.lang):
         return False

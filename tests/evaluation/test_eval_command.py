@@ -30,6 +30,9 @@ def test_eval_command_prints_hand_computed_scores_last(fixture_eval, tmp_path, m
         def get(self, cid):
             return by_id[cid]
 
+        def __iter__(self):
+            return iter(by_id.values())
+
     seen = {}
 
     def fake_extract(cfg, notes, concept_ids):

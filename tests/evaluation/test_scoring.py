@@ -12,7 +12,7 @@ from kgqa.evaluation.reliability import (
     reliability_bins,
 )
 from kgqa.evaluation.scoring import report_dict, score, values_equal
-from kgqa.types import Assertion, Concept, EnumMember, Value, ValueKind
+from kgqa.types import Assertion, Concept, EnumMember, Fact, Value, ValueKind
 
 approx = pytest.approx
 
@@ -147,3 +147,62 @@ NUM = Concept(id="n", group="g", kind=ValueKind.INTEGER, questions={"en": ("q",)
 )
 def test_values_equal(gold, value, concept, expected):
     assert values_equal(gold, value, concept) is expected
+
+
+def _prescription_case():
+    """A discharge list read as one span, a statin derived from it, a clopidogrel derived from a home list."""
+    from kgqa.evaluation.gold import GoldAnnotation, GoldNote
+    from kgqa.types import Answer, Note
+
+    text = "Home: clopidogrel 75 mg. Discharged on atorvastatin 40 mg and aspirin 100 mg."
+    note = Note(id="rx", text=text, lang="en")
+    statin = Concept(id="discharge_statin", group="discharge_medication", kind=ValueKind.BOOLEAN,
+                     questions={"en": ("q",)}, target_class="x:C")
+    clopi = Concept(id="discharge_clopidogrel", group="discharge_medication", kind=ValueKind.BOOLEAN,
+                    questions={"en": ("q",)}, target_class="x:C")
+    asa = Concept(id="discharge_asa", group="discharge_medication", kind=ValueKind.BOOLEAN,
+                  questions={"en": ("q",)}, target_class="x:C")
+
+    def gold(cid, word):
+        s = text.index(word)
+        return GoldAnnotation(cid, s, s + len(word), word, True)
+
+    golds = [GoldNote(note, (gold("discharge_statin", "atorvastatin"), gold("discharge_asa", "aspirin")))]
+    s, e = text.index("atorvastatin"), len(text) - 1
+    discharge_list = Fact(note_id="rx", concept_id="discharge_other_drugs", value=Value(ValueKind.DRUG, "atorvastatin"),
+                          answer=Answer.from_note(note, "discharge_other_drugs", s, e, score=1.0, null_score=0.0,
+                                                  confidence=0.9))
+    s = text.index("clopidogrel")
+    home_list = Fact(note_id="rx", concept_id="before_onset_drugs", value=Value(ValueKind.DRUG, "clopidogrel"),
+                     answer=Answer.from_note(note, "before_onset_drugs", s, s + 11, score=1.0, null_score=0.0,
+                                             confidence=0.9))
+    true = Value(ValueKind.BOOLEAN, True)
+    derived = [Fact(note_id="rx", concept_id="discharge_statin", value=true, derived_from=("discharge_other_drugs",)),
+               Fact(note_id="rx", concept_id="discharge_clopidogrel", value=true, derived_from=("before_onset_drugs",))]
+    return golds, [discharge_list, home_list, *derived], [statin, clopi, asa]
+
+
+def test_a_derived_fact_counts_where_the_span_it_came_from_holds_the_gold_mention():
+    golds, facts, concepts = _prescription_case()
+    s = score(golds, {"rx": facts}, concepts)
+    statin = s.metrics(("concept", "discharge_statin"))
+    # value: derived from the list span that holds "atorvastatin" -> a hit; no span of its own
+    assert statin["value"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert statin["predicted"] == 0 and statin["span_overlap"]["recall"] == 0.0
+    # clopidogrel derived from a span the gold never marks for it: a false positive value
+    clopi = s.metrics(("concept", "discharge_clopidogrel"))
+    assert clopi["value"]["precision"] == 0.0 and clopi["support"] == 0
+    # aspirin: in the list span but nothing derived it -> missed
+    assert s.metrics(("concept", "discharge_asa"))["value"]["recall"] == 0.0
+    overall = s.metrics(("overall",))["value"]
+    assert (overall["precision"], overall["recall"]) == (approx(1 / 2), approx(1 / 2))
+
+
+def test_a_derived_fact_whose_source_span_is_elsewhere_is_not_a_hit():
+    golds, facts, concepts = _prescription_case()
+    # the same statin, derived from the home list (which does not hold "atorvastatin"): not grounded
+    moved = [f if f.concept_id != "discharge_statin" else
+             Fact(note_id="rx", concept_id="discharge_statin", value=f.value, derived_from=("before_onset_drugs",))
+             for f in facts]
+    statin = score(golds, {"rx": moved}, concepts).metrics(("concept", "discharge_statin"))
+    assert statin["value"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}

@@ -11,7 +11,7 @@ import pytest
 from kgqa.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from kgqa.linking import Linker, LinkerConfig
 from kgqa.linking.atc import prescription_category, prescription_concepts
-from kgqa.linking.lists import split_items
+from kgqa.linking.lists import item_spans, split_items
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,10 @@ def test_lists_are_split_only_for_list_drug_concepts(routes):
 ])
 def test_split_items(text, items):
     assert split_items(text) == items
+    # the same items with their offsets (what list completion grows answers over), also inside a longer text
+    assert [text[s:e] for s, e in item_spans(text)] == items
+    padded = "Th.: " + text + ". NIHSS 2"
+    assert [padded[s:e] for s, e in item_spans(padded, 5, 5 + len(text))] == items
 
 
 # enumerations and the thrombolytic: (concept, mention, language, member id)

@@ -37,6 +37,11 @@ NOTHING = [
     ("el", "Άνδρας 68 ετών, συνταξιούχος.", "Άνδρας 68 ετών", "before_onset_antihypertensives"),
     # "April" ends in the INN stem "-pril" but is no drug
     ("en", "Seen in clinic in April 2023.", "April 2023", "before_onset_antihypertensives"),
+    # a negation of something else denies nothing about it (read on independent notes as "no" before)
+    ("pl", "Pacjent nie pali. Bez alergii.", "nie pali", "discharge_antidiabetics"),
+    ("pl", "Angio-TK: brak LVO.", "brak LVO", "discharge_warfarin"),
+    ("ro", "CT perfuzie: fără mismatch.", "fără mismatch", "discharge_warfarin"),
+    ("es", "Sin alergias conocidas.", "Sin alergias", "risk_hypertension"),
 ]
 
 
@@ -70,6 +75,9 @@ STATED = [
     # a negation inside the span
     ("el", "Υπέρταση, όχι ΔΛ.", "όχι ΔΛ", "risk_hyperlipidemia", False),
     ("ro", "Fără diabet, nefumătoare.", "nefumătoare", "risk_smoker", False),
+    # ... a negation alone, or with the question's own scaffolding, still answers the question asked
+    ("cs", "Stav: neindikována.", "neindikována", "thrombolysis", False),
+    ("pl", "Stan: nie podano.", "nie podano", "thrombolysis", False),
     # only a reason for not doing it: not done
     ("en", "Admitted at 23:10. Due to late arrival beyond the window.", "Due to late arrival beyond the window", "thrombolysis", False),
     ("es", "Ingresó a las 23:10; debido a ventana superada.", "debido a ventana superada", "thrombolysis", False),

@@ -41,6 +41,23 @@ def test_door_to_needle_is_derived_from_arrival_and_bolus(catalogue):
     assert "door_to_groin" not in out  # no puncture time
 
 
+@pytest.mark.parametrize(
+    "asked, sources",
+    [
+        (["door_to_needle"], ["hospital_timestamp", "bolus_timestamp"]),
+        (["door_to_needle", "hospital_timestamp"], ["bolus_timestamp"]),  # already asked: not repeated
+        (["gcs_level"], ["gcs_score"]),
+        (["discharge_statin"], ["discharge_other_drugs"]),  # the discharge list derives every category
+        (["discharge_other_drugs"], []),  # a drug list is a source, derived from nothing
+        (["age", "nihss_score"], []),
+    ],
+)
+def test_derivation_sources_are_what_kgqa_run_derives_a_concept_from(catalogue, asked, sources):
+    from kgqa.values.derive import derivation_sources
+
+    assert sorted(derivation_sources(catalogue, asked)) == sorted(sources)
+
+
 def test_clock_times_across_midnight(catalogue):
     facts = [
         _fact("hospital_timestamp", dt.time(23, 50), kind=ValueKind.TIME),
