@@ -166,8 +166,9 @@ def main(argv: Sequence[str]) -> int:
             concept_ids = list(sel.ids)
         concepts = [catalogue.get(cid) for cid in concept_ids]
         # what `kgqa run` would derive a scored concept from is asked too (a discharge drug list for the
-        # prescription categories, two times for door-to-needle), and scored only through what it derives
-        asked = concept_ids + derivation_sources(catalogue, concept_ids)
+        # prescription categories, two times for door-to-needle), and scored only through what it derives;
+        # `--concepts all` asks the configured catalogue as `kgqa run` with the same overrides does, no more
+        asked = concept_ids + derivation_sources(catalogue, concept_ids) if args.concepts == "gold" else concept_ids
         if args.run is not None:
             facts, errors, model = facts_of_run(args.run, golds, asked)
         else:

@@ -10,7 +10,7 @@ So a drug the reader found in the list's group — an answer of the list concept
 prescription concept of the same group answered "yes" — is a seed: the enumeration around it (its line or
 sentence, after a heading's colon) is split into items (:func:`kgqa.linking.lists.item_spans`), and the
 items on either side of the seed's that link to a drug are taken while they last. An enumeration of at
-least two drugs, not headed as home medication (:data:`HOME_MEDICATION`: "Tto domiciliario:", "Regular
+least two drugs, not headed as home medication (:data:`kgqa.values.timepoint.HOME_MEDICATION`: "Tto domiciliario:", "Regular
 meds:" — a discharge question answered there is the reader's error, and growing it would file every home
 drug as prescribed at discharge), becomes an answer of the list concept over exactly those items; normalising and linking
 it then links every drug, and :mod:`kgqa.values.derive` files each under its RES-Q prescription category.
@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from kgqa.linking.lists import item_spans
 from kgqa.types import Answer, Assertion, Concept, Fact, Link, Note, ValueKind
-from kgqa.values.timepoint import MARKERS
+from kgqa.values.timepoint import home_medication_list
 
 #: where an enumeration ends: a line break or a sentence's full stop ("2.5 mg" is no sentence end)
 _CLAUSE_END = re.compile(r"\n|\.(?=\s|$)")
@@ -36,41 +36,6 @@ _CLAUSE_START = re.compile(r"\n|\.\s|:")
 
 #: links of one text for the list concept in a language: ``Linker.link`` bound to a concept
 LinkText = Callable[[str], Sequence[Link]]
-
-#: words that head a list of the drugs taken *before* the stroke (home, regular, chronic medication; the
-#: history): a discharge question answered from such a list is the reader's error, and growing it would
-#: file every home drug as prescribed at discharge. Stems, matched case-insensitively at a word's start.
-HOME_MEDICATION = (
-    "regular med", "home med", "usual med", "medication history", "drug history", "pmh", "past medical",
-    "tto domiciliari", "tratamiento domiciliari", "tto habitual", "tratamiento habitual", "domiciliari",
-    "antecedentes", "ap:", "domácí medikace", "chronická medikace", "trvalá medikace", "anamnéz", "oa:",
-    "dotychczas", "przewlekle", "leki stałe", "w wywiadzie", "анамнез", "домашна терапия", "хронична терапия",
-    "ιστορικ", "χρόνια αγωγή", "tratament la domiciliu", "tratament cronic", "tratament de fond", "antecedente",
-)
-_HOME_OR_DISCHARGE = re.compile(
-    "|".join(
-        [f"(?P<home>(?<!\\w)(?:{'|'.join(re.escape(s) for s in HOME_MEDICATION)}))",
-         f"(?P<discharge>(?<!\\w)(?:{'|'.join(re.escape(s) for s in MARKERS['discharge'])}))"]
-    ),
-    re.IGNORECASE,
-)
-#: a sentence of the lead-in ends at a line break or at ". " before a capital ("DM 1. typu" goes on)
-_SENTENCE_END = re.compile(r"\n|[.!?]\s+(?=\w)")
-
-
-def home_medication_list(text: str, start: int) -> bool:
-    """Whether the sentence before ``start`` heads a list of home medication: its last home-medication or
-    discharge word is a home one ("Tto domiciliario: AAS 100, …", "Regular meds: …"; not "Discharge
-    medication: …", nor "Alta el 8-11-2023 a domicilio con AAS 100 mg, …")."""
-    lead_start = 0
-    for m in _SENTENCE_END.finditer(text, max(0, start - 300), start):
-        if "\n" in m.group() or text[m.end()].isupper():
-            lead_start = m.end()
-    last = None
-    for last in _HOME_OR_DISCHARGE.finditer(text, lead_start, start):
-        pass
-    return last is not None and last.lastgroup == "home"
-
 
 def enumeration_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` around ``[start, end)`` that a list would fill: from after the last line

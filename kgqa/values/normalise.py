@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -437,17 +438,40 @@ def _negates_something_else(ctx: _Ctx) -> bool:
     (does not smoke), "brak LVO" and "fără mismatch" deny nothing about antidiabetics or warfarin, where
     "nepodána" or "no" alone answer the question asked. Words of 3+ letters that are neither cues nor
     the scaffolding every question shares count as something else."""
-    rest = enums.fold(assertion_mod.without_cues(ctx.text, ctx.lang, assertion_topic(ctx.concept))).split()
+    return _content_words(ctx.text, ctx)
+
+
+#: where the clause a span opens ends: "Nu are FiA." goes on after "Nu", "Trombektomia: nie." does not
+_CLAUSE_END = re.compile(r"[.,;:\n(]")
+TAIL_CHARS = 40
+
+
+def _tail(ctx: _Ctx) -> str:
+    """The rest of the span's clause after it (at most TAIL_CHARS characters)."""
+    end = ctx.offset + len(ctx.text)
+    if ctx.note.text[ctx.offset : end] != ctx.text:
+        return ""
+    after = ctx.note.text[end : end + TAIL_CHARS]
+    stop = _CLAUSE_END.search(after)
+    return after[: stop.start()] if stop else after
+
+
+def _content_words(text: str, ctx: _Ctx) -> bool:
+    """Whether ``text`` holds a word of 3+ letters that is neither an assertion cue nor question scaffolding."""
+    rest = enums.fold(assertion_mod.without_cues(text, ctx.lang, assertion_topic(ctx.concept))).split()
     return any(len(w) >= 3 and w.isalpha() and w not in topic_mod.GENERIC for w in rest)
 
 
 def _stated(ctx: _Ctx, negation_inside: bool) -> bool | None:
     """Whether a yes/no span states its concept: True, False (a reason for not doing it), None (nothing)."""
-    if topic_mod.is_yes_no(ctx.text, ctx.lang):
+    tail = _tail(ctx)
+    if (topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept)
+            or (tail and topic_mod.mentions_topic(tail, ctx.concept))):
         return True
-    if topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept):
-        return True
-    if negation_inside and not _negates_something_else(ctx):
+    # a bare yes/no word or negation answers the question asked, unless its clause goes on about something
+    # else: "Nu" of "Nu are FiA", "Fără tratament" of "Fără tratament endovascular" say nothing about warfarin
+    if (topic_mod.is_yes_no(ctx.text, ctx.lang) or (negation_inside and not _negates_something_else(ctx))) \
+            and not _content_words(tail, ctx):
         return True
     if assertion_topic(ctx.concept) in ("procedure", "medication") and topic_mod.gives_reason(ctx.text, ctx.lang):
         return False
@@ -525,6 +549,9 @@ def readable_spans(concept: Concept, note: Note) -> Callable[[int, int], bool]:
             return False
         # a score of the scale, written at another time point ("Propuštěn … NIHSS 3" is no admission NIHSS)
         if not timepoint.fits_time_point(concept, note, start, end):
+            return False
+        # a discharge prescription read off the home medication, or a home drug off the discharge list
+        if not timepoint.fits_medication_time(concept, note, start, end):
             return False
         answer = Answer(
             note_id=note.id, concept_id=concept.id, start=start, end=end, text=note.text[start:end],

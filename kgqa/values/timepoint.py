@@ -33,6 +33,13 @@ MARKERS: Mapping[str, tuple[str, ...]] = {
         "admission", "admitted", "on arrival", "arrival", "initial", "baseline", "přijetí", "přijat", "při příjmu",
         "vstupní", "приемане", "постъпване", "постъпил", "при приема", "εισαγωγ", "κατά την άφιξη", "ingreso",
         "al ingreso", "przyjęci", "przy przyjęciu", "przyjęt", "internare", "la internare", "admitere",
+        # hospitalised since, and the door ("Hospitalizado desde el 9 de diciembre", "Na UP od 13. 2. 2025
+        # 2:28", "Στο ΤΕΠ από 05/12/2024"): a date written there is no discharge date
+        "hospitalised on", "hospitalized on", "hospitalised since", "hospitalized since", "hospitalizado desde",
+        "hospitalizada desde", "hospitalizován od", "hospitalizována od", "hospitalizowany od", "hospitalizowana od",
+        "хоспитализиран от", "хоспитализирана от", "νοσηλεύεται από", "spitalizat din", "spitalizată din",
+        "door time", "ed arrival", "hora puerta", "llegada", "příjezd", "na up od", "na sor", "przyjazd",
+        "sosire", "prezentare în upu", "пристигане", "άφιξη", "στο τεπ από",
     ),
     "discharge": (
         "discharge", "at discharge", "propuštěn", "propuštění", "při propuštění", "přeložen do", "изпис",
@@ -120,3 +127,56 @@ def fits_time_point(concept: Concept, note: Note, start: int, end: int) -> bool:
     if own is None:
         return True
     return marked_time_point(note, start, end) not in RULED_OUT[own]
+
+
+# ----------------------------------------------------------------------------- medication lists
+
+#: words that head the drugs taken *before* the stroke (home, regular, chronic medication; the history).
+#: A discharge prescription read there is the reader's error (the independent notes' "От анамнезата: ПМ,
+#: лекувано с варфарин" answered "warfarin at discharge"), and list completion growing such a list would file
+#: every home drug as prescribed at discharge. Stems, matched case-insensitively at a word's start.
+HOME_MEDICATION = (
+    "regular med", "home med", "usual med", "medication history", "drug history", "pmh", "past medical",
+    "tto domiciliari", "tratamiento domiciliari", "tto habitual", "tratamiento habitual", "domiciliari",
+    "antecedentes", "ap:", "domácí medikace", "chronická medikace", "trvalá medikace", "anamnéz", "oa:",
+    "dotychczas", "przewlekle", "leki stałe", "w wywiadzie", "анамнез", "домашна терапия", "хронична терапия",
+    "ιστορικ", "χρόνια αγωγή", "tratament la domiciliu", "tratament cronic", "tratament de fond", "antecedente",
+)
+_HOME_OR_DISCHARGE = re.compile(
+    "|".join(
+        [f"(?P<home>(?<!\\w)(?:{'|'.join(re.escape(s) for s in HOME_MEDICATION)}))",
+         f"(?P<discharge>(?<!\\w)(?:{'|'.join(re.escape(s) for s in MARKERS['discharge'])}))"]
+    ),
+    re.IGNORECASE,
+)
+#: a lead-in's sentence ends at a line break or at ". " before a capital ("DM 1. typu" goes on)
+_LEAD_END = re.compile(r"\n|[.!?]\s+(?=\w)")
+
+
+def medication_time(text: str, start: int) -> str | None:
+    """"home" or "discharge": the last home-medication or discharge word of the sentence before ``start``
+    ("Tto domiciliario: AAS 100, …" → home; "Alta el 8-11-2023 a domicilio con AAS 100 mg" → discharge); None."""
+    lead_start = 0
+    for m in _LEAD_END.finditer(text, max(0, start - 300), start):
+        if "\n" in m.group() or text[m.end()].isupper():
+            lead_start = m.end()
+    last = None
+    for last in _HOME_OR_DISCHARGE.finditer(text, lead_start, start):
+        pass
+    return None if last is None else last.lastgroup
+
+
+def home_medication_list(text: str, start: int) -> bool:
+    """Whether the sentence before ``start`` heads a list of home medication (:func:`medication_time`)."""
+    return medication_time(text, start) == "home"
+
+
+#: medication group -> the medication time that rules its answers out
+_MEDICATION_RULED_OUT = {"discharge_medication": "home", "prestroke_medication": "discharge"}
+
+
+def fits_medication_time(concept: Concept, note: Note, start: int, end: int) -> bool:
+    """Whether a drug answer is not written where the note lists the other time's drugs: a discharge
+    prescription in the home medication or history, a pre-stroke drug in the discharge medication."""
+    ruled_out = _MEDICATION_RULED_OUT.get(concept.group)
+    return ruled_out is None or medication_time(note.text, start) != ruled_out

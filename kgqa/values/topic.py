@@ -84,6 +84,13 @@ ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
         "ендоваскуларно", "ενδαγγειακη", "trombolisis mecanica", "mechanical thrombolysis", "tromboliza mecanica",
     ),
 }
+# ... and the verbs notes use for smoking ("Nie pali", "nekouří", "не пуши", "no fuma"): a bare negation
+# before them answers the smoking question, not another one
+_SMOKES = (
+    "smokes", "smoked", "pali", "palil", "palila", "kouri", "kouril", "kourila", "fuma", "fumaba", "fumeaza",
+    "fumeza", "пуши", "пушил", "пушила", "καπνιζε", "καπνιζει",
+)
+ABBREVIATIONS = {**ABBREVIATIONS, "risk_smoker": _SMOKES, "risk_smoker_last_10_years": _SMOKES}
 
 #: Words that give a reason for not doing something: a span that is only a reason ("due to late
 #: arrival") states the treatment was not done. Unambiguous cues only ("por", "pro" also mean "for").

@@ -319,7 +319,9 @@ def test_answers_overlap_no_heading(tiny_checkpoint, script_notes) -> None:
 
     previous = Concept(
         id="risk_previous_stroke", group="risk_factors", kind="boolean", target_class="x", cardinality="many",
-        questions={"en": ("Has the patient had a stroke before?",)},
+        # a Spanish question too: its "previo" is the topic the laid-out notes' spans must name to be answers
+        # ("Niega ictus previos"; a negation of an unnamed topic states nothing)
+        questions={"en": ("Has the patient had a stroke before?",), "es": ("¿Ha tenido el paciente un ictus previo?",)},
     )
     laid_out = [
         Note(id=f"layout-{i}", lang="es", text=(

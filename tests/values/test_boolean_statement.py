@@ -42,6 +42,9 @@ NOTHING = [
     ("pl", "Angio-TK: brak LVO.", "brak LVO", "discharge_warfarin"),
     ("ro", "CT perfuzie: fără mismatch.", "fără mismatch", "discharge_warfarin"),
     ("es", "Sin alergias conocidas.", "Sin alergias", "risk_hypertension"),
+    # a bare "no" whose clause goes on about another thing (the synthetic held-out notes' warfarin errors)
+    ("ro", "Istoric medical\nNu are FiA.\nNeagă AVC anterior.", "Nu", "discharge_warfarin"),
+    ("ro", "Nu a fost eligibil pentru tromboliză.\nFără tratament endovascular.", "Fără tratament", "discharge_warfarin"),
 ]
 
 
@@ -78,6 +81,8 @@ STATED = [
     # ... a negation alone, or with the question's own scaffolding, still answers the question asked
     ("cs", "Stav: neindikována.", "neindikována", "thrombolysis", False),
     ("pl", "Stan: nie podano.", "nie podano", "thrombolysis", False),
+    # ... and a "no" whose clause names the topic after it answers it: "Nie" of "Nie pali" (does not smoke)
+    ("pl", "Bez cukrzycy. Nie pali. Dnia 8 października.", "Nie", "risk_smoker", False),
     # only a reason for not doing it: not done
     ("en", "Admitted at 23:10. Due to late arrival beyond the window.", "Due to late arrival beyond the window", "thrombolysis", False),
     ("es", "Ingresó a las 23:10; debido a ventana superada.", "debido a ventana superada", "thrombolysis", False),

@@ -116,7 +116,7 @@ def test_the_nearest_marker_decides(catalogue) -> None:
 
 def test_only_concepts_with_a_time_point_are_judged(catalogue) -> None:
     assert {c.id for c in catalogue if time_point_of(c)} == {
-        "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs",
+        "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs", "discharge_date",
     }
     text = "Discharged home; GCS 15."
     start, end = span_at(text, "GCS [[15]].")
@@ -149,3 +149,45 @@ def test_sentence_starts_match_a_rescan_of_each_prefix() -> None:
         return begin
 
     assert [_sentence_start(text, i) for i in range(len(text) + 1)] == [rescan(i) for i in range(len(text) + 1)]
+
+
+@pytest.mark.parametrize(("lang", "text", "marked", "fits"), [
+    # the admission date, written where the patient came in, is no discharge date
+    ("en", "The patient was hospitalised on [[2025-02-08]].", "admission", False),
+    ("es", "Hospitalizado desde el [[9 de diciembre de 2025]].", "admission", False),
+    ("cs", "Na UP od [[13. 2. 2025]] 2:28 hod.", "admission", False),
+    ("el", "Στο ΤΕΠ από [[05/12/2024]] 15:19.", "admission", False),
+    ("bg", "Хоспитализиран от [[20.2.2022г]].", "admission", False),
+    # the discharge date itself, and one written with no marker, still answer
+    ("pl", "Zakończenie hospitalizacji [[14.12.2024 r.]]", None, True),
+    ("ro", "Externat la [[04.04.2024]] la domiciliu.", "discharge", True),
+    ("en", "Admitted 3 May, discharged on [[10 May 2024]].", "discharge", True),
+])
+def test_a_date_written_at_admission_is_no_discharge_date(catalogue, lang, text, marked, fits) -> None:
+    plain = text.replace("[[", "").replace("]]", "")
+    start, end = text.index("[["), text.index("]]") - 2
+    note = Note(id="n", text=plain, lang=lang)
+    assert marked_time_point(note, start, end) == marked
+    assert fits_time_point(catalogue.get("discharge_date"), note, start, end) is fits
+
+
+@pytest.mark.parametrize(("lang", "text", "concept_id", "fits"), [
+    # a discharge prescription read off the history or the home medication is no answer
+    ("bg", "От анамнезата: ПМ, лекувано с [[варфарин]] (INR 2,9).", "discharge_warfarin", False),
+    ("es", "HTA, DL. Tto domiciliario: AAS 100, [[simvastatina]] 20.", "discharge_statin", False),
+    ("en", "Regular meds: aspirin 75 mg, [[simvastatin]] 40 mg.", "discharge_statin", False),
+    # ... where the discharge comes after the history word, or nothing is said, it is
+    ("es", "Antecedentes sin interés. Alta a domicilio con AAS 100 mg y [[atorvastatina]] 80 mg.", "discharge_statin", True),
+    ("cs", "Th. dabigatran 110 mg 1-0-1, [[atorvastatin]] 20 mg.", "discharge_statin", True),
+    # a home drug read off the discharge medication is no answer either
+    ("en", "Medications on discharge: apixaban, [[atorvastatin]] 40 mg.", "before_onset_statin", False),
+    ("en", "Regular meds: aspirin 75 mg, [[simvastatin]] 40 mg.", "before_onset_statin", True),
+    # other concepts are not judged
+    ("en", "Regular meds: aspirin 75 mg. [[NIHSS 4]].", "nihss_score", True),
+])
+def test_a_drug_answer_is_not_read_off_the_other_times_medication(catalogue, lang, text, concept_id, fits) -> None:
+    from kgqa.values.timepoint import fits_medication_time
+
+    plain = text.replace("[[", "").replace("]]", "")
+    start, end = text.index("[["), text.index("]]") - 2
+    assert fits_medication_time(catalogue.get(concept_id), Note(id="n", text=plain, lang=lang), start, end) is fits
