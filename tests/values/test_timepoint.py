@@ -14,7 +14,7 @@ from kgqa.types import Note
 from kgqa.values.normalise import readable_spans
 from kgqa.values.timepoint import fits_time_point, marked_time_point, time_point_of
 
-from .spans import span_at
+from .spans import span_at, unmarked
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +164,7 @@ def test_sentence_starts_match_a_rescan_of_each_prefix() -> None:
     ("en", "Admitted 3 May, discharged on [[10 May 2024]].", "discharge", True),
 ])
 def test_a_date_written_at_admission_is_no_discharge_date(catalogue, lang, text, marked, fits) -> None:
-    plain = text.replace("[[", "").replace("]]", "")
-    start, end = text.index("[["), text.index("]]") - 2
+    plain, start, end = unmarked(text)
     note = Note(id="n", text=plain, lang=lang)
     assert marked_time_point(note, start, end) == marked
     assert fits_time_point(catalogue.get("discharge_date"), note, start, end) is fits
@@ -188,6 +187,5 @@ def test_a_date_written_at_admission_is_no_discharge_date(catalogue, lang, text,
 def test_a_drug_answer_is_not_read_off_the_other_times_medication(catalogue, lang, text, concept_id, fits) -> None:
     from kgqa.values.timepoint import fits_medication_time
 
-    plain = text.replace("[[", "").replace("]]", "")
-    start, end = text.index("[["), text.index("]]") - 2
+    plain, start, end = unmarked(text)
     assert fits_medication_time(catalogue.get(concept_id), Note(id="n", text=plain, lang=lang), start, end) is fits
