@@ -116,7 +116,7 @@ def test_the_nearest_marker_decides(catalogue) -> None:
 
 def test_only_concepts_with_a_time_point_are_judged(catalogue) -> None:
     assert {c.id for c in catalogue if time_point_of(c)} == {
-        "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs", "discharge_date",
+        "nihss_score", "discharge_nihss_score", "prestroke_mrs", "discharge_mrs", "discharge_date", "hospital_timestamp",
     }
     text = "Discharged home; GCS 15."
     start, end = span_at(text, "GCS [[15]].")
@@ -164,10 +164,13 @@ def test_sentence_starts_match_a_rescan_of_each_prefix() -> None:
     ("en", "Admitted 3 May, discharged on [[10 May 2024]].", "discharge", True),
 ])
 def test_a_date_written_at_admission_is_no_discharge_date(catalogue, lang, text, marked, fits) -> None:
+    """... and the other way round: the discharge date is no arrival at hospital (the shipped reader's
+    low-confidence answers to the arrival question on the independent dev notes were discharge dates)."""
     plain, start, end = unmarked(text)
     note = Note(id="n", text=plain, lang=lang)
     assert marked_time_point(note, start, end) == marked
     assert fits_time_point(catalogue.get("discharge_date"), note, start, end) is fits
+    assert fits_time_point(catalogue.get("hospital_timestamp"), note, start, end) is (marked != "discharge")
 
 
 @pytest.mark.parametrize(("lang", "text", "concept_id", "fits"), [
