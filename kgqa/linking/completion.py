@@ -10,10 +10,11 @@ So a drug the reader found in the list's group — an answer of the list concept
 prescription concept of the same group answered "yes" — is a seed: the enumeration around it (its line or
 sentence, after a heading's colon) is split into items (:func:`kgqa.linking.lists.item_spans`), and the
 items on either side of the seed's that link to a drug are taken while they last. An enumeration of at
-least two drugs, not headed as home medication (:data:`kgqa.values.timepoint.HOME_MEDICATION`: "Tto domiciliario:", "Regular
-meds:" — a discharge question answered there is the reader's error, and growing it would file every home
-drug as prescribed at discharge), becomes an answer of the list concept over exactly those items; normalising and linking
-it then links every drug, and :mod:`kgqa.values.derive` files each under its RES-Q prescription category.
+least two drugs, not headed as home medication (:data:`kgqa.values.timepoint.HOME_MEDICATION`: "Tto
+domiciliario:", "Regular meds:" — a discharge question answered there is the reader's error, and growing it
+would file every home drug as prescribed at discharge), becomes an answer of the list concept over exactly
+those items; normalising and linking it then links every drug, and :mod:`kgqa.values.derive` files each
+under its RES-Q prescription category.
 
 The completed answer keeps the question, scores and confidence of the seed it grew from (its evidence is
 what the reader found; the neighbours are added by the list's own structure, not by a model), and it
@@ -36,6 +37,7 @@ _CLAUSE_START = re.compile(r"\n|\.\s|:")
 
 #: links of one text for the list concept in a language: ``Linker.link`` bound to a concept
 LinkText = Callable[[str], Sequence[Link]]
+
 
 def enumeration_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` around ``[start, end)`` that a list would fill: from after the last line
@@ -83,6 +85,7 @@ def complete_lists(
     the existing list answers they replace (contained in a new one)."""
     added: list[Answer] = []
     replaced: set[Answer] = set()
+    group_of = {c.id: c.group for c in concepts}
     for concept in concepts:
         if concept.kind is not ValueKind.DRUG or not concept.is_list:
             continue
@@ -95,7 +98,7 @@ def complete_lists(
             and f.value.ok
             and f.value.value is True
             and f.value.assertion is Assertion.PRESENT
-            and any(c.id == f.concept_id and c.group == concept.group for c in concepts)
+            and group_of.get(f.concept_id) == concept.group
         ]
         link = link_for(concept)
         runs: dict[tuple[int, int], Answer] = {}

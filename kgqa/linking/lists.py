@@ -27,13 +27,12 @@ _BULLET = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][)]|[-\u2013*])\s*", re.IGNORECAS
 
 def split_items(text: str) -> list[str]:
     """Non-empty items of a list span, in the order written (one item when nothing separates them)."""
-    parts = [_BULLET.sub("", p).strip(" .:") for p in _SPLIT.split(text)]
-    return [p for p in parts if any(c.isalpha() for c in p)]
+    return [text[s:e] for s, e in item_spans(text)]
 
 
 def item_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Offsets of the items :func:`split_items` finds in ``text[start:end]``, as ``(start, end)`` into ``text``
-    (the same items: ``[text[s:e] for s, e in item_spans(t)] == split_items(t)``)."""
+    """Offsets of the items of ``text[start:end]`` (:func:`split_items`), as ``(start, end)`` into ``text``: split
+    at the separators, a leading bullet and surrounding " .:" dropped, items without a letter skipped."""
     end = len(text) if end is None else end
     region = text[start:end]
     cuts = [0, *(x for m in _SPLIT.finditer(region) for x in (m.start(), m.end())), len(region)]

@@ -433,14 +433,6 @@ def _assertion(answer: Answer, concept: Concept, note: Note) -> tuple[Assertion,
     return status, cue_inside
 
 
-def _negates_something_else(ctx: _Ctx) -> bool:
-    """Whether a negated span that does not name its concept's topic names something else: "nie pali"
-    (does not smoke), "brak LVO" and "fără mismatch" deny nothing about antidiabetics or warfarin, where
-    "nepodána" or "no" alone answer the question asked. Words of 3+ letters that are neither cues nor
-    the scaffolding every question shares count as something else."""
-    return _content_words(ctx.text, ctx)
-
-
 #: where the clause a span opens ends: "Nu are FiA." goes on after "Nu", "Trombektomia: nie." does not
 _CLAUSE_END = re.compile(r"[.,;:\n(]")
 TAIL_CHARS = 40
@@ -464,13 +456,15 @@ def _content_words(text: str, ctx: _Ctx) -> bool:
 
 def _stated(ctx: _Ctx, negation_inside: bool) -> bool | None:
     """Whether a yes/no span states its concept: True, False (a reason for not doing it), None (nothing)."""
-    tail = _tail(ctx)
-    if (topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept)
-            or (tail and topic_mod.mentions_topic(tail, ctx.concept))):
+    if topic_mod.mentions_topic(ctx.text, ctx.concept) or topic_mod.mentions_topic(_lead_in(ctx), ctx.concept):
         return True
-    # a bare yes/no word or negation answers the question asked, unless its clause goes on about something
-    # else: "Nu" of "Nu are FiA", "Fără tratament" of "Fără tratament endovascular" say nothing about warfarin
-    if (topic_mod.is_yes_no(ctx.text, ctx.lang) or (negation_inside and not _negates_something_else(ctx))) \
+    tail = _tail(ctx)
+    if tail and topic_mod.mentions_topic(tail, ctx.concept):
+        return True
+    # a bare yes/no word or negation answers the question asked ("nepodána", "no"), unless it negates something
+    # else ("nie pali" — does not smoke —, "brak LVO" deny nothing about antidiabetics or warfarin) or its clause
+    # goes on about something else ("Nu" of "Nu are FiA", "Fără tratament" of "Fără tratament endovascular")
+    if (topic_mod.is_yes_no(ctx.text, ctx.lang) or (negation_inside and not _content_words(ctx.text, ctx))) \
             and not _content_words(tail, ctx):
         return True
     if assertion_topic(ctx.concept) in ("procedure", "medication") and topic_mod.gives_reason(ctx.text, ctx.lang):

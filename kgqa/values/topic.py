@@ -69,7 +69,14 @@ GENERIC = _wordset(
     """,
 )
 
-#: names notes give procedures that their questions do not spell out (folded)
+#: the verbs notes use for smoking ("Nie pali", "nekouří", "не пуши", "no fuma"), folded: a bare negation
+#: before them answers the smoking question, not another one
+_SMOKES = (
+    "smokes", "smoked", "pali", "palil", "palila", "kouri", "kouril", "kourila", "fuma", "fumaba", "fumeaza",
+    "fumeza", "пуши", "пушил", "пушила", "καπνιζε", "καπνιζει",
+)
+
+#: names notes give procedures (and smoking) that their questions do not spell out (folded)
 ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
     "thrombolysis": (
         "ivt", "ивт", "rtpa", "rt pa", "tpa", "t pa", "alteplase", "alteplasa", "alteplaza",
@@ -83,14 +90,9 @@ ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
         "тромбектомия", "θρομβεκτομη", "stent retriever", "endovascular", "endovaskularni", "wewnatrznaczyniowe",
         "ендоваскуларно", "ενδαγγειακη", "trombolisis mecanica", "mechanical thrombolysis", "tromboliza mecanica",
     ),
+    "risk_smoker": _SMOKES,
+    "risk_smoker_last_10_years": _SMOKES,
 }
-# ... and the verbs notes use for smoking ("Nie pali", "nekouří", "не пуши", "no fuma"): a bare negation
-# before them answers the smoking question, not another one
-_SMOKES = (
-    "smokes", "smoked", "pali", "palil", "palila", "kouri", "kouril", "kourila", "fuma", "fumaba", "fumeaza",
-    "fumeza", "пуши", "пушил", "пушила", "καπνιζε", "καπνιζει",
-)
-ABBREVIATIONS = {**ABBREVIATIONS, "risk_smoker": _SMOKES, "risk_smoker_last_10_years": _SMOKES}
 
 #: Words that give a reason for not doing something: a span that is only a reason ("due to late
 #: arrival") states the treatment was not done. Unambiguous cues only ("por", "pro" also mean "for").
